@@ -1,0 +1,199 @@
+"""Drift scores computed from binned distributions (reference counts vs current counts).
+
+Every function takes count arrays over the same bins and returns a float; ``score()`` wraps
+one method into a ``Score`` that carries its method, value, threshold and verdict together.
+
+Conventions (shared with Evidently where it has the same method):
+
+- ``psi``: population stability index, ``sum((q - p) * ln(q / p))`` over proportions, with
+  empty bins given the proportion 1e-4.
+- ``jensen_shannon``: the Jensen-Shannon *distance* (square root of the divergence), natural
+  logarithm, as ``scipy.spatial.distance.jensenshannon``.
+- ``hellinger``: ``sqrt(sum((sqrt(p) - sqrt(q))**2)) / sqrt(2)``, in [0, 1].
+- ``ks``: the Kolmogorov-Smirnov statistic between the two binned CDFs, evaluated at the bin
+  edges. Against a reference binned on its own quantiles this is a lower bound of the exact
+  statistic, within one fine bin's mass of it.
+- ``wasserstein``: the Wasserstein-1 distance between the binned distributions (uniform
+  within each bin, exact in the under- and overflow tails), divided by the reference
+  standard deviation, as Evidently's "normed" Wasserstein.
+- ``chi_square``: Pearson's chi-square test of the current counts against the reference
+  proportions; its value is the p-value, and drift is a p-value *below* the threshold.
+  Reference counts get a pseudo-count of 0.5 per bin, so a category absent from the reference
+  gives a finite statistic.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+from scipy.special import chdtrc
+
+PSI_FLOOR = 1e-4
+CHI_SQUARE_PSEUDO_COUNT = 0.5
+
+#: Methods whose value is a p-value: drift when the value is below the threshold.
+P_VALUE_METHODS = frozenset({"chi_square"})
+
+#: Default thresholds; see docs/methods.md for how they were chosen.
+DEFAULT_THRESHOLDS: dict[str, float] = {
+    "psi": 0.1,
+    "jensen_shannon": 0.1,
+    "hellinger": 0.1,
+    "ks": 0.1,
+    "wasserstein": 0.1,
+    "chi_square": 0.05,
+}
+NUMERIC_METHODS = ("psi", "jensen_shannon", "hellinger", "ks", "wasserstein")
+CATEGORICAL_METHODS = ("chi_square", "jensen_shannon", "psi", "hellinger")
+
+
+@dataclass(frozen=True, slots=True)
+class Score:
+    """One drift score: the method, its value, the threshold it was held to, and the verdict."""
+
+    method: str
+    value: float
+    threshold: float
+    drift_detected: bool
+    p_value: float | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the score as a JSON-ready dict."""
+        return asdict(self)
+
+
+def _proportions(counts: ArrayLike) -> NDArray[np.float64]:
+    arr = np.asarray(counts, dtype=np.float64)
+    total = arr.sum()
+    if total <= 0:
+        return np.full(arr.shape, np.nan)
+    result: NDArray[np.float64] = arr / total
+    return result
+
+
+def psi(reference: ArrayLike, current: ArrayLike) -> float:
+    """Population stability index between two count arrays over the same bins.
+
+    >>> round(psi([50, 50], [60, 40]), 6)
+    0.040547
+    """
+    p = np.where(_proportions(reference) == 0, PSI_FLOOR, _proportions(reference))
+    q = np.where(_proportions(current) == 0, PSI_FLOOR, _proportions(current))
+    return float(np.sum((q - p) * np.log(q / p)))
+
+
+def jensen_shannon(reference: ArrayLike, current: ArrayLike) -> float:
+    """Jensen-Shannon distance (natural log) between two count arrays.
+
+    >>> round(jensen_shannon([1, 0], [0, 1]), 6)  # sqrt(ln 2)
+    0.832555
+    """
+    p = _proportions(reference)
+    q = _proportions(current)
+    m = 0.5 * (p + q)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        left = np.where(p > 0, p * np.log(p / m), 0.0)
+        right = np.where(q > 0, q * np.log(q / m), 0.0)
+    divergence = 0.5 * (left.sum() + right.sum())
+    return float(np.sqrt(max(divergence, 0.0)))
+
+
+def hellinger(reference: ArrayLike, current: ArrayLike) -> float:
+    """Hellinger distance between two count arrays, in [0, 1].
+
+    >>> hellinger([1, 0], [0, 1])
+    1.0
+    """
+    p = _proportions(reference)
+    q = _proportions(current)
+    return float(np.sqrt(np.sum((np.sqrt(p) - np.sqrt(q)) ** 2)) / np.sqrt(2.0))
+
+
+def ks_binned(reference: ArrayLike, current: ArrayLike) -> float:
+    """Largest gap between the two cumulative distributions at the bin edges.
+
+    >>> ks_binned([10, 10, 0], [0, 10, 10])
+    0.5
+    """
+    p = np.cumsum(_proportions(reference))
+    q = np.cumsum(_proportions(current))
+    return float(np.max(np.abs(p - q)))
+
+
+def _abs_integral(d0: NDArray[np.float64], d1: NDArray[np.float64]) -> NDArray[np.float64]:
+    """Integral over [0, 1] of |d| for d linear from d0 to d1 (elementwise)."""
+    a0, a1 = np.abs(d0), np.abs(d1)
+    same_sign = d0 * d1 >= 0
+    total = a0 + a1
+    with np.errstate(divide="ignore", invalid="ignore"):
+        crossing = np.where(total > 0, (d0 * d0 + d1 * d1) / (2.0 * total), 0.0)
+    result: NDArray[np.float64] = np.where(same_sign, 0.5 * total, crossing)
+    return result
+
+
+def wasserstein_binned(
+    edges: ArrayLike,
+    reference: ArrayLike,
+    current: ArrayLike,
+    *,
+    reference_tails: tuple[float, float] = (0.0, 0.0),
+    current_tails: tuple[float, float] = (0.0, 0.0),
+) -> float:
+    """Wasserstein-1 distance between two histograms over ``edges`` (with under/overflow).
+
+    Within a bin both distributions are taken as uniform. The tails are given as the sums of
+    the distances by which values fall below ``edges[0]`` and above ``edges[-1]``; the tail
+    term is exact when only one side has mass there (always so against a reference whose
+    first and last edges are its minimum and maximum).
+
+    >>> wasserstein_binned([0.0, 1.0, 2.0], [0, 1, 0, 0], [0, 0, 1, 0])
+    1.0
+    """
+    e = np.asarray(edges, dtype=np.float64)
+    r = np.asarray(reference, dtype=np.float64)
+    c = np.asarray(current, dtype=np.float64)
+    n_r, n_c = r.sum(), c.sum()
+    if n_r <= 0 or n_c <= 0:
+        return float("nan")
+    # CDF difference at edge j: the underflow plus interior bins 1..j (bin j ends at e_j).
+    d_at_edges = np.cumsum(r[:-1]) / n_r - np.cumsum(c[:-1]) / n_c
+    # At e_0 only the underflow counts; interior bin j spans [e_(j-1), e_j].
+    widths = np.diff(e)
+    interior = float(np.sum(widths * _abs_integral(d_at_edges[:-1], d_at_edges[1:])))
+    below = abs(reference_tails[0] / n_r - current_tails[0] / n_c)
+    above = abs(reference_tails[1] / n_r - current_tails[1] / n_c)
+    return float(interior + below + above)
+
+
+def chi_square(reference: ArrayLike, current: ArrayLike) -> tuple[float, float]:
+    """Pearson's chi-square statistic and p-value of ``current`` against ``reference``.
+
+    >>> stat, p = chi_square([500, 500], [60, 40])
+    >>> round(stat, 4), round(p, 4)
+    (4.0, 0.0455)
+    """
+    r = np.asarray(reference, dtype=np.float64) + CHI_SQUARE_PSEUDO_COUNT
+    c = np.asarray(current, dtype=np.float64)
+    expected = r / r.sum() * c.sum()
+    statistic = float(np.sum((c - expected) ** 2 / expected))
+    dof = max(int(c.shape[0]) - 1, 1)
+    return statistic, float(chdtrc(dof, statistic))
+
+
+def verdict(method: str, value: float, threshold: float) -> bool:
+    """Whether ``value`` signals drift for ``method`` at ``threshold``."""
+    if np.isnan(value):
+        return False
+    if method in P_VALUE_METHODS:
+        return value < threshold
+    return value > threshold
+
+
+def make_score(method: str, value: float, threshold: float | None = None) -> Score:
+    """Wrap a value into a ``Score`` with the method's default threshold unless one is given."""
+    limit = DEFAULT_THRESHOLDS[method] if threshold is None else threshold
+    p_value = value if method in P_VALUE_METHODS else None
+    return Score(method, float(value), float(limit), verdict(method, value, limit), p_value)
