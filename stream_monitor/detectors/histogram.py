@@ -155,9 +155,7 @@ def _count_numeric(
 
 
 @njit(cache=True)
-def _count_codes(
-    codes: NDArray[np.int64], start: int, stop: int, counts: NDArray[np.int64]
-) -> int:
+def _count_codes(codes: NDArray[np.int64], start: int, stop: int, counts: NDArray[np.int64]) -> int:
     """Count category codes into ``counts``; codes outside ``0..K`` are nulls; return them."""
     k = counts.shape[0]
     nulls = 0
@@ -286,7 +284,7 @@ class NumericSketch:
 
     def restore(self, snapshot: dict[str, NDArray[Any]]) -> None:
         """Replace the state by ``snapshot``, which must be over the same edges."""
-        if not np.array_equal(snapshot.get("edges"), self.edges):
+        if "edges" not in snapshot or not np.array_equal(snapshot["edges"], self.edges):
             raise StateError("snapshot was taken over other edges")
         self.counts = np.array(snapshot["counts"], dtype=np.int64)
         self.stats = np.array(snapshot["stats"], dtype=np.float64)

@@ -180,10 +180,8 @@ class HistogramDrift:
         self.window = window
         numeric = isinstance(reference, NumericReference)
         default = ("psi",) if numeric else ("jensen_shannon",)
-        self.methods: dict[str, float | None] = (
-            dict(methods) if methods else dict.fromkeys(default)
-        )
-        allowed = sc.NUMERIC_METHODS + ("chi_square",) if numeric else sc.CATEGORICAL_METHODS
+        self.methods: dict[str, float | None] = dict(methods) if methods else dict.fromkeys(default)
+        allowed = (*sc.NUMERIC_METHODS, "chi_square") if numeric else sc.CATEGORICAL_METHODS
         for method in self.methods:
             if method not in allowed:
                 raise ValueError(f"method {method!r} does not apply; choose from {allowed}")
