@@ -26,16 +26,16 @@ import numpy as np
 from river import drift
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _common import machine, table  # noqa: E402
+from _common import machine, table
 
-from stream_monitor.detectors import (  # noqa: E402
+from stream_monitor.detectors import (
     ADWIN,
     HistogramDrift,
     NumericReference,
     NumericSketch,
     PageHinkley,
 )
-from stream_monitor.settings import STREAM_ADWIN, STREAM_PAGE_HINKLEY  # noqa: E402
+from stream_monitor.settings import STREAM_ADWIN, STREAM_PAGE_HINKLEY
 
 PRE = POST = 100_000
 

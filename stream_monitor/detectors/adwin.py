@@ -38,8 +38,11 @@ _MARGIN = 1e-9
 
 @njit(cache=True, error_model="numpy", inline="always")
 def _drop_front(
-    totals: NDArray[np.float64], variances: NDArray[np.float64], counts: NDArray[np.int64],
-    row: int, k: int,
+    totals: NDArray[np.float64],
+    variances: NDArray[np.float64],
+    counts: NDArray[np.int64],
+    row: int,
+    k: int,
 ) -> None:
     """Remove the ``k`` oldest entries of ``row`` (river's ``Bucket.compress``)."""
     c = counts[row]

@@ -155,7 +155,9 @@ class PageHinkley(DriftDetector):
             self._state["floats"],
             self._state["flags"],
         )
-        return drain(lambda start, out: _page_hinkley_kernel(values, start, out, *args), len(values))
+        return drain(
+            lambda start, out: _page_hinkley_kernel(values, start, out, *args), len(values)
+        )
 
     def _params(self) -> dict[str, Any]:
         return {
