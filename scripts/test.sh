@@ -1,5 +1,19 @@
 #!/usr/bin/env bash
-# Run the whole test suite, starting everything it needs.
+# Run the whole test suite, starting everything it needs: the local Kafka broker (unless
+# STREAM_MONITOR_BOOTSTRAP already points at one). A broker this script started is stopped
+# when the tests end; one that was already running is left alone.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-exec .venv/bin/python -m pytest "$@"
+
+if [ -z "${STREAM_MONITOR_BOOTSTRAP:-}" ]; then
+  if scripts/kafka.sh status >/dev/null 2>&1; then
+    STREAM_MONITOR_BOOTSTRAP=$(scripts/kafka.sh start | tail -n 1)
+  else
+    STREAM_MONITOR_BOOTSTRAP=$(scripts/kafka.sh start | tail -n 1)
+    trap 'scripts/kafka.sh stop >&2 || true' EXIT
+  fi
+fi
+export STREAM_MONITOR_BOOTSTRAP
+echo "Kafka broker: $STREAM_MONITOR_BOOTSTRAP" >&2
+
+.venv/bin/python -m pytest "$@"
