@@ -6,10 +6,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 if [ -z "${STREAM_MONITOR_BOOTSTRAP:-}" ]; then
-  if scripts/kafka.sh status >/dev/null 2>&1; then
-    STREAM_MONITOR_BOOTSTRAP=$(scripts/kafka.sh start | tail -n 1)
-  else
-    STREAM_MONITOR_BOOTSTRAP=$(scripts/kafka.sh start | tail -n 1)
+  running_before=no
+  scripts/kafka.sh status >/dev/null 2>&1 && running_before=yes
+  STREAM_MONITOR_BOOTSTRAP=$(scripts/kafka.sh start | tail -n 1)
+  if [ "$running_before" = no ]; then
     trap 'scripts/kafka.sh stop >&2 || true' EXIT
   fi
 fi

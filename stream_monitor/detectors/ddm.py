@@ -69,7 +69,7 @@ class BinaryDriftAndWarningDetector(DriftDetector):
         if bad >= 0:
             raise ValueError(
                 f"{type(self).__name__} takes error indicators in [0, 1]; "
-                f"got {values[bad]!r} at position {bad}"
+                f"got {float(values[bad])!r} at position {bad}"
             )
         return drain(
             lambda start, out: self._kernel(values, start, out, record_warnings), len(values)
@@ -176,7 +176,7 @@ class DDM(BinaryDriftAndWarningDetector):
     >>> rng = np.random.default_rng(42)
     >>> stream = np.concatenate([rng.random(2000) < 0.2, rng.random(2000) < 0.5])
     >>> DDM().update_many(stream)
-    array([2104])
+    array([2095])
     """
 
     def __init__(

@@ -156,7 +156,7 @@ class HDDM_A(BinaryDriftAndWarningDetector):  # noqa: N801 (the method's publish
     >>> rng = np.random.default_rng(42)
     >>> stream = np.concatenate([rng.random(2000) < 0.2, rng.random(2000) < 0.5])
     >>> HDDM_A().update_many(stream)
-    array([2032])
+    array([2023])
     """
 
     def __init__(
