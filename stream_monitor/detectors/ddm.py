@@ -1,7 +1,7 @@
 """DDM (drift detection method), identical to ``river.drift.binary.DDM``, with a whole-batch kernel.
 
 This module also holds the small base class of the binary detectors that raise warnings
-(DDM and HDDM_A): their input is an error indicator in [0, 1], and besides drift they report
+(DDM and HDDMA): their input is an error indicator in [0, 1], and besides drift they report
 river's ``warning_detected`` flag.
 """
 
@@ -104,7 +104,7 @@ def _ddm_kernel(
     skipped = flags[_SKIPPED]
     warning = flags[_WARNING]
     i = start
-    # Two free slots: a step may write a warning and a drift (see HDDM_A; DDM writes one).
+    # Two free slots: a step may write a warning and a drift (see HDDMA; DDM writes one).
     while i < values.shape[0] and n_out + 1 < out.shape[0]:
         x = values[i]
         i += 1

@@ -1,4 +1,4 @@
-"""HDDM_A (Hoeffding's bounds on moving averages), identical to ``river.drift.binary.HDDMA``.
+"""HDDMA (Hoeffding's bounds on moving averages), identical to ``river.drift.binary.HDDMA``.
 
 The kernel keeps river's three running means (the global one and the two cut points) as
 plain floats and copies them where river clones ``stats.Mean`` objects. The logarithms of the
@@ -131,7 +131,7 @@ def _hddm_a_kernel(
     return n_out, i
 
 
-class HDDM_A(BinaryDriftAndWarningDetector):  # noqa: N801 (the method's published name)
+class HDDMA(BinaryDriftAndWarningDetector):
     """Hoeffding drift detection on moving averages, identical to ``river.drift.binary.HDDMA``.
 
     Parameters
@@ -152,10 +152,10 @@ class HDDM_A(BinaryDriftAndWarningDetector):  # noqa: N801 (the method's publish
     Examples
     --------
     >>> import numpy as np
-    >>> from stream_monitor.detectors.hddm_a import HDDM_A
+    >>> from stream_monitor.detectors.hddm_a import HDDMA
     >>> rng = np.random.default_rng(42)
     >>> stream = np.concatenate([rng.random(2000) < 0.2, rng.random(2000) < 0.5])
-    >>> HDDM_A().update_many(stream)
+    >>> HDDMA().update_many(stream)
     array([2023])
     """
 

@@ -120,7 +120,7 @@ class PageHinkley(DriftDetector):
     >>> rng = np.random.default_rng(42)
     >>> stream = np.concatenate([rng.normal(0, 0.1, 1000), rng.normal(1, 0.1, 1000)])
     >>> PageHinkley().update_many(stream)
-    array([1052])
+    array([1050])
     """
 
     def __init__(
