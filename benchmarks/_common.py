@@ -44,3 +44,10 @@ def table(header: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
     ]
     lines.insert(1, "|" + "|".join("-" * (w + 2) for w in widths) + "|")
     return "\n".join(lines)
+
+
+def rate(per_second: float) -> str:
+    """A rate with a unit prefix: 3.2k, 41.0M."""
+    if per_second >= 1e6:
+        return f"{per_second / 1e6:.1f}M"
+    return f"{per_second / 1e3:.1f}k"

@@ -19,7 +19,7 @@ from river import drift
 from river.drift import binary
 
 sys.path.insert(0, str(Path(__file__).parent))
-from _common import best_of, machine, table
+from _common import best_of, machine, rate, table
 
 import stream_monitor.detectors as det
 
@@ -72,8 +72,8 @@ def main() -> None:
         rows.append(
             [
                 name,
-                f"{n / t_river / 1e6:.2f}M",
-                f"{n / t_ours / 1e6:.1f}M",
+                rate(n / t_river),
+                rate(n / t_ours),
                 f"{t_river / t_ours:.0f}x",
                 len(hits_river),
                 "yes" if same else "NO",
