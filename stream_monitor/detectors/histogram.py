@@ -86,8 +86,14 @@ def _count_numeric(
     pivot: float,
     counts: NDArray[np.int64],
     stats: NDArray[np.float64],
+    bins_out: NDArray[np.int64],
 ) -> int:
-    """Count ``values[start:stop]`` into ``counts``; update the sums; return skipped."""
+    """Count ``values[start:stop]`` into ``counts``; update the sums; return skipped.
+
+    When ``bins_out`` is as long as ``values``, each value's bin is written to it (-1 for a
+    value skipped); pass an empty array otherwise.
+    """
+    record = bins_out.shape[0] == values.shape[0]
     # The bin search is written out in the loop: numba compiles a helper function here into
     # a loop several times slower. The central range is tested first, as most values land
     # there; its bin comes from the grid and is verified against the edges themselves.
@@ -126,6 +132,8 @@ def _count_numeric(
             if x < e_first:
                 if x == -np.inf:
                     skipped += 1
+                    if record:
+                        bins_out[i] = -1
                     continue
                 b = 0
                 under += e_first - x
@@ -138,8 +146,12 @@ def _count_numeric(
             over += x - e_last
         else:  # +inf or NaN
             skipped += 1
+            if record:
+                bins_out[i] = -1
             continue
         counts[b] += 1
+        if record:
+            bins_out[i] = b
         d = x - pivot
         s1 += d
         s2 += d * d
@@ -166,6 +178,9 @@ def _count_codes(codes: NDArray[np.int64], start: int, stop: int, counts: NDArra
         else:
             counts[c] += 1
     return nulls
+
+
+_NO_BINS = np.empty(0, dtype=np.int64)
 
 
 class NumericSketch:
@@ -199,10 +214,25 @@ class NumericSketch:
         self.stats = np.array([0.0, 0.0, np.inf, -np.inf, 0.0, 0.0])
         self.n_skipped = 0
 
-    def update_many(self, values: ArrayLike, start: int = 0, stop: int | None = None) -> None:
-        """Count ``values[start:stop]``; NaN and infinities are counted in ``n_skipped``."""
+    def update_many(
+        self,
+        values: ArrayLike,
+        start: int = 0,
+        stop: int | None = None,
+        *,
+        bins_out: NDArray[np.int64] | None = None,
+    ) -> None:
+        """Count ``values[start:stop]``; NaN and infinities are counted in ``n_skipped``.
+
+        ``bins_out``, an int64 array as long as ``values``, receives each counted value's bin
+        (-1 for a skipped value) at the value's position.
+        """
         arr = as_values(values)
         end = arr.shape[0] if stop is None else stop
+        if bins_out is None:
+            bins_out = _NO_BINS
+        elif bins_out.shape[0] != arr.shape[0] or bins_out.dtype != np.int64:
+            raise ValueError("bins_out must be an int64 array as long as values")
         self.n_skipped += int(
             _count_numeric(
                 arr,
@@ -215,6 +245,7 @@ class NumericSketch:
                 self.pivot,
                 self.counts,
                 self.stats,
+                bins_out,
             )
         )
 

@@ -38,6 +38,23 @@ class NumericReference:
     score_bin_of_fine: NDArray[np.int64]
     std: float
 
+    def rank_table(self) -> tuple[NDArray[np.float64], float, float]:
+        """Each fine bin's mid-rank in the reference, and the mean and sd of those ranks.
+
+        A value in bin ``j`` maps to ``(C[j-1] + counts[j] / 2) / N``, with ``C`` the
+        cumulative reference counts, and the underflow and overflow bins to 0 and 1. Under no
+        drift these ranks keep the reference's distribution, whatever the column's shape, and
+        they are bounded in [0, 1]. The table has one more entry, NaN, for index -1.
+        """
+        counts = self.counts.astype(np.float64)
+        total = counts.sum()
+        before = np.concatenate([[0.0], np.cumsum(counts)[:-1]])
+        ranks = (before + 0.5 * counts) / total
+        ranks[0], ranks[-1] = 0.0, 1.0
+        mean = float(np.sum(ranks * counts) / total)
+        sd = float(np.sqrt(np.sum(counts * (ranks - mean) ** 2) / total))
+        return np.append(ranks, np.nan), mean, sd
+
     def score_counts(self, fine_counts: NDArray[np.int64]) -> NDArray[np.int64]:
         """Sum fine-bin counts into score bins."""
         n_bins = int(self.score_bin_of_fine.max()) + 1
@@ -195,8 +212,14 @@ class HistogramDrift:
             self.sketch = CategoricalSketch(self.reference.n_categories)
         self.rows_in_window = 0
 
-    def update_many(self, values: ArrayLike) -> list[WindowResult]:
-        """Count a batch; return the results of the windows that closed within it."""
+    def update_many(
+        self, values: ArrayLike, *, bins_out: NDArray[np.int64] | None = None
+    ) -> list[WindowResult]:
+        """Count a batch; return the results of the windows that closed within it.
+
+        For a numeric column, ``bins_out`` (int64, as long as ``values``) receives each
+        value's fine bin, -1 for NaN and infinities.
+        """
         if isinstance(self.sketch, NumericSketch):
             arr: NDArray[Any] = np.ascontiguousarray(values, dtype=np.float64)
         else:
@@ -206,7 +229,10 @@ class HistogramDrift:
         n = arr.shape[0]
         while pos < n:
             take = min(n - pos, self.window - self.rows_in_window)
-            self.sketch.update_many(arr, pos, pos + take)
+            if isinstance(self.sketch, NumericSketch):
+                self.sketch.update_many(arr, pos, pos + take, bins_out=bins_out)
+            else:
+                self.sketch.update_many(arr, pos, pos + take)
             self.rows_in_window += take
             pos += take
             if self.rows_in_window == self.window:

@@ -1,9 +1,12 @@
 """One column's detectors, fed from batches of that column's values.
 
 A numeric column feeds three detectors: a tumbling-window histogram scored against the
-reference, and ADWIN and Page-Hinkley on values standardised against the reference mean and
-standard deviation (see ``stream_monitor.settings`` for why). A categorical column feeds the
-histogram only, with values as category codes.
+reference, and ADWIN and Page-Hinkley on each value's rank in the reference (its fine bin's
+mid-rank, found by the same pass that counts it), standardised by the mean and sd of those
+ranks over the reference. Ranks are bounded and keep one distribution under no drift,
+whatever the column's shape, so one set of detector parameters fits every column: on
+z-scores, a heavy-tailed column made ADWIN fire on stationary traffic. A categorical column
+feeds the histogram only, with values as category codes.
 """
 
 from __future__ import annotations
@@ -27,12 +30,17 @@ _SCORE_SPAN = 1_000
 class DriftEvent:
     """A detector's verdict of drift on one column.
 
+    ``type`` is the kind of drift: ``feature_drift``, ``label_drift``, ``prediction_drift``
+    or ``concept_drift``.
+
     ``position`` is the index, in the batch given to ``update_many``, of the row at which the
     detector fired (the window's last row, for histogram scores). For ADWIN and Page-Hinkley
-    ``score`` is the mean standardised value over the last 1,000 values up to that row, and
-    ``threshold`` the detector's own parameter (``delta`` or ``threshold``).
+    ``score`` is the mean standardised rank over the last 1,000 values up to that row (0
+    under no drift; the sign tells the direction), and ``threshold`` the detector's own
+    parameter (``delta`` or ``threshold``).
     """
 
+    type: str
     feature: str
     detector: str
     score: float
@@ -50,13 +58,13 @@ class ColumnMonitor:
     >>> import numpy as np
     >>> from stream_monitor.detectors import NumericReference
     >>> rng = np.random.default_rng(0)
-    >>> ref = NumericReference(np.array([-1.0, 0.0, 1.0]), np.array([0, 50, 50, 0]),
-    ...                        np.array([0, 1, 2, 3]), std=0.58)
-    >>> monitor = ColumnMonitor("x", ref, mean=0.0, std=0.58, window=1_000)
+    >>> edges = np.linspace(-1, 1, 21)
+    >>> ref = NumericReference(edges, np.array([0] + [50] * 20 + [0]), np.arange(22), std=0.58)
+    >>> monitor = ColumnMonitor("x", ref, window=1_000)
     >>> monitor.update_many(rng.uniform(-1, 1, 5_000))
     []
     >>> [(e.detector, e.position) for e in monitor.update_many(rng.uniform(0, 2, 3_000))]
-    [('adwin', 23), ('page_hinkley', 55), ('psi', 999), ('psi', 1999), ('psi', 2999)]
+    [('adwin', 55), ('page_hinkley', 76), ('psi', 999), ('psi', 1999), ('psi', 2999)]
     """
 
     def __init__(
@@ -64,17 +72,18 @@ class ColumnMonitor:
         name: str,
         reference: Reference,
         *,
-        mean: float = 0.0,
-        std: float = 1.0,
+        event_type: str = "feature_drift",
         window: int = STREAM_WINDOW_ROWS,
         methods: Mapping[str, float | None] | None = None,
         adwin: Mapping[str, Any] | None = STREAM_ADWIN,
         page_hinkley: Mapping[str, Any] | None = STREAM_PAGE_HINKLEY,
     ) -> None:
         self.name = name
+        self.event_type = event_type
         self.numeric = isinstance(reference, NumericReference)
-        self.mean = mean
-        self.scale = 1.0 / std if std > 0 else 1.0
+        if isinstance(reference, NumericReference):
+            ranks, mean, sd = reference.rank_table()
+            self.standard_ranks = (ranks - mean) / (sd if sd > 0 else 1.0)
         self.histogram = HistogramDrift(reference, window=window, methods=methods)
         self.sequential: dict[str, ADWIN | PageHinkley] = {}
         if self.numeric and adwin is not None:
@@ -85,11 +94,14 @@ class ColumnMonitor:
     def update_many(self, values: ArrayLike) -> list[DriftEvent]:
         """Feed one batch of this column; return the drift events it raised, in row order."""
         events: list[DriftEvent] = []
-        for closed in self.histogram.update_many(values):
+        arr = np.asarray(values)
+        bins = np.empty(arr.shape[0], dtype=np.int64) if self.sequential else None
+        for closed in self.histogram.update_many(arr, bins_out=bins):
             for score in closed.scores:
                 if score.drift_detected:
                     events.append(
                         DriftEvent(
+                            self.event_type,
                             self.name,
                             score.method,
                             score.value,
@@ -99,13 +111,14 @@ class ColumnMonitor:
                             score.p_value,
                         )
                     )
-        if self.sequential:
-            z = (np.asarray(values, dtype=np.float64) - self.mean) * self.scale
+        if bins is not None:
+            z = self.standard_ranks[bins]
             for label, detector in self.sequential.items():
                 limit = detector.delta if isinstance(detector, ADWIN) else detector.threshold
                 for pos in detector.update_many(z):
                     events.append(
                         DriftEvent(
+                            self.event_type,
                             self.name,
                             label,
                             _recent_mean(z, int(pos)),

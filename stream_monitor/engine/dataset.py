@@ -1,0 +1,255 @@
+"""All the monitors of a data set, built from its reference profile and fed DataFrames.
+
+Each profiled column gets a ``ColumnMonitor``: features raise ``feature_drift``, the target
+``label_drift`` and the prediction ``prediction_drift``. When both the target and the
+prediction are profiled, a concept monitor watches the model's errors: for a categorical
+target the error indicator (prediction differs from target) feeds DDM and ADWIN; for a
+numeric target the absolute residual, in reference standard deviations of the target, feeds
+ADWIN and Page-Hinkley. A rise in either is ``concept_drift``. A numeric prediction against a
+boolean target is read as a probability: the predicted label is ``prediction >= 0.5``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import polars as pl
+from numpy.typing import NDArray
+
+from stream_monitor.detectors import (
+    ADWIN,
+    DDM,
+    CategoricalReference,
+    NumericReference,
+    PageHinkley,
+)
+from stream_monitor.engine.column import ColumnMonitor, DriftEvent
+from stream_monitor.profile.model import (
+    CategoricalColumnProfile,
+    ColumnProfile,
+    NumericColumnProfile,
+    Profile,
+)
+from stream_monitor.settings import STREAM_ADWIN, STREAM_PAGE_HINKLEY, STREAM_WINDOW_ROWS
+
+_EVENT_TYPES = {
+    "feature": "feature_drift",
+    "target": "label_drift",
+    "prediction": "prediction_drift",
+}
+
+
+@dataclass(frozen=True)
+class MonitorSettings:
+    """What to run on each column. ``None`` as a threshold means the method's default."""
+
+    window: int = STREAM_WINDOW_ROWS
+    numeric_methods: Mapping[str, float | None] = field(default_factory=lambda: {"psi": None})
+    categorical_methods: Mapping[str, float | None] = field(
+        default_factory=lambda: {"jensen_shannon": None}
+    )
+    adwin: Mapping[str, Any] | None = field(default_factory=lambda: dict(STREAM_ADWIN))
+    page_hinkley: Mapping[str, Any] | None = field(
+        default_factory=lambda: dict(STREAM_PAGE_HINKLEY)
+    )
+    concept_drift: bool = True
+
+
+def numeric_reference(column: NumericColumnProfile) -> NumericReference:
+    """The detector-side view of a numeric column's profile."""
+    return NumericReference(column.edges, column.counts, column.score_bin_of_fine, column.std)
+
+
+def category_codes(frame: pl.DataFrame, column: CategoricalColumnProfile) -> NDArray[np.int64]:
+    """Codes of a categorical column: its index among the profile's categories, ``K`` for any
+    other value, ``-1`` for null."""
+    k = len(column.categories)
+    series = frame.get_column(column.name)
+    if series.dtype == pl.Boolean:
+        series = series.cast(pl.String).str.to_lowercase()
+    codes = series.cast(pl.String).replace_strict(
+        list(column.categories), list(range(k)), default=k, return_dtype=pl.Int64
+    )
+    result: NDArray[np.int64] = codes.fill_null(-1).to_numpy()
+    return result
+
+
+def numeric_values(frame: pl.DataFrame, name: str) -> NDArray[np.float64]:
+    """A numeric column as float64, with nulls as NaN."""
+    values: NDArray[np.float64] = (
+        frame.get_column(name).cast(pl.Float64, strict=False).to_numpy(allow_copy=True)
+    )
+    return values
+
+
+class ConceptMonitor:
+    """Watches the model's errors when both the target and the prediction are present."""
+
+    def __init__(
+        self, target: ColumnProfile, prediction: ColumnProfile, settings: MonitorSettings
+    ) -> None:
+        self.target = target
+        self.prediction = prediction
+        self.classification = not isinstance(target, NumericColumnProfile)
+        self.detectors: dict[str, ADWIN | PageHinkley | DDM] = {}
+        if self.classification:
+            self.detectors["ddm"] = DDM()
+        if settings.adwin is not None:
+            self.detectors["adwin"] = ADWIN(**settings.adwin)
+        if not self.classification and settings.page_hinkley is not None:
+            ph = dict(settings.page_hinkley)
+            ph["mode"] = "up"  # only growing errors are concept drift
+            self.detectors["page_hinkley"] = PageHinkley(**ph)
+        scale = target.std if isinstance(target, NumericColumnProfile) else 1.0
+        self.scale = 1.0 / scale if scale > 0 else 1.0
+
+    def errors(self, frame: pl.DataFrame) -> NDArray[np.float64]:
+        """The error stream of a batch: 0/1 indicators, or absolute scaled residuals."""
+        t, p = self.target.name, self.prediction.name
+        if self.classification:
+            truth = frame.get_column(t)
+            guess = frame.get_column(p)
+            if truth.dtype == pl.Boolean and guess.dtype.is_numeric():
+                # A probability against a boolean label: the predicted label is p >= 0.5.
+                wrong = (guess.cast(pl.Float64) >= 0.5) != truth
+            else:
+                wrong = truth.cast(pl.String) != guess.cast(pl.String)
+            wrong = wrong.cast(pl.Float64)
+            values: NDArray[np.float64] = wrong.to_numpy(allow_copy=True)
+            return values
+        residual = np.abs(numeric_values(frame, p) - numeric_values(frame, t)) * self.scale
+        return residual
+
+    def update(self, frame: pl.DataFrame) -> list[DriftEvent]:
+        """Feed one batch; return the concept-drift events, in row order."""
+        errors = self.errors(frame)
+        events = []
+        for label, detector in self.detectors.items():
+            for pos in detector.update_many(errors):
+                lo = max(0, int(pos) - 999)
+                recent = errors[lo : int(pos) + 1]
+                recent = recent[np.isfinite(recent)]
+                limit = (
+                    detector.delta
+                    if isinstance(detector, ADWIN)
+                    else detector.drift_threshold
+                    if isinstance(detector, DDM)
+                    else detector.threshold
+                )
+                events.append(
+                    DriftEvent(
+                        "concept_drift",
+                        self.target.name,
+                        label,
+                        float(recent.mean()) if recent.size else float("nan"),
+                        float(limit),
+                        int(pos),
+                        len(recent),
+                    )
+                )
+        return events
+
+    def snapshot(self) -> dict[str, NDArray[Any]]:
+        """Every detector's state, keys prefixed by the detector's name."""
+        snap: dict[str, NDArray[Any]] = {}
+        for label, detector in self.detectors.items():
+            snap.update({f"{label}.{k}": v for k, v in detector.snapshot().items()})
+        return snap
+
+    def restore(self, snapshot: Mapping[str, NDArray[Any]]) -> None:
+        """Restore from ``snapshot()``."""
+        for label, detector in self.detectors.items():
+            prefix = f"{label}."
+            detector.restore(
+                {k[len(prefix) :]: v for k, v in snapshot.items() if k.startswith(prefix)}
+            )
+
+
+class DatasetMonitor:
+    """Every column's monitor, and the concept monitor, for one stream of records.
+
+    ``update(frame)`` takes a DataFrame holding (at least) the profiled columns and returns
+    the drift events raised, ordered by row. A missing column counts as all-null.
+    """
+
+    def __init__(self, profile: Profile, settings: MonitorSettings | None = None) -> None:
+        self.profile = profile
+        self.settings = settings or MonitorSettings()
+        s = self.settings
+        self.columns: dict[str, ColumnMonitor] = {}
+        for column in profile.columns:
+            event_type = _EVENT_TYPES[column.role]
+            if isinstance(column, NumericColumnProfile):
+                self.columns[column.name] = ColumnMonitor(
+                    column.name,
+                    numeric_reference(column),
+                    event_type=event_type,
+                    window=s.window,
+                    methods=s.numeric_methods,
+                    adwin=s.adwin,
+                    page_hinkley=s.page_hinkley,
+                )
+            else:
+                self.columns[column.name] = ColumnMonitor(
+                    column.name,
+                    CategoricalReference(column.counts),
+                    event_type=event_type,
+                    window=s.window,
+                    methods=s.categorical_methods,
+                )
+        target, prediction = profile.target, profile.prediction
+        self.concept = (
+            ConceptMonitor(target, prediction, s)
+            if s.concept_drift and target is not None and prediction is not None
+            else None
+        )
+
+    def update(self, frame: pl.DataFrame) -> list[DriftEvent]:
+        """Feed one batch of records; return the drift events, ordered by row."""
+        frame = self._with_all_columns(frame)
+        events: list[DriftEvent] = []
+        for column in self.profile.columns:
+            monitor = self.columns[column.name]
+            if isinstance(column, NumericColumnProfile):
+                values: NDArray[Any] = numeric_values(frame, column.name)
+            else:
+                values = category_codes(frame, column)
+            events.extend(monitor.update_many(values))
+        if self.concept is not None:
+            events.extend(self.concept.update(frame))
+        events.sort(key=lambda e: e.position)
+        return events
+
+    def _with_all_columns(self, frame: pl.DataFrame) -> pl.DataFrame:
+        missing = [c for c in self.profile.names if c not in frame.columns]
+        if not missing:
+            return frame
+        return frame.with_columns(pl.lit(None).alias(c) for c in missing)
+
+    def snapshot(self) -> dict[str, NDArray[Any]]:
+        """All detector state as named numpy arrays (``c<column index>/<detector>.<array>``).
+
+        Columns are named by their index in the profile, so any column name is safe.
+        """
+        snap: dict[str, NDArray[Any]] = {}
+        for i, monitor in enumerate(self.columns.values()):
+            snap.update({f"c{i}/{k}": v for k, v in monitor.snapshot().items()})
+        if self.concept is not None:
+            snap.update({f"concept/{k}": v for k, v in self.concept.snapshot().items()})
+        return snap
+
+    def restore(self, snapshot: Mapping[str, NDArray[Any]]) -> None:
+        """Restore all detector state from ``snapshot()``."""
+        for i, monitor in enumerate(self.columns.values()):
+            prefix = f"c{i}/"
+            monitor.restore(
+                {k[len(prefix) :]: v for k, v in snapshot.items() if k.startswith(prefix)}
+            )
+        if self.concept is not None:
+            prefix = "concept/"
+            self.concept.restore(
+                {k[len(prefix) :]: v for k, v in snapshot.items() if k.startswith(prefix)}
+            )
