@@ -22,8 +22,37 @@ from stream_monitor.detectors import ADWIN, HistogramDrift, NumericReference, Pa
 from stream_monitor.detectors.window import Reference
 from stream_monitor.settings import STREAM_ADWIN, STREAM_PAGE_HINKLEY, STREAM_WINDOW_ROWS
 
-# How many standardised values before a sequential detection its reported score averages.
-_SCORE_SPAN = 1_000
+# How many standardised values up to a sequential detection its reported score averages:
+# few enough that the score shows the shift the detector just saw.
+_SCORE_SPAN = 100
+
+
+class RecentValues:
+    """The last ``size`` values of a stream, carried across batches.
+
+    It makes a sequential detector's reported score (the mean of the values up to the
+    detection) the same however the stream was cut into batches.
+    """
+
+    def __init__(self, size: int = _SCORE_SPAN) -> None:
+        self.size = size
+        self.values = np.full(size, np.nan)
+
+    def mean_at(self, batch: NDArray[np.float64], pos: int) -> float:
+        """Mean of the finite values among the ``size`` values ending at ``batch[pos]``."""
+        lo = pos + 1 - self.size
+        span = (
+            batch[lo : pos + 1] if lo >= 0 else np.concatenate([self.values[lo:], batch[: pos + 1]])
+        )
+        finite = span[np.isfinite(span)]
+        return float(finite.mean()) if finite.size else float("nan")
+
+    def extend(self, batch: NDArray[np.float64]) -> None:
+        """Append a batch."""
+        if batch.shape[0] >= self.size:
+            self.values = batch[-self.size :].astype(np.float64, copy=True)
+        else:
+            self.values = np.concatenate([self.values[batch.shape[0] :], batch])
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,9 +64,10 @@ class DriftEvent:
 
     ``position`` is the index, in the batch given to ``update_many``, of the row at which the
     detector fired (the window's last row, for histogram scores). For ADWIN and Page-Hinkley
-    ``score`` is the mean standardised rank over the last 1,000 values up to that row (0
-    under no drift; the sign tells the direction), and ``threshold`` the detector's own
-    parameter (``delta`` or ``threshold``).
+    ``score`` is the mean standardised rank over the last 100 values up to that row (0
+    under no drift; the sign tells the direction), ``threshold`` the detector's own
+    parameter (``delta`` or ``threshold``), and ``window_rows`` 1: the event is about the row
+    at which the detector fired.
     """
 
     type: str
@@ -90,6 +120,7 @@ class ColumnMonitor:
             self.sequential["adwin"] = ADWIN(**adwin)
         if self.numeric and page_hinkley is not None:
             self.sequential["page_hinkley"] = PageHinkley(**page_hinkley)
+        self.recent = RecentValues()
 
     def update_many(self, values: ArrayLike) -> list[DriftEvent]:
         """Feed one batch of this column; return the drift events it raised, in row order."""
@@ -121,18 +152,20 @@ class ColumnMonitor:
                             self.event_type,
                             self.name,
                             label,
-                            _recent_mean(z, int(pos)),
+                            self.recent.mean_at(z, int(pos)),
                             float(limit),
                             int(pos),
-                            _SCORE_SPAN,
+                            1,
                         )
                     )
+            self.recent.extend(z)
         events.sort(key=lambda e: e.position)
         return events
 
     def snapshot(self) -> dict[str, NDArray[Any]]:
         """Return every detector's state, with keys prefixed by the detector's name."""
         snap = {f"histogram.{k}": v for k, v in self.histogram.snapshot().items()}
+        snap["recent"] = self.recent.values.copy()
         for label, detector in self.sequential.items():
             snap.update({f"{label}.{k}": v for k, v in detector.snapshot().items()})
         return snap
@@ -144,11 +177,6 @@ class ColumnMonitor:
             return {k[len(prefix) + 1 :]: v for k, v in snapshot.items() if k.startswith(prefix)}
 
         self.histogram.restore(part("histogram"))
+        self.recent.values = np.array(snapshot["recent"], dtype=np.float64)
         for label, detector in self.sequential.items():
             detector.restore(part(label))
-
-
-def _recent_mean(z: NDArray[np.float64], pos: int) -> float:
-    recent = z[max(0, pos - _SCORE_SPAN + 1) : pos + 1]
-    finite = recent[np.isfinite(recent)]
-    return float(finite.mean()) if finite.size else float("nan")

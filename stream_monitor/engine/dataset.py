@@ -26,7 +26,7 @@ from stream_monitor.detectors import (
     NumericReference,
     PageHinkley,
 )
-from stream_monitor.engine.column import ColumnMonitor, DriftEvent
+from stream_monitor.engine.column import ColumnMonitor, DriftEvent, RecentValues
 from stream_monitor.profile.model import (
     CategoricalColumnProfile,
     ColumnProfile,
@@ -105,6 +105,7 @@ class ConceptMonitor:
             self.detectors["page_hinkley"] = PageHinkley(**ph)
         scale = target.std if isinstance(target, NumericColumnProfile) else 1.0
         self.scale = 1.0 / scale if scale > 0 else 1.0
+        self.recent = RecentValues()
 
     def errors(self, frame: pl.DataFrame) -> NDArray[np.float64]:
         """The error stream of a batch: 0/1 indicators, or absolute scaled residuals."""
@@ -129,9 +130,6 @@ class ConceptMonitor:
         events = []
         for label, detector in self.detectors.items():
             for pos in detector.update_many(errors):
-                lo = max(0, int(pos) - 999)
-                recent = errors[lo : int(pos) + 1]
-                recent = recent[np.isfinite(recent)]
                 limit = (
                     detector.delta
                     if isinstance(detector, ADWIN)
@@ -144,23 +142,25 @@ class ConceptMonitor:
                         "concept_drift",
                         self.target.name,
                         label,
-                        float(recent.mean()) if recent.size else float("nan"),
+                        self.recent.mean_at(errors, int(pos)),
                         float(limit),
                         int(pos),
-                        len(recent),
+                        1,
                     )
                 )
+        self.recent.extend(errors)
         return events
 
     def snapshot(self) -> dict[str, NDArray[Any]]:
         """Every detector's state, keys prefixed by the detector's name."""
-        snap: dict[str, NDArray[Any]] = {}
+        snap: dict[str, NDArray[Any]] = {"recent": self.recent.values.copy()}
         for label, detector in self.detectors.items():
             snap.update({f"{label}.{k}": v for k, v in detector.snapshot().items()})
         return snap
 
     def restore(self, snapshot: Mapping[str, NDArray[Any]]) -> None:
         """Restore from ``snapshot()``."""
+        self.recent.values = np.array(snapshot["recent"], dtype=np.float64)
         for label, detector in self.detectors.items():
             prefix = f"{label}."
             detector.restore(

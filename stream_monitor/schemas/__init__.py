@@ -1,0 +1,1 @@
+"""JSON Schemas of the documents stream-monitor publishes."""

@@ -1,0 +1,163 @@
+"""Alerts: the JSON messages other services subscribe to.
+
+An alert is built from a drift event and the stream position it happened at. Its format is
+versioned (``ALERT_SCHEMA_VERSION``) and shipped as ``stream_monitor/schemas/alert.schema.json``.
+``alert_id`` is derived from the monitor, type, feature, detector, partition and offsets only,
+so the same drift at the same records always gets the same id: a subscriber drops
+duplicates (after a restart in at-least-once mode) by id.
+
+Repeats of an ongoing drift are rate-limited per (type, feature, detector): after an alert,
+further alerts of the same key within ``repeat_after_rows`` rows are held back and counted,
+and the next alert that goes out carries that count in ``suppressed_since_last``. Counting in
+rows, not seconds, keeps the alert stream a function of the input alone.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from importlib import resources
+from typing import Any
+
+import numpy as np
+
+from stream_monitor.engine import DriftEvent
+
+ALERT_SCHEMA_VERSION = 1
+ALERT_TYPES = (
+    "feature_drift",
+    "label_drift",
+    "prediction_drift",
+    "concept_drift",
+    "performance_degradation",
+    "schema_violation",
+)
+
+
+def alert_schema() -> dict[str, Any]:
+    """The JSON Schema every alert validates against."""
+    text = resources.files("stream_monitor.schemas").joinpath("alert.schema.json").read_text()
+    schema: dict[str, Any] = json.loads(text)
+    return schema
+
+
+@dataclass(frozen=True, slots=True)
+class WindowInfo:
+    """The records an alert is about, in one input partition."""
+
+    rows: int
+    first_offset: int
+    last_offset: int
+    partition: int
+    topic: str | None = None
+    event_time_start: str | None = None
+    event_time_end: str | None = None
+
+
+def alert_id(monitor: str, type_: str, feature: str, detector: str, window: WindowInfo) -> str:
+    """A stable id from what the alert is about, never from when it was raised.
+
+    >>> w = WindowInfo(rows=10, first_offset=0, last_offset=9, partition=2, topic="t")
+    >>> alert_id("m", "feature_drift", "x", "psi", w)
+    'f81d2e1ba3b193d267203d6419ba51f0'
+    >>> alert_id("m", "feature_drift", "x", "psi", w) == alert_id("m", "feature_drift", "x", "ks", w)
+    False
+    """
+    key = json.dumps(
+        [
+            monitor,
+            type_,
+            feature,
+            detector,
+            window.topic,
+            window.partition,
+            window.first_offset,
+            window.last_offset,
+        ],
+        separators=(",", ":"),
+    )
+    return hashlib.sha256(key.encode()).hexdigest()[:32]
+
+
+def severity(event: DriftEvent) -> str:
+    """``critical`` for a score far past its threshold, ``warning`` otherwise."""
+    if event.detector in ("adwin", "page_hinkley", "ddm"):
+        return "critical" if abs(event.score) >= 1.0 else "warning"
+    if event.p_value is not None:
+        return "critical" if event.p_value < event.threshold / 10 else "warning"
+    return "critical" if event.score >= 2 * event.threshold else "warning"
+
+
+def _finite(x: float) -> float | None:
+    return float(x) if np.isfinite(x) else None
+
+
+def build_alert(
+    monitor: str,
+    event: DriftEvent,
+    window: WindowInfo,
+    *,
+    suppressed_since_last: int = 0,
+    detected_at: datetime | None = None,
+) -> dict[str, Any]:
+    """The alert message for ``event``, as a JSON-ready dict."""
+    when = detected_at or datetime.now(UTC)
+    win: dict[str, Any] = {
+        "rows": window.rows,
+        "first_offset": window.first_offset,
+        "last_offset": window.last_offset,
+        "partition": window.partition,
+        "topic": window.topic,
+    }
+    if window.event_time_start is not None:
+        win["event_time_start"] = window.event_time_start
+        win["event_time_end"] = window.event_time_end
+    return {
+        "schema_version": ALERT_SCHEMA_VERSION,
+        "alert_id": alert_id(monitor, event.type, event.feature, event.detector, window),
+        "monitor": monitor,
+        "type": event.type,
+        "feature": event.feature,
+        "detector": event.detector,
+        "score": _finite(event.score),
+        "threshold": _finite(event.threshold),
+        "p_value": None if event.p_value is None else _finite(event.p_value),
+        "severity": severity(event),
+        "detected_at": when.isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+        "window": win,
+        "suppressed_since_last": suppressed_since_last,
+    }
+
+
+class RateLimiter:
+    """Holds back repeats of the same (type, feature, detector) within a number of rows.
+
+    >>> limiter = RateLimiter(repeat_after_rows=100)
+    >>> [limiter.admit(("feature_drift", "x", "psi"), row) for row in (0, 50, 99, 100, 150)]
+    [0, None, None, 2, None]
+    """
+
+    def __init__(self, repeat_after_rows: int) -> None:
+        self.repeat_after_rows = repeat_after_rows
+        self.last_row: dict[tuple[str, str, str], int] = {}
+        self.held: dict[tuple[str, str, str], int] = {}
+
+    def admit(self, key: tuple[str, str, str], row: int) -> int | None:
+        """``None`` to hold the alert back; else the number held back since the last one."""
+        last = self.last_row.get(key)
+        if last is not None and row - last < self.repeat_after_rows:
+            self.held[key] = self.held.get(key, 0) + 1
+            return None
+        self.last_row[key] = row
+        return self.held.pop(key, 0)
+
+    def state(self) -> list[list[Any]]:
+        """JSON-ready state, for checkpoints."""
+        return [[*k, self.last_row[k], self.held.get(k, 0)] for k in sorted(self.last_row)]
+
+    def restore(self, state: list[list[Any]]) -> None:
+        """Restore from ``state()``."""
+        self.last_row = {(t, f, d): int(row) for t, f, d, row, _ in state}
+        self.held = {(t, f, d): int(n) for t, f, d, _, n in state if n}
