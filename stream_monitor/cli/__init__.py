@@ -28,7 +28,7 @@ class _Parser(argparse.ArgumentParser):
 
 def build_parser() -> argparse.ArgumentParser:
     """Return the top-level parser with every subcommand registered."""
-    from stream_monitor.cli import demo, profile
+    from stream_monitor.cli import demo, profile  # subcommands import heavy modules lazily
 
     parser = _Parser(prog="stream-monitor", description=__doc__.splitlines()[0])
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")

@@ -74,7 +74,8 @@ def build_grid(edges: NDArray[np.float64]) -> tuple[NDArray[np.int32], float, fl
     return np.clip(table, 0, m - 2).astype(np.int32), lo, 1.0 / width
 
 
-@njit(cache=True)
+# nogil: the profile builder counts several columns at once on a thread pool.
+@njit(cache=True, nogil=True)
 def _count_numeric(
     values: NDArray[np.float64],
     start: int,
@@ -166,7 +167,7 @@ def _count_numeric(
     return skipped
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _count_codes(codes: NDArray[np.int64], start: int, stop: int, counts: NDArray[np.int64]) -> int:
     """Count category codes into ``counts``; codes outside ``0..K`` are nulls; return them."""
     k = counts.shape[0]

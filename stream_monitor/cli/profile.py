@@ -1,0 +1,95 @@
+"""``stream-monitor profile``: build the reference profile of a data file.
+
+Reads a CSV, Parquet or NDJSON file and writes its profile (see ``docs/profile-format.md``)
+to a Parquet file. Settings come from the ``profile:`` section of ``--config``; the flags
+override them. Prints one summary line on stderr, preceded by a line per column that was
+left out of the profile without being excluded.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+import warnings
+from pathlib import Path
+from typing import Any
+
+from stream_monitor.config import load_profile_settings
+from stream_monitor.errors import ConfigError
+from stream_monitor.profile import Profile, ProfileWarning, build_profile, write_profile
+
+_PROG = "stream-monitor profile"
+
+# Settings that have a flag: setting name -> flag.
+_FLAGS = {
+    "target": "--target",
+    "prediction": "--prediction",
+    "bins": "--bins",
+    "sketch_bins": "--sketch-bins",
+    "top_k": "--top-k",
+}
+
+
+def register(subparsers: Any) -> None:
+    """Add the ``profile`` subcommand to ``subparsers``."""
+    parser = subparsers.add_parser(
+        "profile",
+        help="build the reference profile of a data file",
+        description="Build the reference profile of a CSV, Parquet or NDJSON file.",
+    )
+    parser.add_argument("--data", required=True, type=Path, help="CSV, Parquet or NDJSON file")
+    parser.add_argument("--out", required=True, type=Path, help="profile file to write (Parquet)")
+    parser.add_argument("--config", type=Path, help="YAML config file; its profile: section")
+    parser.add_argument("--target", metavar="COL", help="column holding the target")
+    parser.add_argument("--prediction", metavar="COL", help="column holding the prediction")
+    parser.add_argument("--bins", type=int, metavar="N", help="score bins (default 10)")
+    parser.add_argument(
+        "--sketch-bins", type=int, metavar="N", help="fine quantile bins (default 100)"
+    )
+    parser.add_argument(
+        "--top-k", type=int, metavar="K", help="categories kept per column (default 20)"
+    )
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Build and write the profile; return the exit code."""
+    out: Path = args.out
+    if not out.parent.is_dir():
+        raise ConfigError(f"--out {out}: directory {out.parent} does not exist")
+    flags = {key: (getattr(args, key), flag) for key, flag in _FLAGS.items()}
+    settings = load_profile_settings(args.config, flags=flags)
+    started = time.perf_counter()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ProfileWarning)
+        profile = build_profile(args.data, settings)
+    for warning in caught:
+        if issubclass(warning.category, ProfileWarning):
+            print(f"{_PROG}: warning: {warning.message}", file=sys.stderr)
+        else:
+            warnings.warn_explicit(
+                warning.message, warning.category, warning.filename, warning.lineno
+            )
+    write_profile(profile, out)
+    elapsed = time.perf_counter() - started
+    print(f"{_PROG}: {summary(profile)} -> {out} in {elapsed:.1f} s", file=sys.stderr)
+    return 0
+
+
+def summary(profile: Profile) -> str:
+    """One line describing ``profile``: rows, columns by kind, roles, exclusions."""
+    meta = profile.metadata
+    kinds: dict[str, int] = {}
+    for column in profile.columns:
+        kinds[column.kind] = kinds.get(column.kind, 0) + 1
+    parts = [f"{count} {kind}" for kind, count in kinds.items()]
+    roles = [f"{c.role} {c.name}" for c in (profile.target, profile.prediction) if c is not None]
+    text = f"{meta.row_count} rows, {len(profile.columns)} columns ({', '.join(parts)})"
+    if roles:
+        text += f"; {', '.join(roles)}"
+    if meta.excluded:
+        text += f"; {len(meta.excluded)} excluded"
+    if not meta.exact_quantiles:
+        text += f"; quantiles from a sample of {meta.quantile_sample_rows} rows"
+    return text

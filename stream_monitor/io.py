@@ -1,0 +1,183 @@
+"""Reading data files as Polars LazyFrames, with one-line errors that name the file.
+
+The format follows the file's extension (case-insensitive)::
+
+    .csv                      CSV with a header row
+    .parquet, .pq             Parquet
+    .ndjson, .jsonl, .json    newline-delimited JSON, one object per line
+
+Nothing is read until a query runs, and a query reads only the columns it selects. Any Polars
+or OS error met while reading becomes a ``DataFileError`` whose message starts with the path.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TypeVar
+
+import polars as pl
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from stream_monitor.errors import DataFileError
+
+__all__ = [
+    "ACCEPTED_EXTENSIONS",
+    "collect_columns",
+    "count_rows",
+    "iter_batches",
+    "iter_file_batches",
+    "reading",
+    "scan_data",
+]
+
+# Type inference looks further than Polars' default of 100 rows, so that a column of integers
+# that turns into floats after the first rows is read as floats instead of failing mid-file.
+_INFER_SCHEMA_LENGTH = 10_000
+
+# Rows per batch when Polars streams a file: large enough that per-batch overheads vanish,
+# small enough to keep little of the file in memory.
+_BATCH_ROWS = 262_144
+
+_Scanner = Callable[[Path], pl.LazyFrame]
+_T = TypeVar("_T")
+
+
+def _scan_csv(path: Path) -> pl.LazyFrame:
+    return pl.scan_csv(path, infer_schema_length=_INFER_SCHEMA_LENGTH)
+
+
+def _scan_parquet(path: Path) -> pl.LazyFrame:
+    return pl.scan_parquet(path)
+
+
+def _scan_ndjson(path: Path) -> pl.LazyFrame:
+    return pl.scan_ndjson(path, infer_schema_length=_INFER_SCHEMA_LENGTH)
+
+
+_SCANNERS: dict[str, _Scanner] = {
+    ".csv": _scan_csv,
+    ".parquet": _scan_parquet,
+    ".pq": _scan_parquet,
+    ".ndjson": _scan_ndjson,
+    ".jsonl": _scan_ndjson,
+    ".json": _scan_ndjson,
+}
+
+ACCEPTED_EXTENSIONS: tuple[str, ...] = tuple(_SCANNERS)
+
+
+def _reason(error: BaseException) -> str:
+    """Return the first non-empty line of an error's message, or its type name."""
+    for line in str(error).splitlines():
+        if line.strip():
+            return line.strip()
+    return type(error).__name__
+
+
+@contextmanager
+def reading(source: str | Path) -> Iterator[None]:
+    """Turn a Polars or OS error raised in the block into a ``DataFileError`` naming ``source``."""
+    try:
+        yield
+    except pl.exceptions.NoDataError as error:
+        raise DataFileError(f"{source}: the file is empty") from error
+    except (pl.exceptions.PolarsError, pa.ArrowException, OSError) as error:
+        raise DataFileError(f"{source}: cannot read: {_reason(error)}") from error
+
+
+def scan_data(path: str | Path) -> pl.LazyFrame:
+    """Return a LazyFrame over a CSV, Parquet or NDJSON file, chosen by its extension.
+
+    The schema is read here, so that a missing, corrupt or empty file fails at once.
+
+    Examples
+    --------
+    >>> scan_data("data.xlsx")
+    Traceback (most recent call last):
+    ...
+    stream_monitor.errors.DataFileError: data.xlsx: unknown file extension '.xlsx'; expected one ...
+    """
+    file = Path(path)
+    scanner = _SCANNERS.get(file.suffix.lower())
+    if scanner is None:
+        suffix = f"extension {file.suffix!r}" if file.suffix else "no extension"
+        raise DataFileError(
+            f"{path}: unknown file {suffix}; expected one of {', '.join(ACCEPTED_EXTENSIONS)}"
+        )
+    if not file.exists():
+        raise DataFileError(f"{path}: no such file")
+    if not file.is_file():
+        raise DataFileError(f"{path}: not a regular file")
+    with reading(path):
+        frame = scanner(file)
+        frame.collect_schema()
+    return frame
+
+
+def count_rows(frame: pl.LazyFrame, *, source: str | Path) -> int:
+    """Return the number of rows of ``frame`` (Parquet answers from its footer)."""
+    with reading(source):
+        return int(frame.select(pl.len()).collect().item())
+
+
+def collect_columns(
+    frame: pl.LazyFrame, columns: Sequence[str], *, source: str | Path
+) -> pl.DataFrame:
+    """Read only ``columns`` of ``frame`` into memory."""
+    with reading(source):
+        return frame.select(columns).collect()
+
+
+def iter_batches(
+    frame: pl.LazyFrame, columns: Sequence[pl.Expr | str], *, source: str | Path
+) -> Iterator[pl.DataFrame]:
+    """Yield ``frame.select(columns)`` as DataFrames of consecutive rows, in order.
+
+    Polars' streaming engine reads ahead on its own threads, and only the selected columns
+    are read. It may read far ahead of the caller; ``iter_file_batches`` bounds that for
+    Parquet files.
+    """
+    with reading(source):
+        yield from frame.select(columns).collect_batches(
+            chunk_size=_BATCH_ROWS, maintain_order=True
+        )
+
+
+def iter_file_batches(
+    path: str | Path, columns: Sequence[pl.Expr | str], *, categorical: Sequence[str] = ()
+) -> Iterator[pl.DataFrame]:
+    """Yield the file's rows in order as DataFrames of ``columns``, reading only what they use.
+
+    A Parquet file is read one row group at a time with pyarrow, the next row group being
+    decoded on a background thread while the caller works on the current one: memory holds
+    at most two row groups of the selected columns. The string columns named in
+    ``categorical`` come as Polars categoricals straight from Parquet's dictionary pages,
+    which spares building every string. Other formats stream through Polars.
+    """
+    file = Path(path)
+    if _SCANNERS.get(file.suffix.lower()) is not _scan_parquet:
+        yield from iter_batches(scan_data(path), columns, source=path)
+        return
+    exprs = [pl.col(c) if isinstance(c, str) else c for c in columns]
+    names = list(dict.fromkeys(name for e in exprs for name in e.meta.root_names()))
+    with reading(path):
+        parquet = pq.ParquetFile(file, read_dictionary=[c for c in categorical if c in names])
+        groups = (
+            parquet.read_row_group(i, columns=names, use_threads=True)
+            for i in range(parquet.num_row_groups)
+        )
+        for table in _read_ahead(groups):
+            yield pl.DataFrame(table).select(exprs)
+
+
+def _read_ahead(items: Iterator[_T]) -> Iterator[_T]:
+    """Yield ``items``, computing the next one on a background thread meanwhile."""
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pending = pool.submit(next, items, None)
+        while (item := pending.result()) is not None:
+            pending = pool.submit(next, items, None)
+            yield item

@@ -1,0 +1,175 @@
+"""Decode, score and alert: the part of the stream every source shares. No I/O here.
+
+Sources (a Kafka consumer, a file) hand the pipeline one partition's batch at a time: raw
+payloads with their offsets, or already-decoded rows. The pipeline returns the alert
+messages and the dead letters; sinks deliver them.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import polars as pl
+from numpy.typing import NDArray
+
+from stream_monitor.profile.model import NumericColumnProfile, Profile
+from stream_monitor.stream.decode import BadRecord, Decoder
+from stream_monitor.stream.partition import AlertSettings, PartitionMonitor
+from stream_monitor.stream.settings import StreamSettings
+
+
+@dataclass
+class Counters:
+    """What went through the pipeline. ``records == scored + dead_lettered`` always holds."""
+
+    messages: int = 0
+    records: int = 0
+    scored: int = 0
+    dead_lettered: int = 0
+    alerts: int = 0
+    dead_letter_reasons: Counter[str] = field(default_factory=Counter)
+
+
+@dataclass(frozen=True, slots=True)
+class DeadLetter:
+    """A payload that could not be scored, with where it came from and why."""
+
+    topic: str | None
+    partition: int
+    offset: int
+    key: bytes | None
+    value: bytes | None
+    reason: str
+    detail: str
+
+
+def input_schema(profile: Profile, timestamp_field: str | None) -> dict[str, pl.DataType]:
+    """The Polars schema records are decoded with: numbers as Float64, categories as text."""
+    schema: dict[str, pl.DataType] = {}
+    for column in profile.columns:
+        if isinstance(column, NumericColumnProfile):
+            schema[column.name] = pl.Float64()
+        elif column.kind == "boolean":
+            schema[column.name] = pl.Boolean()
+        else:
+            schema[column.name] = pl.String()
+    if timestamp_field is not None:
+        schema[timestamp_field] = pl.String()
+    return schema
+
+
+def default_required(profile: Profile) -> list[str]:
+    """Features the reference never left empty: a record without one is a schema violation."""
+    required = []
+    for column in profile.features:
+        empty = column.null_count + (
+            column.nan_count if isinstance(column, NumericColumnProfile) else 0
+        )
+        if empty == 0:
+            required.append(column.name)
+    return required
+
+
+class Pipeline:
+    """Per-partition monitors behind one decoder."""
+
+    def __init__(self, profile: Profile, settings: StreamSettings) -> None:
+        self.profile = profile
+        self.settings = settings
+        required = (
+            list(settings.required_fields)
+            if settings.required_fields is not None
+            else default_required(profile)
+        )
+        self.decoder = Decoder(
+            input_schema(profile, settings.timestamp_field),
+            required=required,
+            max_bytes=settings.max_payload_bytes,
+        )
+        self.monitors: dict[tuple[str | None, int], PartitionMonitor] = {}
+        self.counters = Counters()
+        self._alert_settings = AlertSettings(settings.monitor, settings.repeat_after_rows)
+
+    def monitor(self, topic: str | None, partition: int) -> PartitionMonitor:
+        """The monitor of a partition, created fresh on first use."""
+        key = (topic, partition)
+        found = self.monitors.get(key)
+        if found is None:
+            found = PartitionMonitor(
+                self.profile,
+                topic=topic,
+                partition=partition,
+                settings=self.settings.monitor_settings(),
+                alerts=self._alert_settings,
+                timestamp_field=self.settings.timestamp_field,
+            )
+            self.monitors[key] = found
+        return found
+
+    def drop(self, topic: str | None, partition: int) -> None:
+        """Forget a partition's monitor (after its partition was revoked)."""
+        self.monitors.pop((topic, partition), None)
+
+    def process_payloads(
+        self,
+        topic: str | None,
+        partition: int,
+        payloads: Sequence[bytes | None],
+        offsets: Sequence[int],
+        keys: Sequence[bytes | None] | None = None,
+    ) -> tuple[list[dict[str, Any]], list[DeadLetter]]:
+        """Decode and score one partition's batch of messages."""
+        batch = self.decoder.decode(payloads)
+        dead = [self._dead_letter(topic, partition, b, payloads, offsets, keys) for b in batch.bad]
+        self.counters.messages += len(payloads)
+        self.counters.dead_lettered += len(dead)
+        self.counters.records += len(dead)
+        self.counters.dead_letter_reasons.update(d.reason for d in dead)
+        offsets_array = np.asarray(offsets, dtype=np.int64)
+        row_offsets = offsets_array[np.asarray(batch.row_source, dtype=np.int64)]
+        alerts = self.process_frame(topic, partition, batch.frame, row_offsets, counted=False)
+        if not len(offsets_array):
+            return alerts, dead
+        self.monitor(topic, partition).next_offset = int(offsets_array[-1]) + 1
+        return alerts, dead
+
+    def process_frame(
+        self,
+        topic: str | None,
+        partition: int,
+        frame: pl.DataFrame,
+        offsets: NDArray[np.int64],
+        *,
+        counted: bool = True,
+    ) -> list[dict[str, Any]]:
+        """Score decoded rows of one partition (``offsets[i]`` is row ``i``'s offset)."""
+        if counted:
+            self.counters.messages += frame.height
+        self.counters.records += frame.height
+        self.counters.scored += frame.height
+        alerts = self.monitor(topic, partition).process(frame, offsets)
+        self.counters.alerts += len(alerts)
+        return alerts
+
+    @staticmethod
+    def _dead_letter(
+        topic: str | None,
+        partition: int,
+        bad: BadRecord,
+        payloads: Sequence[bytes | None],
+        offsets: Sequence[int],
+        keys: Sequence[bytes | None] | None,
+    ) -> DeadLetter:
+        return DeadLetter(
+            topic,
+            partition,
+            int(offsets[bad.index]),
+            None if keys is None else keys[bad.index],
+            payloads[bad.index],
+            bad.reason,
+            bad.detail,
+        )

@@ -1,0 +1,138 @@
+"""Settings of ``stream-monitor run``: the ``stream:`` section of the YAML config.
+
+Command-line flags override the file; the defaults are documented in
+``config/stream.example.yaml``. Every error names the file and key, or the flag.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+
+from stream_monitor.config import read_section
+from stream_monitor.detectors.scores import CATEGORICAL_METHODS, NUMERIC_METHODS
+from stream_monitor.engine.dataset import MonitorSettings
+from stream_monitor.errors import ConfigError
+from stream_monitor.settings import STREAM_ADWIN, STREAM_PAGE_HINKLEY, STREAM_WINDOW_ROWS
+
+SECTION = "stream"
+GUARANTEES = ("at_least_once", "exactly_once")
+
+
+@dataclass(frozen=True)
+class StreamSettings:
+    """Everything ``stream-monitor run`` needs to know."""
+
+    monitor: str = "stream-monitor"
+    profile: str | None = None
+    bootstrap_servers: str = "127.0.0.1:39092"
+    input_topics: tuple[str, ...] = ()
+    alert_topic: str = "stream-monitor.alerts"
+    dead_letter_topic: str = "stream-monitor.dead-letters"
+    state_topic: str = "stream-monitor.state"
+    group_id: str = "stream-monitor"
+    processing_guarantee: str = "at_least_once"
+    batch_size: int = 5_000
+    batch_timeout_s: float = 0.2
+    commit_interval_s: float = 2.0
+    max_payload_bytes: int = 1 << 20
+    required_fields: tuple[str, ...] | None = None
+    timestamp_field: str | None = None
+    window_rows: int = STREAM_WINDOW_ROWS
+    numeric_methods: dict[str, float | None] = field(default_factory=lambda: {"psi": None})
+    categorical_methods: dict[str, float | None] = field(
+        default_factory=lambda: {"jensen_shannon": None}
+    )
+    adwin: dict[str, Any] | None = field(default_factory=lambda: dict(STREAM_ADWIN))
+    page_hinkley: dict[str, Any] | None = field(default_factory=lambda: dict(STREAM_PAGE_HINKLEY))
+    concept_drift: bool = True
+    repeat_after_rows: int = 100_000
+    dead_letter_alert_share: float = 0.05
+    metrics_host: str = "127.0.0.1"
+    metrics_port: int | None = None
+    max_records: int | None = None
+    kafka: dict[str, Any] = field(default_factory=dict)
+
+    def monitor_settings(self) -> MonitorSettings:
+        """The engine's view of these settings."""
+        return MonitorSettings(
+            window=self.window_rows,
+            numeric_methods=self.numeric_methods,
+            categorical_methods=self.categorical_methods,
+            adwin=self.adwin,
+            page_hinkley=self.page_hinkley,
+            concept_drift=self.concept_drift,
+        )
+
+
+KEYS = tuple(f.name for f in fields(StreamSettings))
+
+
+def _check(settings: StreamSettings, where: dict[str, str]) -> StreamSettings:
+    def fail(key: str, why: str) -> ConfigError:
+        return ConfigError(f"{where.get(key, key)}: {why}")
+
+    if settings.processing_guarantee not in GUARANTEES:
+        raise fail("processing_guarantee", f"must be one of {', '.join(GUARANTEES)}")
+    for key in ("batch_size", "window_rows", "repeat_after_rows", "max_payload_bytes"):
+        value = getattr(settings, key)
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise fail(key, f"must be a positive integer, got {value!r}")
+    for key in ("batch_timeout_s", "commit_interval_s"):
+        value = getattr(settings, key)
+        if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
+            raise fail(key, f"must be a positive number of seconds, got {value!r}")
+    if not 0 < settings.dead_letter_alert_share <= 1:
+        raise fail("dead_letter_alert_share", "must be in (0, 1]")
+    for key, allowed in (
+        ("numeric_methods", (*NUMERIC_METHODS, "chi_square")),
+        ("categorical_methods", CATEGORICAL_METHODS),
+    ):
+        methods = getattr(settings, key)
+        if not isinstance(methods, dict) or not methods:
+            raise fail(key, "must map method names to thresholds (null for the default)")
+        for method, threshold in methods.items():
+            if method not in allowed:
+                raise fail(key, f"unknown method {method!r}; expected one of {', '.join(allowed)}")
+            if threshold is not None and not isinstance(threshold, int | float):
+                raise fail(key, f"threshold of {method} must be a number or null")
+    for key in ("adwin", "page_hinkley"):
+        value = getattr(settings, key)
+        if value is not None and not isinstance(value, dict):
+            raise fail(key, "must be a mapping of parameters, or false to turn it off")
+    if settings.metrics_port is not None and not 0 <= settings.metrics_port <= 65535:
+        raise fail("metrics_port", "must be a TCP port number")
+    return settings
+
+
+def load_stream_settings(
+    path: str | Path | None, flags: dict[str, tuple[object, str]] | None = None
+) -> StreamSettings:
+    """Read the ``stream:`` section of ``path`` (if given) and apply ``flags`` over it.
+
+    ``flags`` maps a setting to ``(value, flag name)``; a value of None means "not given".
+    """
+    values: dict[str, Any] = {}
+    where: dict[str, str] = {}
+    if path is not None:
+        for key, value in read_section(Path(path), SECTION, KEYS).items():
+            where[key] = f"{path}: {SECTION}.{key}"
+            if key in ("adwin", "page_hinkley") and value is False:
+                value = None
+            elif key in ("adwin", "page_hinkley") and isinstance(value, dict):
+                value = {**(STREAM_ADWIN if key == "adwin" else STREAM_PAGE_HINKLEY), **value}
+            if key in ("input_topics", "required_fields") and isinstance(value, list):
+                value = tuple(value)
+            if key == "input_topics" and isinstance(value, str):
+                value = (value,)
+            values[key] = value
+    for key, (value, flag) in (flags or {}).items():
+        if value is not None:
+            values[key] = value
+            where[key] = flag
+    try:
+        settings = replace(StreamSettings(), **values)
+    except TypeError as error:
+        raise ConfigError(f"{path}: {SECTION}: {error}") from error
+    return _check(settings, where)
