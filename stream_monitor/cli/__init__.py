@@ -28,12 +28,12 @@ class _Parser(argparse.ArgumentParser):
 
 def build_parser() -> argparse.ArgumentParser:
     """Return the top-level parser with every subcommand registered."""
-    from stream_monitor.cli import demo, profile  # subcommands import heavy modules lazily
+    from stream_monitor.cli import alerts, demo, profile, run
 
     parser = _Parser(prog="stream-monitor", description=__doc__.splitlines()[0])
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
-    for module in (profile, demo):
+    for module in (profile, run, alerts, demo):
         module.register(sub)
     return parser
 

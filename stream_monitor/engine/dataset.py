@@ -33,7 +33,12 @@ from stream_monitor.profile.model import (
     NumericColumnProfile,
     Profile,
 )
-from stream_monitor.settings import STREAM_ADWIN, STREAM_PAGE_HINKLEY, STREAM_WINDOW_ROWS
+from stream_monitor.settings import (
+    STREAM_ADWIN,
+    STREAM_DDM,
+    STREAM_PAGE_HINKLEY,
+    STREAM_WINDOW_ROWS,
+)
 
 _EVENT_TYPES = {
     "feature": "feature_drift",
@@ -96,7 +101,7 @@ class ConceptMonitor:
         self.classification = not isinstance(target, NumericColumnProfile)
         self.detectors: dict[str, ADWIN | PageHinkley | DDM] = {}
         if self.classification:
-            self.detectors["ddm"] = DDM()
+            self.detectors["ddm"] = DDM(**STREAM_DDM)
         if settings.adwin is not None:
             self.detectors["adwin"] = ADWIN(**settings.adwin)
         if not self.classification and settings.page_hinkley is not None:

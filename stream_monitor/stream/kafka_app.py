@@ -1,0 +1,335 @@
+"""``stream-monitor run`` on Kafka: the only module that knows the consumer, the producer,
+the pipeline, the state topic and the metrics together.
+
+At-least-once, nothing lost. A checkpoint runs every ``commit_interval_s``, on partition
+revoke, and on shutdown, in this order:
+
+1. flush the producer: every alert and dead letter produced so far is acknowledged by the
+   broker (``acks=all``, idempotent producer), or the run stops without committing;
+2. write each owned partition's detector state, tagged with the next offset to read, to the
+   compacted state topic, and flush again;
+3. commit the input offsets.
+
+On assign, a partition's latest checkpoint is read back and restored, and consumption
+resumes at the offset it is tagged with. A crash between steps 2 and 3 is harmless: the
+state topic is ahead of the committed offset, but everything before the state's offset had
+its outputs acknowledged in step 1, so resuming there loses nothing and repeats nothing.
+A crash before step 2 replays the records since the last checkpoint from the state as it
+was then: the same alerts come again, with the same ``alert_id``, for subscribers to drop.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import signal
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, cast
+
+from confluent_kafka import KafkaError, KafkaException, Message, TopicPartition
+
+from stream_monitor.metrics import HealthServer, StreamMetrics
+from stream_monitor.profile.model import Profile
+from stream_monitor.stream import kafka_io
+from stream_monitor.stream.pipeline import Counters, DeadLetter, Pipeline
+from stream_monitor.stream.settings import StreamSettings
+
+log = logging.getLogger("stream_monitor.run")
+
+
+class DeliveryError(RuntimeError):
+    """The broker did not acknowledge an alert, dead letter or checkpoint."""
+
+
+@dataclass
+class _Delivery:
+    """Delivery reports of the producer since the last checkpoint."""
+
+    failed: int = 0
+    first_error: str | None = None
+    metrics: StreamMetrics | None = None
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def report(self, error: KafkaError | None, message: Message) -> None:
+        if error is None:
+            return
+        with self.lock:
+            self.failed += 1
+            if self.first_error is None:
+                self.first_error = f"{message.topic()}: {error.str()}"
+        if self.metrics is not None:
+            self.metrics.produce_error(message.topic() or "")
+
+
+class KafkaMonitor:
+    """Consumes the input topics, scores them, produces alerts and dead letters."""
+
+    def __init__(
+        self,
+        profile: Profile,
+        settings: StreamSettings,
+        *,
+        metrics: StreamMetrics | None = None,
+    ) -> None:
+        if not settings.input_topics:
+            raise ValueError("no input topic configured")
+        self.settings = settings
+        self.pipeline = Pipeline(profile, settings)
+        self.metrics = metrics or StreamMetrics()
+        self.base = {"bootstrap.servers": settings.bootstrap_servers, **settings.kafka}
+        self.delivery = _Delivery(metrics=self.metrics)
+        self.stopping = threading.Event()
+        self.ready = threading.Event()
+        self.owned: set[tuple[str, int]] = set()
+        self.dirty: set[tuple[str, int]] = set()
+        self.last_checkpoint = time.monotonic()
+        self.consumer = kafka_io.consumer(
+            self.base,
+            settings.group_id,
+            **{
+                "statistics.interval.ms": 5000,
+                "stats_cb": self.metrics.observe_librdkafka_stats,
+            },
+        )
+        self.producer = kafka_io.producer(self.base)
+
+    # -- lifecycle -------------------------------------------------------------------------
+    def run(self, max_records: int | None = None) -> Counters:
+        """Consume until stopped (or ``max_records`` records); return the counters."""
+        s = self.settings
+        kafka_io.ensure_topics(
+            self.base,
+            s.input_topics,
+            {s.alert_topic: False, s.dead_letter_topic: False, s.state_topic: True},
+        )
+        self.consumer.subscribe(
+            list(s.input_topics),
+            on_assign=self._on_assign,
+            on_revoke=self._on_revoke,
+            on_lost=self._on_lost,
+        )
+        counters = self.pipeline.counters
+        try:
+            while not self.stopping.is_set():
+                remaining = None if max_records is None else max_records - counters.messages
+                if remaining is not None and remaining <= 0:
+                    break
+                want = s.batch_size if remaining is None else min(s.batch_size, remaining)
+                messages = self.consumer.consume(num_messages=want, timeout=s.batch_timeout_s)
+                if messages:
+                    self._process(messages)
+                if time.monotonic() - self.last_checkpoint >= s.commit_interval_s:
+                    self.checkpoint()
+            self.checkpoint()
+        finally:
+            self.consumer.close()
+            self.producer.flush(30)
+        log.info(
+            "stopped",
+            extra={
+                "messages": counters.messages,
+                "scored": counters.scored,
+                "dead_lettered": counters.dead_lettered,
+                "alerts": counters.alerts,
+            },
+        )
+        return counters
+
+    def stop(self) -> None:
+        """Ask the loop to finish its batch, checkpoint and close (signal-safe)."""
+        self.stopping.set()
+
+    # -- the batch ---------------------------------------------------------------------------
+    def _process(self, messages: list[Message]) -> None:
+        started = time.perf_counter()
+        good = [m for m in messages if m.error() is None]
+        if len(good) < len(messages):
+            self._log_consumer_errors(messages)
+        parts: dict[tuple[str, int], list[Message]] = {}
+        for m in good:
+            parts.setdefault((m.topic(), m.partition()), []).append(m)  # type: ignore[arg-type]
+        s = self.settings
+        for (topic, partition), batch in parts.items():
+            payloads = [m.value() for m in batch]
+            offsets = cast(list[int], [m.offset() for m in batch])
+            keys = [m.key() for m in batch]
+            alerts, dead = self.pipeline.process_payloads(topic, partition, payloads, offsets, keys)
+            for letter in dead:
+                self._dead_letter(letter)
+            for alert in alerts:
+                self.producer.produce(
+                    s.alert_topic,
+                    key=f"{s.monitor}/{alert['feature']}".encode(),
+                    value=json.dumps(alert, separators=(",", ":")).encode(),
+                    on_delivery=self.delivery.report,
+                )
+                self.metrics.alert(alert["type"])
+                self.metrics.score(
+                    alert["feature"], alert["detector"], partition, alert["score"] or 0.0, True
+                )
+            self.metrics.consumed(topic, partition, len(batch))
+            self.metrics.scored(topic, partition, len(batch) - len(dead))
+            self.dirty.add((topic, partition))
+        self.producer.poll(0)
+        self.metrics.batch_seconds(time.perf_counter() - started)
+
+    def _dead_letter(self, letter: DeadLetter) -> None:
+        headers: list[tuple[str, str | bytes | None]] = [
+            ("stream-monitor.reason", letter.reason.encode()),
+            ("stream-monitor.detail", letter.detail.encode()),
+            ("stream-monitor.source-topic", (letter.topic or "").encode()),
+            ("stream-monitor.source-partition", str(letter.partition).encode()),
+            ("stream-monitor.source-offset", str(letter.offset).encode()),
+        ]
+        self.producer.produce(
+            self.settings.dead_letter_topic,
+            key=letter.key,
+            value=letter.value,
+            headers=headers,
+            on_delivery=self.delivery.report,
+        )
+        self.metrics.dead_lettered(letter.topic or "", letter.partition, letter.reason)
+        log.warning(
+            "dead-lettered a record",
+            extra={
+                "topic": letter.topic,
+                "partition": letter.partition,
+                "offset": letter.offset,
+                "reason": letter.reason,
+            },
+        )
+
+    def _log_consumer_errors(self, messages: list[Message]) -> None:
+        for m in messages:
+            error = m.error()
+            if error is None or error.code() == KafkaError._PARTITION_EOF:
+                continue
+            if error.fatal():
+                raise KafkaException(error)
+            log.warning("consumer error", extra={"code": error.name(), "topic": m.topic()})
+
+    # -- checkpoints -------------------------------------------------------------------------
+    def checkpoint(self, partitions: set[tuple[str, int]] | None = None) -> None:
+        """Flush outputs, write state, commit offsets (see the module docstring)."""
+        todo = sorted(self.dirty if partitions is None else self.dirty & partitions)
+        self._flush()
+        if todo:
+            s = self.settings
+            commits = []
+            for topic, partition in todo:
+                monitor = self.pipeline.monitor(topic, partition)
+                if monitor.next_offset is None:
+                    continue
+                self.producer.produce(
+                    s.state_topic,
+                    key=kafka_io.state_key(s.monitor, topic, partition),
+                    value=monitor.checkpoint(),
+                    on_delivery=self.delivery.report,
+                )
+                commits.append(TopicPartition(topic, partition, monitor.next_offset))
+            self._flush()
+            if commits:
+                self.consumer.commit(offsets=commits, asynchronous=False)
+            self.dirty.difference_update(todo)
+            self.metrics.checkpointed()
+            log.info(
+                "checkpoint",
+                extra={"partitions": len(commits), "offsets": _offsets_text(commits)},
+            )
+        self.last_checkpoint = time.monotonic()
+
+    def _flush(self) -> None:
+        remaining = self.producer.flush(60)
+        with self.delivery.lock:
+            failed, first = self.delivery.failed, self.delivery.first_error
+            self.delivery.failed, self.delivery.first_error = 0, None
+        if remaining or failed:
+            raise DeliveryError(
+                f"{failed} message(s) not acknowledged ({first}); {remaining} still queued: "
+                "stopping without committing, the records will be read again on restart"
+            )
+
+    # -- rebalances --------------------------------------------------------------------------
+    def _on_assign(self, consumer: Any, partitions: list[TopicPartition]) -> None:
+        s = self.settings
+        keys = {kafka_io.state_key(s.monitor, tp.topic, tp.partition): tp for tp in partitions}
+        states = kafka_io.read_states(self.base, s.state_topic, keys)
+        for key, tp in keys.items():
+            monitor = self.pipeline.monitor(tp.topic, tp.partition)
+            blob = states.get(key)
+            if blob is not None:
+                monitor.restore(blob)
+                if monitor.next_offset is not None:
+                    tp.offset = monitor.next_offset
+            self.owned.add((tp.topic, tp.partition))
+            log.info(
+                "assigned",
+                extra={
+                    "topic": tp.topic,
+                    "partition": tp.partition,
+                    "restored": blob is not None,
+                    "offset": tp.offset if blob is not None else None,
+                },
+            )
+        consumer.assign(partitions)
+        self.ready.set()
+
+    def _on_revoke(self, consumer: Any, partitions: list[TopicPartition]) -> None:
+        revoked = {(tp.topic, tp.partition) for tp in partitions}
+        self.checkpoint(revoked)
+        self._forget(revoked)
+        log.info("revoked", extra={"partitions": len(revoked)})
+
+    def _on_lost(self, consumer: Any, partitions: list[TopicPartition]) -> None:
+        # Lost partitions belong to someone else already: committing would be wrong.
+        lost = {(tp.topic, tp.partition) for tp in partitions}
+        self.dirty.difference_update(lost)
+        self._forget(lost)
+        log.warning("partitions lost", extra={"partitions": len(lost)})
+
+    def _forget(self, partitions: set[tuple[str, int]]) -> None:
+        for topic, partition in partitions:
+            self.pipeline.drop(topic, partition)
+            self.metrics.remove_partition(topic, partition)
+        self.owned.difference_update(partitions)
+        if not self.owned:
+            self.ready.clear()
+
+
+def _offsets_text(commits: list[TopicPartition]) -> str:
+    return ",".join(f"{tp.topic}:{tp.partition}@{tp.offset}" for tp in commits)
+
+
+def run_kafka(
+    profile: Profile,
+    settings: StreamSettings,
+    *,
+    install_signals: bool = True,
+    on_start: Callable[[KafkaMonitor], None] | None = None,
+) -> Counters:
+    """Run the Kafka monitor until SIGTERM/SIGINT or ``settings.max_records``."""
+    monitor = KafkaMonitor(profile, settings)
+    server = None
+    if settings.metrics_port is not None:
+        server = HealthServer(
+            monitor.metrics,
+            host=settings.metrics_host,
+            port=settings.metrics_port,
+            live=lambda: True,
+            ready=monitor.ready.is_set,
+        )
+        host, port = server.start()
+        log.info("metrics endpoint", extra={"host": host, "port": port})
+    if install_signals:
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, lambda *_: monitor.stop())
+    if on_start is not None:
+        on_start(monitor)
+    try:
+        return monitor.run(settings.max_records)
+    finally:
+        if server is not None:
+            server.stop()

@@ -1,0 +1,137 @@
+"""Kafka clients with the settings that decide delivery pinned, and the state topic.
+
+User settings (``stream.kafka`` in the config: security, timeouts, ...) pass through as a
+plain librdkafka dict, but the few settings the delivery guarantee rests on are set here
+and cannot be overridden: manual offset commits, idempotent producer with ``acks=all``,
+``read_committed`` consumers.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from collections.abc import Iterable
+from typing import Any
+
+from confluent_kafka import (
+    Consumer,
+    KafkaError,
+    KafkaException,
+    Producer,
+    TopicPartition,
+)
+from confluent_kafka.admin import AdminClient
+from confluent_kafka.cimpl import NewTopic
+
+from stream_monitor.errors import ConfigError
+
+log = logging.getLogger("stream_monitor.kafka")
+
+PINNED_CONSUMER = {
+    "enable.auto.commit": False,
+    "enable.auto.offset.store": False,
+    "isolation.level": "read_committed",
+}
+PINNED_PRODUCER = {"enable.idempotence": True, "acks": "all"}
+
+
+def consumer(base: dict[str, Any], group_id: str, **extra: Any) -> Consumer:
+    """A consumer in ``group_id`` that never commits on its own."""
+    config = {
+        "auto.offset.reset": "earliest",
+        "fetch.wait.max.ms": 100,
+        **base,
+        **extra,
+        "group.id": group_id,
+        **PINNED_CONSUMER,
+    }
+    return Consumer(config)
+
+
+def producer(base: dict[str, Any], **extra: Any) -> Producer:
+    """An idempotent producer waiting for all in-sync replicas."""
+    config = {"linger.ms": 5, "compression.type": "lz4", **base, **extra, **PINNED_PRODUCER}
+    return Producer(config)
+
+
+def ensure_topics(base: dict[str, Any], inputs: Iterable[str], outputs: dict[str, bool]) -> None:
+    """Check the input topics exist; create the missing output topics (``True``: compacted)."""
+    admin = AdminClient(base)
+    existing = admin.list_topics(timeout=15).topics
+    missing_inputs = [t for t in inputs if t not in existing]
+    if missing_inputs:
+        raise ConfigError(f"input topic {missing_inputs[0]!r} does not exist on the cluster")
+    new = [
+        NewTopic(
+            name,
+            num_partitions=1 if compacted else 3,
+            replication_factor=-1,
+            config={"cleanup.policy": "compact"} if compacted else {},
+        )
+        for name, compacted in outputs.items()
+        if name not in existing
+    ]
+    if not new:
+        return
+    for name, future in admin.create_topics(new).items():
+        try:
+            future.result()
+            log.info("created topic", extra={"topic": name})
+        except KafkaException as error:
+            if error.args[0].code() != KafkaError.TOPIC_ALREADY_EXISTS:
+                raise
+
+
+def state_key(monitor: str, topic: str, partition: int) -> bytes:
+    """The state topic's key of one input partition's checkpoint."""
+    return f"{monitor}\x1f{topic}\x1f{partition}".encode()
+
+
+def read_states(
+    base: dict[str, Any], state_topic: str, keys: Iterable[bytes], timeout_s: float = 30.0
+) -> dict[bytes, bytes]:
+    """The latest committed checkpoint of each key, read from the start of the state topic."""
+    wanted = set(keys)
+    reader = consumer(base, f"stream-monitor-state-reader-{uuid.uuid4()}")
+    try:
+        meta = reader.list_topics(state_topic, timeout=15).topics.get(state_topic)
+        if meta is None or meta.error is not None:
+            return {}
+        ends: dict[int, int] = {}
+        starts = []
+        for p in meta.partitions:
+            low, high = reader.get_watermark_offsets(TopicPartition(state_topic, p), timeout=15)
+            if high > low:
+                ends[p] = high
+                starts.append(TopicPartition(state_topic, p, low))
+        found: dict[bytes, bytes] = {}
+        if not starts:
+            return found
+        reader.assign(starts)
+        done: set[int] = set()
+        deadline = time.monotonic() + timeout_s
+        while len(done) < len(ends):
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"reading state topic {state_topic!r} took over {timeout_s} s")
+            for message in reader.consume(num_messages=1000, timeout=0.5):
+                if message.error() is not None:
+                    continue
+                key, partition, offset = message.key(), message.partition(), message.offset()
+                if key is None or partition is None or offset is None:
+                    continue
+                if key in wanted:
+                    value = message.value()
+                    if value is None:
+                        found.pop(key, None)
+                    else:
+                        found[key] = value
+                if offset + 1 >= ends[partition]:
+                    done.add(partition)
+            # Positions past the last message count too (e.g. aborted transaction markers).
+            for tp in reader.position([TopicPartition(state_topic, p) for p in ends]):
+                if tp.offset >= ends[tp.partition]:
+                    done.add(tp.partition)
+        return found
+    finally:
+        reader.close()

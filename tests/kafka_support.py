@@ -1,0 +1,116 @@
+"""Helpers for tests against the real local broker: topics, producing, reading back."""
+
+from __future__ import annotations
+
+import os
+import threading
+import uuid
+from collections.abc import Sequence
+from typing import Any
+
+import polars as pl
+from confluent_kafka import Consumer, Message, Producer, TopicPartition
+from confluent_kafka.admin import AdminClient
+from confluent_kafka.cimpl import NewTopic
+
+
+def bootstrap() -> str:
+    """The broker address that scripts/test.sh exported; a clear failure when it is missing."""
+    address = os.environ.get("STREAM_MONITOR_BOOTSTRAP", "").strip()
+    assert address, "STREAM_MONITOR_BOOTSTRAP is not set: run the tests with scripts/test.sh"
+    return address
+
+
+def new_topic(prefix: str, partitions: int = 1, *, compacted: bool = False) -> str:
+    """Create a topic with a unique name and return the name."""
+    name = f"{prefix}-{uuid.uuid4().hex[:10]}"
+    config = {"cleanup.policy": "compact"} if compacted else {}
+    admin = AdminClient({"bootstrap.servers": bootstrap()})
+    futures = admin.create_topics([NewTopic(name, partitions, 1, config=config)])
+    futures[name].result(30)
+    return name
+
+
+def payloads(frame: pl.DataFrame) -> list[bytes]:
+    """One JSON object per row, as the producing service would send them."""
+    return frame.write_ndjson().encode().splitlines()
+
+
+def produce(
+    topic: str,
+    values: Sequence[bytes | None],
+    *,
+    partitions: int = 1,
+    keys: Sequence[bytes | None] | None = None,
+) -> None:
+    """Produce ``values`` in order, value ``i`` to partition ``i % partitions``."""
+    producer = Producer({"bootstrap.servers": bootstrap(), "linger.ms": 20, "acks": "all"})
+    for i, value in enumerate(values):
+        key = None if keys is None else keys[i]
+        while True:
+            try:
+                producer.produce(topic, value=value, key=key, partition=i % partitions)
+                break
+            except BufferError:
+                producer.poll(0.1)
+        if i % 10_000 == 0:
+            producer.poll(0)
+    assert producer.flush(60) == 0
+
+
+def read_all(topic: str, *, committed_only: bool = True) -> list[Message]:
+    """Every message of ``topic`` up to its current end, in partition then offset order."""
+    consumer = Consumer(
+        {
+            "bootstrap.servers": bootstrap(),
+            "group.id": f"reader-{uuid.uuid4()}",
+            "enable.auto.commit": False,
+            "isolation.level": "read_committed" if committed_only else "read_uncommitted",
+        }
+    )
+    try:
+        meta = consumer.list_topics(topic, timeout=15).topics[topic]
+        ends = {}
+        for p in meta.partitions:
+            low, high = consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=15)
+            if high > low:
+                ends[p] = high
+        consumer.assign([TopicPartition(topic, p, 0) for p in ends])
+        out: list[Message] = []
+        done: set[int] = set()
+        idle = 0
+        while len(done) < len(ends) and idle < 40:
+            batch = consumer.consume(1000, timeout=0.5)
+            idle = 0 if batch else idle + 1
+            for m in batch:
+                if m.error() is None:
+                    out.append(m)
+            for tp in consumer.position([TopicPartition(topic, p) for p in ends]):
+                if tp.offset >= ends[tp.partition]:
+                    done.add(tp.partition)
+        assert len(done) == len(ends), f"could not read {topic} to its end"
+        return sorted(out, key=lambda m: (m.partition(), m.offset()))
+    finally:
+        consumer.close()
+
+
+def run_in_thread(monitor: Any, max_records: int, timeout_s: float = 180.0) -> Any:
+    """Run a KafkaMonitor to ``max_records``; stop it and fail if it takes too long."""
+    result: dict[str, Any] = {}
+
+    def target() -> None:
+        try:
+            result["counters"] = monitor.run(max_records)
+        except BaseException as error:
+            result["error"] = error
+
+    thread = threading.Thread(target=target)
+    thread.start()
+    thread.join(timeout_s)
+    if thread.is_alive():
+        monitor.stop()
+        thread.join(30)
+        raise AssertionError(f"the monitor did not reach {max_records} records in {timeout_s} s")
+    if "error" in result:
+        raise result["error"]
+    return result["counters"]

@@ -1,0 +1,168 @@
+"""The streaming monitor against the real local Kafka broker."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+import pytest
+from jsonschema import Draft202012Validator
+from kafka_support import bootstrap, new_topic, payloads, produce, read_all, run_in_thread
+
+from stream_monitor.config import ProfileSettings
+from stream_monitor.profile.build import build_profile
+from stream_monitor.profile.model import Profile
+from stream_monitor.stream.alerts import alert_schema
+from stream_monitor.stream.kafka_app import KafkaMonitor
+from stream_monitor.stream.settings import StreamSettings
+from stream_monitor.synthetic import Drift, traffic
+
+pytestmark = pytest.mark.kafka
+
+VALIDATOR = Draft202012Validator(alert_schema())
+
+
+@pytest.fixture(scope="module")
+def profile(tmp_path_factory: pytest.TempPathFactory) -> Profile:
+    """The reference profile of 200k synthetic records."""
+    path: Path = tmp_path_factory.mktemp("ref") / "reference.parquet"
+    traffic(200_000, seed=1).drop("id").write_parquet(path)
+    return build_profile(path, ProfileSettings(target="default", prediction="predicted_default"))
+
+
+def settings_for(input_topic: str, **overrides: object) -> StreamSettings:
+    """Settings with fresh output topics and group, so tests never share state."""
+    base = StreamSettings(
+        monitor="test",
+        bootstrap_servers=bootstrap(),
+        input_topics=(input_topic,),
+        alert_topic=new_topic("alerts"),
+        dead_letter_topic=new_topic("dlq"),
+        state_topic=new_topic("state", compacted=True),
+        group_id=f"group-{input_topic}",
+        commit_interval_s=0.5,
+    )
+    return replace(base, **overrides)  # type: ignore[arg-type]
+
+
+def alerts_of(topic: str) -> list[dict[str, object]]:
+    """The alerts on ``topic``, each checked against the shipped schema."""
+    alerts = [json.loads(m.value()) for m in read_all(topic)]
+    for alert in alerts:
+        VALIDATOR.validate(alert)
+    return alerts
+
+
+def test_known_drift_raises_alerts_for_that_feature_only(profile: Profile) -> None:
+    """A +1 sd shift of one feature at offset 30,000 is flagged soon after, and nothing else is."""
+    topic = new_topic("in")
+    produce(topic, payloads(traffic(60_000, seed=5, drift=Drift("income", 30_000, 1.0))))
+    settings = settings_for(topic)
+    counters = run_in_thread(KafkaMonitor(profile, settings), 60_000)
+    assert counters.scored == 60_000
+    alerts = alerts_of(settings.alert_topic)
+    assert alerts, "no alert was raised"
+    assert {(a["feature"], a["type"]) for a in alerts} == {("income", "feature_drift")}, sorted(
+        {(a["feature"], a["detector"]) for a in alerts}
+    )
+    first = min(a["window"]["last_offset"] for a in alerts)  # type: ignore[index]
+    assert 30_000 <= first <= 30_500
+    psi = [a for a in alerts if a["detector"] == "psi"]
+    assert psi
+    assert all(a["window"]["first_offset"] >= 30_000 for a in psi)
+
+
+def test_stationary_traffic_stays_quiet(profile: Profile) -> None:
+    """A million stationary records over three partitions raise no alert from any detector."""
+    topic = new_topic("in", partitions=3)
+    values = []
+    for start in range(0, 1_000_000, 250_000):
+        values += payloads(traffic(250_000, seed=11, start=start))
+    produce(topic, values, partitions=3)
+    settings = settings_for(topic)
+    counters = run_in_thread(KafkaMonitor(profile, settings), 1_000_000, timeout_s=300)
+    assert counters.scored == 1_000_000
+    alerts = alerts_of(settings.alert_topic)
+    assert [(a["type"], a["feature"], a["detector"]) for a in alerts] == []
+
+
+BAD = {
+    "invalid_json": b'{"age": 41, "income": ',
+    "invalid_utf8": b'{"region": "\xff\xfe"}',
+    "not_an_object": b"[1, 2, 3]",
+    "wrong_type": b'{"age": "forty", "income": 1.0}',
+    "missing_field": b'{"region": "north"}',
+    "empty": None,
+    "oversized": b'{"age": 1, "pad": "' + b"x" * 5000 + b'"}',
+}
+
+
+def test_bad_records_go_to_the_dead_letter_topic_and_counts_add_up(profile: Profile) -> None:
+    """Bad records end in the dead-letter topic with their reason, key and offset; none is lost."""
+    good = payloads(traffic(20_000, seed=3))
+    rng = np.random.default_rng(0)
+    spots = sorted(rng.choice(20_000, 700, replace=False).tolist())
+    kinds = list(BAD)
+    values: list[bytes | None] = list(good)
+    expected: dict[int, str] = {}
+    for n, spot in enumerate(spots):
+        kind = kinds[n % len(kinds)]
+        values[spot] = BAD[kind]
+        expected[spot] = kind
+    keys = [f"k{i}".encode() for i in range(len(values))]
+    topic = new_topic("in")
+    produce(topic, values, keys=keys)
+    settings = settings_for(topic, max_payload_bytes=4096)
+    counters = run_in_thread(KafkaMonitor(profile, settings), len(values))
+    dead = read_all(settings.dead_letter_topic)
+    found = {}
+    for m in dead:
+        headers = {k: v.decode() for k, v in m.headers() or []}
+        offset = int(headers["stream-monitor.source-offset"])
+        found[offset] = headers["stream-monitor.reason"]
+        assert m.key() == f"k{offset}".encode()
+        assert m.value() == values[offset]
+        assert headers["stream-monitor.source-topic"] == topic
+    assert found == expected
+    assert counters.messages == 20_000
+    assert counters.scored + counters.dead_lettered == counters.records == 20_000
+    assert counters.dead_lettered == 700
+
+
+def test_restart_continues_as_if_uninterrupted(profile: Profile) -> None:
+    """Stopping mid-stream and restarting gives the alerts and state of an uninterrupted run."""
+    topic = new_topic("in")
+    produce(topic, payloads(traffic(80_000, seed=9, drift=Drift("age", 50_000, 0.5))))
+    whole = settings_for(topic)
+    uninterrupted = KafkaMonitor(profile, whole)
+    run_in_thread(uninterrupted, 80_000)
+    split = settings_for(topic, group_id=f"split-{topic}")
+    run_in_thread(KafkaMonitor(profile, split), 37_123)
+    resumed = KafkaMonitor(profile, split)
+    counters = run_in_thread(resumed, 80_000 - 37_123)
+    assert counters.messages == 80_000 - 37_123
+    expected = [a["alert_id"] for a in alerts_of(whole.alert_topic)]
+    assert expected, "the drift raised no alert"
+    assert [a["alert_id"] for a in alerts_of(split.alert_topic)] == expected
+    # Both runs end with identical detector state.
+    a = read_all(whole.state_topic)[-1].value()
+    b = read_all(split.state_topic)[-1].value()
+    assert a is not None
+    assert b is not None
+    from stream_monitor.stream.checkpoint import decode
+
+    (arrays_a, meta_a), (arrays_b, meta_b) = decode(a), decode(b)
+    assert meta_a["next_offset"] == meta_b["next_offset"] == 80_000
+    assert arrays_a.keys() == arrays_b.keys()
+    for key in arrays_a:
+        np.testing.assert_array_equal(arrays_a[key], arrays_b[key], err_msg=key)
+
+
+def test_alert_frame_is_valid_polars_input() -> None:
+    """The decoder schema round-trips the synthetic traffic's JSON without loss."""
+    frame = traffic(100, seed=0).drop("id")
+    back = pl.read_ndjson(b"\n".join(payloads(frame)), schema=frame.schema)
+    assert back.equals(frame)
