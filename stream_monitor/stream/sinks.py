@@ -14,11 +14,14 @@ class JsonLinesSink:
     def __init__(self, out: IO[str], *, on_alert: Callable[[dict[str, Any]], None] | None = None):
         self.out = out
         self.on_alert = on_alert
+        self._owned = False
 
     @classmethod
     def to_path(cls, path: str | Path) -> JsonLinesSink:
         """A sink appending to the file at ``path``."""
-        return cls(open(path, "a", encoding="utf-8"))
+        sink = cls(open(path, "a", encoding="utf-8"))  # noqa: SIM115 - closed by close()
+        sink._owned = True
+        return sink
 
     def send(self, alerts: list[dict[str, Any]]) -> None:
         """Write a batch's alerts."""
@@ -30,7 +33,7 @@ class JsonLinesSink:
             self.out.flush()
 
     def close(self) -> None:
-        """Flush, and close the file unless it is a standard stream."""
+        """Flush, and close the file if the sink opened it."""
         self.out.flush()
-        if self.out.name not in ("<stdout>", "<stderr>"):
+        if self._owned:
             self.out.close()

@@ -1,0 +1,65 @@
+"""The `stream:` config section: the shipped example loads, flags win, errors name the key."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from stream_monitor.cli import main
+from stream_monitor.errors import ConfigError
+from stream_monitor.stream.settings import StreamSettings, load_stream_settings
+
+EXAMPLE = Path(__file__).parent.parent / "config" / "stream.example.yaml"
+
+
+def test_shipped_example_loads_with_documented_defaults() -> None:
+    """The annotated example loads, and its defaults equal the code's defaults."""
+    settings = load_stream_settings(EXAMPLE)
+    defaults = StreamSettings()
+    assert settings.input_topics == ("loan-applications",)
+    assert settings.monitor == "credit-model"
+    for key in (
+        "batch_size",
+        "window_rows",
+        "adwin",
+        "page_hinkley",
+        "numeric_methods",
+        "repeat_after_rows",
+        "metrics_host",
+        "alert_topic",
+        "commit_interval_s",
+    ):
+        assert getattr(settings, key) == getattr(defaults, key), key
+
+
+def test_flags_override_the_file() -> None:
+    """A flag's value wins over the file's."""
+    settings = load_stream_settings(EXAMPLE, {"group_id": ("g2", "--group-id")})
+    assert settings.group_id == "g2"
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("stream:\n  batch_size: 0\n", "stream.batch_size: must be a positive integer"),
+        ("stream:\n  colour: red\n", "stream.colour: unknown key"),
+        ("stream:\n  numeric_methods: {psy: 0.1}\n", "unknown method 'psy'"),
+        ("stream:\n  processing_guarantee: maybe\n", "must be one of at_least_once"),
+    ],
+)
+def test_bad_values_name_file_and_key(tmp_path: Path, text: str, message: str) -> None:
+    """A bad value is reported with the file and the key that holds it."""
+    path = tmp_path / "bad.yaml"
+    path.write_text(text)
+    with pytest.raises(ConfigError, match=message) as info:
+        load_stream_settings(path)
+    assert str(path) in str(info.value)
+
+
+def test_run_without_profile_is_a_one_line_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
+    """`run` with no profile exits 2 with one line naming the flag."""
+    assert main(["run", "--source", "x.parquet"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1
+    assert "--profile" in err[0]
