@@ -42,8 +42,18 @@ class Drift:
     size: float = 1.0
 
 
-def traffic(n: int, *, seed: int = 0, drift: Drift | None = None, start: int = 0) -> pl.DataFrame:
+def traffic(
+    n: int,
+    *,
+    seed: int = 0,
+    drift: Drift | None = None,
+    start: int = 0,
+    concept_at: int | None = None,
+) -> pl.DataFrame:
     """``n`` records, rows ``start .. start + n - 1`` of a stream (drift positions count from 0).
+
+    From row ``concept_at`` on, defaults become more likely than the model predicts (the
+    true log-odds rise by 1.5 while the prediction does not change): concept drift.
 
     >>> frame = traffic(5, seed=1)
     >>> frame.columns[:3], frame.height
@@ -77,13 +87,17 @@ def traffic(n: int, *, seed: int = 0, drift: Drift | None = None, start: int = 0
         - (cols["score_external"] - 650) / 100
     )
     prob = 1 / (1 + np.exp(-logit))
+    true_prob = prob
+    if concept_at is not None:
+        rows = np.arange(start, start + n)
+        true_prob = np.where(rows >= concept_at, 1 / (1 + np.exp(-(logit + 1.5))), prob)
     frame = pl.DataFrame(
         {
             "id": np.arange(start, start + n, dtype=np.int64),
             **cols,
             "region": rng.choice(REGIONS, n, p=[0.3, 0.25, 0.2, 0.15, 0.1]),
             "channel": rng.choice(CHANNELS, n, p=[0.45, 0.35, 0.15, 0.05]),
-            "default": rng.random(n) < prob,
+            "default": rng.random(n) < true_prob,
             "predicted_default": np.round(prob + rng.normal(0, 0.05, n), 4).clip(0, 1),
         }
     )

@@ -206,7 +206,9 @@ class HistogramDrift:
 
     def reset(self) -> None:
         """Start a new, empty window."""
-        if isinstance(self.reference, NumericReference):
+        if getattr(self, "sketch", None) is not None:
+            self.sketch.reset()  # keeps the sketch's bin lookup grid
+        elif isinstance(self.reference, NumericReference):
             self.sketch: NumericSketch | CategoricalSketch = NumericSketch(self.reference.edges)
         else:
             self.sketch = CategoricalSketch(self.reference.n_categories)

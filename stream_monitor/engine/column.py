@@ -121,6 +121,8 @@ class ColumnMonitor:
         if self.numeric and page_hinkley is not None:
             self.sequential["page_hinkley"] = PageHinkley(**page_hinkley)
         self.recent = RecentValues()
+        #: The latest score of each histogram method, drifting or not (for gauges).
+        self.last_scores: dict[str, tuple[float, bool]] = {}
 
     def update_many(self, values: ArrayLike) -> list[DriftEvent]:
         """Feed one batch of this column; return the drift events it raised, in row order."""
@@ -129,6 +131,7 @@ class ColumnMonitor:
         bins = np.empty(arr.shape[0], dtype=np.int64) if self.sequential else None
         for closed in self.histogram.update_many(arr, bins_out=bins):
             for score in closed.scores:
+                self.last_scores[score.method] = (score.value, score.drift_detected)
                 if score.drift_detected:
                     events.append(
                         DriftEvent(

@@ -84,9 +84,10 @@ def category_codes(frame: pl.DataFrame, column: CategoricalColumnProfile) -> NDA
 
 def numeric_values(frame: pl.DataFrame, name: str) -> NDArray[np.float64]:
     """A numeric column as float64, with nulls as NaN."""
-    values: NDArray[np.float64] = (
-        frame.get_column(name).cast(pl.Float64, strict=False).to_numpy(allow_copy=True)
-    )
+    series = frame.get_column(name)
+    if series.dtype != pl.Float64:
+        series = series.cast(pl.Float64, strict=False)
+    values: NDArray[np.float64] = series.to_numpy(allow_copy=True)
     return values
 
 

@@ -20,6 +20,7 @@ was then: the same alerts come again, with the same ``alert_id``, for subscriber
 
 from __future__ import annotations
 
+import itertools
 import json
 import logging
 import signal
@@ -29,6 +30,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, cast
 
+import numpy as np
 from confluent_kafka import KafkaError, KafkaException, Message, TopicPartition
 
 from stream_monitor.metrics import HealthServer, StreamMetrics
@@ -145,17 +147,11 @@ class KafkaMonitor:
     # -- the batch ---------------------------------------------------------------------------
     def _process(self, messages: list[Message]) -> None:
         started = time.perf_counter()
-        good = [m for m in messages if m.error() is None]
-        if len(good) < len(messages):
+        if any(map(Message.error, messages)):
             self._log_consumer_errors(messages)
-        parts: dict[tuple[str, int], list[Message]] = {}
-        for m in good:
-            parts.setdefault((m.topic(), m.partition()), []).append(m)  # type: ignore[arg-type]
+            messages = [m for m in messages if m.error() is None]
         s = self.settings
-        for (topic, partition), batch in parts.items():
-            payloads = [m.value() for m in batch]
-            offsets = cast(list[int], [m.offset() for m in batch])
-            keys = [m.key() for m in batch]
+        for (topic, partition), payloads, offsets, keys in _by_partition(messages, s.input_topics):
             alerts, dead = self.pipeline.process_payloads(topic, partition, payloads, offsets, keys)
             for letter in dead:
                 self._dead_letter(letter)
@@ -167,14 +163,19 @@ class KafkaMonitor:
                     on_delivery=self.delivery.report,
                 )
                 self.metrics.alert(alert["type"])
-                self.metrics.score(
-                    alert["feature"], alert["detector"], partition, alert["score"] or 0.0, True
-                )
-            self.metrics.consumed(topic, partition, len(batch))
-            self.metrics.scored(topic, partition, len(batch) - len(dead))
+            self._export_scores(topic, partition)
+            self.metrics.consumed(topic, partition, len(payloads))
+            self.metrics.scored(topic, partition, len(payloads) - len(dead))
             self.dirty.add((topic, partition))
         self.producer.poll(0)
         self.metrics.batch_seconds(time.perf_counter() - started)
+
+    def _export_scores(self, topic: str, partition: int) -> None:
+        """Set the drift-score gauges to each column's latest window scores."""
+        engine = self.pipeline.monitor(topic, partition).engine
+        for name, column in engine.columns.items():
+            for method, (value, drifted) in column.last_scores.items():
+                self.metrics.score(name, method, partition, value, drifted)
 
     def _dead_letter(self, letter: DeadLetter) -> None:
         headers: list[tuple[str, str | bytes | None]] = [
@@ -297,6 +298,42 @@ class KafkaMonitor:
         self.owned.difference_update(partitions)
         if not self.owned:
             self.ready.clear()
+
+
+_Part = tuple[tuple[str, int], list[bytes | None], list[int], list[bytes | None]]
+
+
+def _by_partition(messages: list[Message], topics: tuple[str, ...]) -> list[_Part]:
+    """Values, offsets and keys of the messages, grouped by topic and partition.
+
+    The per-message work is one C-level ``map`` per field: no Python code runs per message.
+    A fetch returns long runs of one partition, so the groups are cut at run boundaries.
+    """
+    if not messages:
+        return []
+    values = list(map(Message.value, messages))
+    offsets = cast(list[int], list(map(Message.offset, messages)))
+    keys = list(map(Message.key, messages))
+    partitions = np.fromiter(map(Message.partition, messages), dtype=np.int64, count=len(messages))
+    if len(topics) == 1:
+        names = None
+        change = partitions[1:] != partitions[:-1]
+    else:
+        names = cast(list[str], list(map(Message.topic, messages)))
+        same_topic = np.array([a == b for a, b in itertools.pairwise(names)], dtype=bool)
+        change = (partitions[1:] != partitions[:-1]) | ~same_topic
+    cuts = [0, *(np.flatnonzero(change) + 1).tolist(), len(messages)]
+    grouped: dict[tuple[str, int], _Part] = {}
+    for lo, hi in itertools.pairwise(cuts):
+        key = (topics[0] if names is None else names[lo], int(partitions[lo]))
+        if key in grouped:
+            _, v, o, k = grouped[key]
+            v += values[lo:hi]
+            o += offsets[lo:hi]
+            k += keys[lo:hi]
+        else:
+            grouped[key] = (key, values[lo:hi], offsets[lo:hi], keys[lo:hi])
+    return list(grouped.values())
 
 
 def _offsets_text(commits: list[TopicPartition]) -> str:

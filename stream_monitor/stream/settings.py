@@ -33,7 +33,7 @@ class StreamSettings:
     state_topic: str = "stream-monitor.state"
     group_id: str = "stream-monitor"
     processing_guarantee: str = "at_least_once"
-    batch_size: int = 5_000
+    batch_size: int = 20_000
     batch_timeout_s: float = 0.2
     commit_interval_s: float = 2.0
     max_payload_bytes: int = 1 << 20
