@@ -166,3 +166,40 @@ def test_alert_frame_is_valid_polars_input() -> None:
     frame = traffic(100, seed=0).drop("id")
     back = pl.read_ndjson(b"\n".join(payloads(frame)), schema=frame.schema)
     assert back.equals(frame)
+
+
+def test_alerts_cli_and_metrics_report_the_run(
+    profile: Profile, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The `alerts` CLI prints every alert as valid JSON; the metrics count the records."""
+    from stream_monitor.cli import main
+
+    topic = new_topic("in", partitions=2)
+    produce(
+        topic,
+        payloads(traffic(40_000, seed=12, drift=Drift("balance", 20_000, 1.0))),
+        partitions=2,
+    )
+    settings = settings_for(topic, kafka={"statistics.interval.ms": 200})
+    monitor = KafkaMonitor(profile, settings)
+    counters = run_in_thread(monitor, 40_000)
+    registry = monitor.metrics.registry
+    consumed = sum(
+        registry.get_sample_value(
+            "stream_monitor_records_consumed_total", {"topic": topic, "partition": str(p)}
+        )
+        or 0
+        for p in (0, 1)
+    )
+    assert consumed == 40_000
+    assert (
+        registry.get_sample_value("stream_monitor_alerts_produced_total", {"type": "feature_drift"})
+        == counters.alerts
+    )
+    expected = [a["alert_id"] for a in alerts_of(settings.alert_topic)]
+    assert expected
+    args = ["alerts", "--bootstrap-servers", bootstrap(), "--alert-topic", settings.alert_topic]
+    code = main([*args, "--from-beginning", "--json", "--max-alerts", str(len(expected))])
+    assert code == 0
+    printed = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert sorted(a["alert_id"] for a in printed) == sorted(expected)
