@@ -1,0 +1,134 @@
+"""What every batch job can hand to the rest of the stack: Prometheus metrics and MLflow.
+
+Each job builds a list of ``Metric`` and calls ``export``. Metrics go to a file in
+Prometheus text format (for node_exporter's textfile collector, written atomically) and/or
+to a Pushgateway; with ``--mlflow``, metrics, parameters and report files are logged to the
+active MLflow tracking URI (the optional extra ``stream-monitor[mlflow]``).
+
+Metric names follow Prometheus conventions: prefix ``stream_monitor_``, base units, a
+``_total`` suffix only on counters (none here: batch results are gauges). See
+docs/batch-metrics.md for the list.
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from prometheus_client import CollectorRegistry, Gauge, push_to_gateway, write_to_textfile
+
+from stream_monitor.errors import ConfigError
+
+PREFIX = "stream_monitor_"
+
+
+@dataclass(frozen=True)
+class Metric:
+    """One gauge sample: ``name`` without the prefix, e.g. ``drift_score``."""
+
+    name: str
+    value: float
+    labels: Mapping[str, str] = field(default_factory=dict)
+    help: str = ""
+
+
+def add_output_flags(parser: argparse.ArgumentParser) -> None:
+    """Add ``--metrics-path``, ``--pushgateway`` and ``--mlflow`` to a job's parser."""
+    group = parser.add_argument_group("outputs")
+    group.add_argument(
+        "--metrics-path",
+        "--metrics_path",
+        type=Path,
+        metavar="FILE",
+        help="write the results as Prometheus text (node_exporter textfile collector)",
+    )
+    group.add_argument(
+        "--pushgateway", metavar="URL", help="push the results to this Prometheus Pushgateway"
+    )
+    group.add_argument(
+        "--mlflow",
+        action="store_true",
+        help="log metrics and reports to the active MLflow tracking URI (needs [mlflow])",
+    )
+
+
+def registry_of(job: str, metrics: Sequence[Metric]) -> CollectorRegistry:
+    """A fresh registry holding ``metrics`` as gauges, each labelled with the job."""
+    registry = CollectorRegistry()
+    gauges: dict[str, Gauge] = {}
+    for metric in metrics:
+        label_names = ("job_name", *sorted(metric.labels))
+        gauge = gauges.get(metric.name)
+        if gauge is None:
+            gauge = Gauge(
+                PREFIX + metric.name,
+                metric.help or metric.name.replace("_", " "),
+                label_names,
+                registry=registry,
+            )
+            gauges[metric.name] = gauge
+        gauge.labels(job_name=job, **dict(metric.labels)).set(metric.value)
+    return registry
+
+
+def export(
+    job: str,
+    metrics: Sequence[Metric],
+    args: argparse.Namespace,
+    *,
+    artifacts: Sequence[Path] = (),
+    params: Mapping[str, str] | None = None,
+) -> None:
+    """Send ``metrics`` wherever the job's output flags say."""
+    if args.metrics_path is None and args.pushgateway is None and not args.mlflow:
+        return
+    registry = registry_of(job, metrics)
+    if args.metrics_path is not None:
+        if not args.metrics_path.parent.is_dir():
+            raise ConfigError(
+                f"--metrics-path: directory {args.metrics_path.parent} does not exist"
+            )
+        write_to_textfile(str(args.metrics_path), registry)
+    if args.pushgateway is not None:
+        try:
+            push_to_gateway(args.pushgateway, job=f"stream-monitor-{job}", registry=registry)
+        except OSError as error:
+            raise ConfigError(
+                f"--pushgateway: cannot push to {args.pushgateway}: {error}"
+            ) from error
+    if args.mlflow:
+        log_to_mlflow(job, metrics, artifacts=artifacts, params=params or {})
+
+
+def log_to_mlflow(
+    job: str,
+    metrics: Sequence[Metric],
+    *,
+    artifacts: Sequence[Path],
+    params: Mapping[str, str],
+) -> None:
+    """Log to the active MLflow tracking URI, in a new run named after the job."""
+    try:
+        import mlflow
+    except ImportError:
+        raise ConfigError(
+            "--mlflow: MLflow is not installed; pip install 'stream-monitor[mlflow]'"
+        ) from None
+    with mlflow.start_run(run_name=f"stream-monitor {job}"):
+        mlflow.set_tag("stream_monitor.job", job)
+        if params:
+            mlflow.log_params(dict(params))
+        for metric in metrics:
+            key = metric.name
+            if metric.labels:
+                key += "." + ".".join(_mlflow_safe(v) for _, v in sorted(metric.labels.items()))
+            mlflow.log_metric(key, float(metric.value))
+        for path in artifacts:
+            mlflow.log_artifact(str(path))
+
+
+def _mlflow_safe(text: str) -> str:
+    """MLflow keys allow letters, digits, ``_ - . / space``; anything else becomes ``_``."""
+    return "".join(c if c.isalnum() or c in "_-./ " else "_" for c in text)
