@@ -102,3 +102,41 @@ def test_windows_report_offsets_and_event_time_range(profile: Profile) -> None:
     assert psi[0]["window"]["event_time_end"] == stamps[999]
     assert psi[1]["window"]["event_time_start"] == stamps[1000]
     assert all(a["window"]["partition"] == 4 for a in alerts)
+
+
+def test_dead_letter_share_alert_is_batch_independent(profile: Profile) -> None:
+    """A window with too many bad records raises one schema_violation, however it was batched."""
+    from stream_monitor.stream.pipeline import Pipeline
+
+    good = traffic(4_000, seed=2).drop("id").write_ndjson().encode().splitlines()
+    payloads: list[bytes | None] = list(good)
+    for i in range(2_000, 2_400):  # 400 bad in the second window of 1,000: 40 %
+        payloads[i] = b"not json"
+    settings = StreamSettings(window_rows=1_000, dead_letter_alert_share=0.05)
+
+    def alerts_for(cuts: list[int]) -> list[tuple[str, str, int, int, float]]:
+        pipeline = Pipeline(profile, settings)
+        found = []
+        for lo, hi in zip([0, *cuts], [*cuts, len(payloads)], strict=True):
+            alerts, _ = pipeline.process_payloads(
+                "t", 0, payloads[lo:hi], list(range(100 + lo, 100 + hi))
+            )
+            found += [
+                (
+                    a["type"],
+                    a["detector"],
+                    a["window"]["first_offset"],
+                    a["window"]["last_offset"],
+                    a["score"],
+                )
+                for a in alerts
+                if a["type"] == "schema_violation"
+            ]
+        assert (
+            pipeline.counters.records == pipeline.counters.scored + pipeline.counters.dead_lettered
+        )
+        return found
+
+    expected = [("schema_violation", "dead_letter_share", 2_100, 3_099, 0.4)]
+    assert alerts_for([]) == expected
+    assert alerts_for([700, 2_150, 2_999]) == expected

@@ -15,6 +15,7 @@ import numpy as np
 import polars as pl
 from numpy.typing import NDArray
 
+from stream_monitor.engine import DriftEvent
 from stream_monitor.engine.dataset import DatasetMonitor, MonitorSettings
 from stream_monitor.profile.model import Profile
 from stream_monitor.stream import checkpoint
@@ -23,10 +24,12 @@ from stream_monitor.stream.alerts import RateLimiter, WindowInfo, build_alert
 
 @dataclass(frozen=True)
 class AlertSettings:
-    """How alerts are named and rate-limited."""
+    """How alerts are named and rate-limited, and when bad records become an alert."""
 
     monitor: str = "stream-monitor"
     repeat_after_rows: int = 100_000
+    dead_letter_share: float = 0.05
+    quality_window: int = 10_000
 
 
 class PartitionMonitor:
@@ -53,6 +56,11 @@ class PartitionMonitor:
         self.next_offset: int | None = None
         self.window_first_offset: int | None = None
         self.window_time: tuple[str | None, str | None] = (None, None)
+        # Tumbling windows over every message (scored or dead-lettered), for the share of
+        # bad records: messages so far in the open window, bad ones, and its first offset.
+        self.quality_seen = 0
+        self.quality_bad = 0
+        self.quality_first_offset: int | None = None
 
     def process(self, frame: pl.DataFrame, offsets: NDArray[np.int64]) -> list[dict[str, Any]]:
         """Score decoded rows (``offsets[i]`` is row ``i``'s offset); return new alerts."""
@@ -91,6 +99,57 @@ class PartitionMonitor:
         self._advance_window(offsets, times)
         self.rows += n
         self.next_offset = int(offsets[-1]) + 1
+        return alerts
+
+    def check_quality(
+        self, bad: NDArray[np.bool_], offsets: NDArray[np.int64]
+    ) -> list[dict[str, Any]]:
+        """Count a batch of messages (``bad[i]``: message ``i`` was dead-lettered); return a
+        ``schema_violation`` alert for each closed window whose bad share exceeds the limit.
+
+        Windows close every ``quality_window`` messages, wherever the batches were cut.
+        """
+        alerts: list[dict[str, Any]] = []
+        window = self.alerts.quality_window
+        pos = 0
+        n = bad.shape[0]
+        while pos < n:
+            if self.quality_seen == 0:
+                self.quality_first_offset = int(offsets[pos])
+            take = min(n - pos, window - self.quality_seen)
+            self.quality_bad += int(bad[pos : pos + take].sum())
+            self.quality_seen += take
+            pos += take
+            if self.quality_seen < window:
+                break
+            share = self.quality_bad / window
+            if share > self.alerts.dead_letter_share:
+                event = DriftEvent(
+                    "schema_violation",
+                    "*",
+                    "dead_letter_share",
+                    share,
+                    self.alerts.dead_letter_share,
+                    pos - 1,
+                    window,
+                )
+                first = self.quality_first_offset
+                info = WindowInfo(
+                    window,
+                    int(first if first is not None else offsets[0]),
+                    int(offsets[pos - 1]),
+                    self.partition,
+                    self.topic,
+                )
+                key = (event.type, event.feature, event.detector)
+                held = self.limiter.admit(key, self.rows + pos - 1)
+                if held is not None:
+                    alerts.append(
+                        build_alert(self.alerts.monitor, event, info, suppressed_since_last=held)
+                    )
+            self.quality_seen = 0
+            self.quality_bad = 0
+            self.quality_first_offset = None
         return alerts
 
     # -- window bookkeeping across batches ------------------------------------------------
@@ -140,6 +199,7 @@ class PartitionMonitor:
             "window_first_offset": self.window_first_offset,
             "window_time": list(self.window_time),
             "limiter": self.limiter.state(),
+            "quality": [self.quality_seen, self.quality_bad, self.quality_first_offset],
         }
         return checkpoint.encode(self.engine.snapshot(), meta)
 
@@ -153,3 +213,4 @@ class PartitionMonitor:
         t0, t1 = meta["window_time"]
         self.window_time = (t0, t1)
         self.limiter.restore(meta["limiter"])
+        self.quality_seen, self.quality_bad, self.quality_first_offset = meta["quality"]

@@ -92,7 +92,12 @@ class Pipeline:
         )
         self.monitors: dict[tuple[str | None, int], PartitionMonitor] = {}
         self.counters = Counters()
-        self._alert_settings = AlertSettings(settings.monitor, settings.repeat_after_rows)
+        self._alert_settings = AlertSettings(
+            settings.monitor,
+            settings.repeat_after_rows,
+            settings.dead_letter_alert_share,
+            settings.window_rows,
+        )
 
     def monitor(self, topic: str | None, partition: int) -> PartitionMonitor:
         """The monitor of a partition, created fresh on first use."""
@@ -134,8 +139,13 @@ class Pipeline:
         alerts = self.process_frame(topic, partition, batch.frame, row_offsets, counted=False)
         if not len(offsets_array):
             return alerts, dead
-        self.monitor(topic, partition).next_offset = int(offsets_array[-1]) + 1
-        return alerts, dead
+        monitor = self.monitor(topic, partition)
+        bad = np.zeros(len(payloads), dtype=np.bool_)
+        bad[[b.index for b in batch.bad]] = True
+        quality = monitor.check_quality(bad, offsets_array)
+        self.counters.alerts += len(quality)
+        monitor.next_offset = int(offsets_array[-1]) + 1
+        return alerts + quality, dead
 
     def process_frame(
         self,
