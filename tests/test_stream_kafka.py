@@ -203,3 +203,28 @@ def test_alerts_cli_and_metrics_report_the_run(
     assert code == 0
     printed = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert sorted(a["alert_id"] for a in printed) == sorted(expected)
+
+
+def test_exactly_once_restart_matches_an_uninterrupted_run(profile: Profile) -> None:
+    """In exactly-once mode a stop and restart leaves the committed alerts of one clean run."""
+    topic = new_topic("in", partitions=2)
+    produce(
+        topic,
+        payloads(traffic(60_000, seed=13, drift=Drift("spend_30d", 30_000, 0.7))),
+        partitions=2,
+    )
+    whole = settings_for(topic, processing_guarantee="exactly_once", instance_id="a")
+    run_in_thread(KafkaMonitor(profile, whole), 60_000)
+    split = settings_for(
+        topic, processing_guarantee="exactly_once", instance_id="b", group_id=f"eos-{topic}"
+    )
+    run_in_thread(KafkaMonitor(profile, split), 23_456)
+    run_in_thread(KafkaMonitor(profile, split), 60_000 - 23_456)
+    expected = sorted(a["alert_id"] for a in alerts_of(whole.alert_topic))
+    assert expected
+    got = [a["alert_id"] for a in alerts_of(split.alert_topic)]
+    assert sorted(got) == expected
+    assert len(set(got)) == len(got)
+    # No transaction left open: committed and uncommitted reads agree.
+    for name in (split.alert_topic, split.state_topic):
+        assert len(read_all(name, committed_only=False)) == len(read_all(name))

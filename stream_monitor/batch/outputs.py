@@ -116,17 +116,27 @@ def log_to_mlflow(
         raise ConfigError(
             "--mlflow: MLflow is not installed; pip install 'stream-monitor[mlflow]'"
         ) from None
-    with mlflow.start_run(run_name=f"stream-monitor {job}"):
-        mlflow.set_tag("stream_monitor.job", job)
-        if params:
-            mlflow.log_params(dict(params))
-        for metric in metrics:
-            key = metric.name
-            if metric.labels:
-                key += "." + ".".join(_mlflow_safe(v) for _, v in sorted(metric.labels.items()))
-            mlflow.log_metric(key, float(metric.value))
-        for path in artifacts:
-            mlflow.log_artifact(str(path))
+    from mlflow.exceptions import MlflowException
+
+    # A tracking URI MLflow cannot use (no backend for it, the file store refused, a server
+    # that does not answer) is a setting to fix: one line naming the URI, no traceback.
+    try:
+        with mlflow.start_run(run_name=f"stream-monitor {job}"):
+            mlflow.set_tag("stream_monitor.job", job)
+            if params:
+                mlflow.log_params(dict(params))
+            for metric in metrics:
+                key = metric.name
+                if metric.labels:
+                    key += "." + ".".join(_mlflow_safe(v) for _, v in sorted(metric.labels.items()))
+                mlflow.log_metric(key, float(metric.value))
+            for path in artifacts:
+                mlflow.log_artifact(str(path))
+    except (MlflowException, OSError) as error:
+        reason = next((line.strip() for line in str(error).splitlines() if line.strip()), "")
+        raise ConfigError(
+            f"--mlflow: cannot log to {mlflow.get_tracking_uri()}: {reason or type(error).__name__}"
+        ) from error
 
 
 def _mlflow_safe(text: str) -> str:

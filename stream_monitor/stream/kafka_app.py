@@ -16,10 +16,23 @@ state topic is ahead of the committed offset, but everything before the state's 
 its outputs acknowledged in step 1, so resuming there loses nothing and repeats nothing.
 A crash before step 2 replays the records since the last checkpoint from the state as it
 was then: the same alerts come again, with the same ``alert_id``, for subscribers to drop.
+
+Exactly-once (``processing_guarantee: exactly_once``). The producer is transactional, with
+``transactional.id`` = ``stream-monitor-<monitor>-<instance_id>``: stable per instance, so
+``init_transactions()`` in a restarted instance aborts its dead predecessor's open
+transaction at once. Between two checkpoints every alert and dead letter is produced inside
+one transaction; the checkpoint adds each dirty partition's state and the input offsets
+(``send_offsets_to_transaction`` with fresh group metadata) and commits. Consumers of the
+alert, dead-letter and state topics read with ``read_committed``, so they see all of a
+checkpoint's outputs or none, and state is never ahead of the committed offsets. On an
+abortable error the transaction is aborted, every owned partition rewinds to its last
+committed offset and state, and processing resumes; a fatal or fencing error stops the run
+with a log line (a restart creates a new producer).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import json
 import logging
@@ -96,7 +109,19 @@ class KafkaMonitor:
                 "stats_cb": self.metrics.observe_librdkafka_stats,
             },
         )
-        self.producer = kafka_io.producer(self.base)
+        self.exactly_once = settings.processing_guarantee == "exactly_once"
+        self.producer = kafka_io.producer(
+            self.base,
+            transactional_id=(
+                f"stream-monitor-{settings.monitor}-{settings.instance_id}"
+                if self.exactly_once
+                else None
+            ),
+        )
+        self.in_transaction = False
+        # Exactly-once: per partition, the last committed (next offset, state), to rewind to.
+        self.committed: dict[tuple[str, int], tuple[int, bytes | None]] = {}
+        self.committed_counters = dataclasses.replace(self.pipeline.counters)
 
     # -- lifecycle -------------------------------------------------------------------------
     def run(self, max_records: int | None = None) -> Counters:
@@ -113,22 +138,30 @@ class KafkaMonitor:
             on_revoke=self._on_revoke,
             on_lost=self._on_lost,
         )
-        counters = self.pipeline.counters
+        if self.exactly_once:
+            self.producer.init_transactions(60)
         try:
             while not self.stopping.is_set():
+                counters = self.pipeline.counters
                 remaining = None if max_records is None else max_records - counters.messages
                 if remaining is not None and remaining <= 0:
                     break
                 want = s.batch_size if remaining is None else min(s.batch_size, remaining)
-                messages = self.consumer.consume(num_messages=want, timeout=s.batch_timeout_s)
-                if messages:
-                    self._process(messages)
-                if time.monotonic() - self.last_checkpoint >= s.commit_interval_s:
-                    self.checkpoint()
+                try:
+                    messages = self.consumer.consume(num_messages=want, timeout=s.batch_timeout_s)
+                    if messages:
+                        self._process(messages)
+                    if time.monotonic() - self.last_checkpoint >= s.commit_interval_s:
+                        self.checkpoint()
+                except KafkaException as error:
+                    self._recover(error)
             self.checkpoint()
         finally:
+            if self.in_transaction:
+                self._abort()
             self.consumer.close()
             self.producer.flush(30)
+        counters = self.pipeline.counters
         log.info(
             "stopped",
             extra={
@@ -147,6 +180,9 @@ class KafkaMonitor:
     # -- the batch ---------------------------------------------------------------------------
     def _process(self, messages: list[Message]) -> None:
         started = time.perf_counter()
+        if self.exactly_once and not self.in_transaction:
+            self.producer.begin_transaction()
+            self.in_transaction = True
         if any(map(Message.error, messages)):
             self._log_consumer_errors(messages)
             messages = [m for m in messages if m.error() is None]
@@ -214,33 +250,128 @@ class KafkaMonitor:
 
     # -- checkpoints -------------------------------------------------------------------------
     def checkpoint(self, partitions: set[tuple[str, int]] | None = None) -> None:
-        """Flush outputs, write state, commit offsets (see the module docstring)."""
+        """Make everything processed so far durable (see the module docstring for the order).
+
+        In exactly-once mode one transaction holds the outputs of every dirty partition, so
+        its checkpoint covers them all, whatever ``partitions`` says.
+        """
+        if self.exactly_once:
+            self._commit_transaction()
+        else:
+            self._checkpoint_at_least_once(partitions)
+        self.last_checkpoint = time.monotonic()
+
+    def _states(self, todo: list[tuple[str, int]]) -> list[tuple[TopicPartition, bytes]]:
+        """Produce each partition's state to the state topic; return offsets and states."""
+        s = self.settings
+        done = []
+        for topic, partition in todo:
+            monitor = self.pipeline.monitor(topic, partition)
+            if monitor.next_offset is None:
+                continue
+            blob = monitor.checkpoint()
+            self.producer.produce(
+                s.state_topic,
+                key=kafka_io.state_key(s.monitor, topic, partition),
+                value=blob,
+                on_delivery=self.delivery.report,
+            )
+            done.append((TopicPartition(topic, partition, monitor.next_offset), blob))
+        return done
+
+    def _checkpoint_at_least_once(self, partitions: set[tuple[str, int]] | None) -> None:
         todo = sorted(self.dirty if partitions is None else self.dirty & partitions)
         self._flush()
-        if todo:
-            s = self.settings
-            commits = []
-            for topic, partition in todo:
-                monitor = self.pipeline.monitor(topic, partition)
-                if monitor.next_offset is None:
-                    continue
-                self.producer.produce(
-                    s.state_topic,
-                    key=kafka_io.state_key(s.monitor, topic, partition),
-                    value=monitor.checkpoint(),
-                    on_delivery=self.delivery.report,
-                )
-                commits.append(TopicPartition(topic, partition, monitor.next_offset))
-            self._flush()
-            if commits:
-                self.consumer.commit(offsets=commits, asynchronous=False)
-            self.dirty.difference_update(todo)
-            self.metrics.checkpointed()
-            log.info(
-                "checkpoint",
-                extra={"partitions": len(commits), "offsets": _offsets_text(commits)},
-            )
-        self.last_checkpoint = time.monotonic()
+        if not todo:
+            return
+        states = self._states(todo)
+        self._flush()
+        commits = [tp for tp, _ in states]
+        if commits:
+            self.consumer.commit(offsets=commits, asynchronous=False)
+        self.dirty.difference_update(todo)
+        self._checkpointed(commits)
+
+    def _commit_transaction(self) -> None:
+        todo = sorted(self.dirty)
+        if not todo:
+            if self.in_transaction:
+                self.producer.commit_transaction(60)
+                self.in_transaction = False
+            return
+        if not self.in_transaction:
+            self.producer.begin_transaction()
+            self.in_transaction = True
+        states = self._states(todo)
+        commits = [tp for tp, _ in states]
+        self.producer.send_offsets_to_transaction(
+            commits, self.consumer.consumer_group_metadata(), 60
+        )
+        self._with_retries(lambda: self.producer.commit_transaction(60))
+        self.in_transaction = False
+        for tp, blob in states:
+            self.committed[(tp.topic, tp.partition)] = (tp.offset, blob)
+        self.committed_counters = dataclasses.replace(self.pipeline.counters)
+        self.dirty.difference_update(todo)
+        with self.delivery.lock:
+            self.delivery.failed, self.delivery.first_error = 0, None
+        self._checkpointed(commits)
+
+    def _checkpointed(self, commits: list[TopicPartition]) -> None:
+        self.metrics.checkpointed()
+        log.info(
+            "checkpoint",
+            extra={"partitions": len(commits), "offsets": _offsets_text(commits)},
+        )
+
+    @staticmethod
+    def _with_retries(operation: Callable[[], object], attempts: int = 5) -> None:
+        """Run a transactional call, retrying it while the error is retriable."""
+        for attempt in range(attempts):
+            try:
+                operation()
+                return
+            except KafkaException as error:
+                if not error.args[0].retriable() or attempt == attempts - 1:
+                    raise
+                time.sleep(0.2 * (attempt + 1))
+
+    def _recover(self, error: KafkaException) -> None:
+        """Handle a Kafka error raised by the loop: rewind after an abortable one, else stop."""
+        err = error.args[0]
+        if self.exactly_once and err.txn_requires_abort():
+            log.warning("transaction aborted, rewinding", extra={"code": err.name()})
+            self._abort()
+            return
+        log.error(
+            "stopping on a Kafka error",
+            extra={"code": err.name(), "fatal": err.fatal(), "reason": err.str()},
+        )
+        raise error
+
+    def _abort(self) -> None:
+        """Abort the open transaction; rewind every owned partition to its last commit."""
+        try:
+            self.producer.abort_transaction(60)
+        except KafkaException as error:
+            if error.args[0].fatal():
+                raise
+        self.in_transaction = False
+        self.pipeline.counters = dataclasses.replace(self.committed_counters)
+        with self.delivery.lock:
+            self.delivery.failed, self.delivery.first_error = 0, None
+        seeks = []
+        for topic, partition in sorted(self.owned):
+            offset, blob = self.committed.get((topic, partition), (None, None))
+            self.pipeline.drop(topic, partition)
+            monitor = self.pipeline.monitor(topic, partition)
+            if blob is not None:
+                monitor.restore(blob)
+            if offset is not None:
+                seeks.append(TopicPartition(topic, partition, offset))
+        for tp in seeks:
+            self.consumer.seek(tp)
+        self.dirty.clear()
 
     def _flush(self) -> None:
         remaining = self.producer.flush(60)
@@ -265,6 +396,7 @@ class KafkaMonitor:
                 monitor.restore(blob)
                 if monitor.next_offset is not None:
                     tp.offset = monitor.next_offset
+                    self.committed[(tp.topic, tp.partition)] = (monitor.next_offset, blob)
             self.owned.add((tp.topic, tp.partition))
             log.info(
                 "assigned",
@@ -275,8 +407,21 @@ class KafkaMonitor:
                     "offset": tp.offset if blob is not None else None,
                 },
             )
+        if self.exactly_once:
+            self._remember_start_offsets(consumer, [tp for tp in partitions if tp.offset < 0])
         consumer.assign(partitions)
         self.ready.set()
+
+    def _remember_start_offsets(self, consumer: Any, fresh: list[TopicPartition]) -> None:
+        """Where a partition with no stored state starts, for rewinding after an abort: its
+        committed offset, or (never committed) its earliest offset."""
+        if not fresh:
+            return
+        for tp in consumer.committed(fresh, timeout=30):
+            offset = tp.offset
+            if offset < 0:
+                offset, _ = consumer.get_watermark_offsets(tp, timeout=30)
+            self.committed[(tp.topic, tp.partition)] = (offset, None)
 
     def _on_revoke(self, consumer: Any, partitions: list[TopicPartition]) -> None:
         revoked = {(tp.topic, tp.partition) for tp in partitions}
@@ -294,6 +439,7 @@ class KafkaMonitor:
     def _forget(self, partitions: set[tuple[str, int]]) -> None:
         for topic, partition in partitions:
             self.pipeline.drop(topic, partition)
+            self.committed.pop((topic, partition), None)
             self.metrics.remove_partition(topic, partition)
         self.owned.difference_update(partitions)
         if not self.owned:

@@ -49,9 +49,13 @@ def consumer(base: dict[str, Any], group_id: str, **extra: Any) -> Consumer:
     return Consumer(config)
 
 
-def producer(base: dict[str, Any], **extra: Any) -> Producer:
-    """An idempotent producer waiting for all in-sync replicas."""
+def producer(
+    base: dict[str, Any], *, transactional_id: str | None = None, **extra: Any
+) -> Producer:
+    """An idempotent producer waiting for all in-sync replicas; transactional if given an id."""
     config = {"linger.ms": 5, "compression.type": "lz4", **base, **extra, **PINNED_PRODUCER}
+    if transactional_id is not None:
+        config["transactional.id"] = transactional_id
     return Producer(config)
 
 

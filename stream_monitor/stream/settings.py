@@ -33,6 +33,9 @@ class StreamSettings:
     state_topic: str = "stream-monitor.state"
     group_id: str = "stream-monitor"
     processing_guarantee: str = "at_least_once"
+    # Stable name of this instance; in exactly-once mode it makes the transactional id, so a
+    # restarted instance fences its dead predecessor at once.
+    instance_id: str = "0"
     batch_size: int = 20_000
     batch_timeout_s: float = 0.2
     commit_interval_s: float = 2.0

@@ -1,0 +1,620 @@
+"""Prediction drift over time: a model's outputs in a data file, window by window.
+
+The prediction column of the current data is cut into windows, either tumbling time windows
+on a timestamp column (Polars ``group_by_dynamic``, ``every = period = window``, windows
+closed on the left and aligned on the epoch, so ``1h`` windows start on the hour) or
+consecutive chunks of ``chunk_rows`` rows in file order. Each window is counted into a
+sketch over the reference's bins and scored with ``window.score_numeric`` or
+``window.score_categorical``: the functions the stream scores its windows with, against a
+reference built the same way, so the batch job and ``stream-monitor run`` give the same
+number for the same rows. A window of ``chunk_rows`` rows here is the stream's window of
+``window_rows`` rows.
+
+The reference is either a profile written by ``stream-monitor profile`` (its column named
+like the prediction) or a data file, whose prediction column is then profiled here with the
+settings of ``stream-monitor profile`` (the ``profile:`` section of the config, if given).
+
+The result is a versioned JSON document (``stream_monitor/schemas/
+prediction_monitor.schema.json``, described in ``docs/prediction-monitoring.md``).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import re
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field, fields, replace
+from importlib import resources
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import polars as pl
+import pyarrow as pa
+import pyarrow.parquet as pq
+from numpy.typing import NDArray
+
+from stream_monitor.batch.outputs import Metric
+from stream_monitor.config import ProfileSettings, read_section
+from stream_monitor.detectors.histogram import CategoricalSketch, NumericSketch
+from stream_monitor.detectors.scores import (
+    CATEGORICAL_METHODS,
+    DEFAULT_THRESHOLDS,
+    NUMERIC_METHODS,
+    Score,
+)
+from stream_monitor.detectors.window import (
+    CategoricalReference,
+    score_categorical,
+    score_numeric,
+)
+from stream_monitor.engine.dataset import category_codes, numeric_reference, numeric_values
+from stream_monitor.errors import ColumnError, ConfigError, DataFileError
+from stream_monitor.io import collect_columns, reading, scan_data
+from stream_monitor.profile.build import profile_frame
+from stream_monitor.profile.model import (
+    CategoricalColumnProfile,
+    ColumnProfile,
+    NumericColumnProfile,
+)
+from stream_monitor.profile.store import VERSION_KEY, read_profile
+from stream_monitor.settings import STREAM_WINDOW_ROWS
+
+__all__ = [
+    "SCHEMA_VERSION",
+    "SECTION",
+    "PredictionReport",
+    "PredictionSettings",
+    "PredictionWindow",
+    "load_prediction_settings",
+    "load_reference",
+    "monitor_predictions",
+    "prediction_monitor_schema",
+    "write_report",
+]
+
+#: Version of the JSON document; bumped on any change a reader could notice.
+SCHEMA_VERSION = 1
+
+#: The config file's section read by ``monitor-predictions``.
+SECTION = "predictions"
+
+#: Categories listed in a categorical window's summary.
+TOP_CATEGORIES = 5
+
+NUMERIC_WINDOW_METHODS = (*NUMERIC_METHODS, "chi_square")
+_ALL_METHODS = tuple(dict.fromkeys((*NUMERIC_WINDOW_METHODS, *CATEGORICAL_METHODS)))
+
+# Polars durations: an integer and a unit, repeated ("1h", "15m", "1h30m", "1mo"). Index
+# counts ("10i") are left out: row chunks are --chunk-rows.
+_DURATION = re.compile(r"(?:\d+(?:ns|us|µs|ms|mo|s|m|h|d|w|q|y))+")
+_DURATION_PART = re.compile(r"(\d+)")
+
+_PROFILE_SUFFIXES = (".parquet", ".pq")
+
+
+@dataclass(frozen=True)
+class PredictionSettings:
+    """What ``monitor-predictions`` computes; ``None`` means "not set".
+
+    With neither ``window`` nor ``chunk_rows``, the windows are chunks of the stream's
+    ``window_rows`` (10,000) rows. ``method`` defaults to the stream's: PSI for a numeric
+    prediction, Jensen-Shannon for a categorical one; ``threshold`` to the method's default.
+    ``sources`` names, for each setting that was given, the flag or config key it came from,
+    so that errors found later (a method that does not fit the column) can name it.
+    """
+
+    prediction: str | None = None
+    timestamp: str | None = None
+    window: str | None = None
+    chunk_rows: int | None = None
+    method: str | None = None
+    threshold: float | None = None
+    sources: Mapping[str, str] = field(default_factory=dict, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        _check(self)
+
+    def label(self, key: str) -> str:
+        """The flag or config key that set ``key``."""
+        return self.sources.get(key, key)
+
+
+KEYS = tuple(f.name for f in fields(PredictionSettings) if f.name != "sources")
+
+
+def _check(s: PredictionSettings) -> None:
+    def fail(key: str, why: str) -> ConfigError:
+        return ConfigError(f"{s.label(key)}: {why}")
+
+    for key in ("prediction", "timestamp"):
+        value = getattr(s, key)
+        if value is not None and (not isinstance(value, str) or not value):
+            raise fail(key, f"must be a column name, got {value!r}")
+    if s.window is not None:
+        if not isinstance(s.window, str) or not _DURATION.fullmatch(s.window):
+            raise fail("window", f"{s.window!r} is not a duration such as 15m, 1h or 1d")
+        if not any(int(n) for n in _DURATION_PART.findall(s.window)):
+            raise fail("window", f"{s.window!r} is an empty duration")
+    if s.chunk_rows is not None:
+        rows = s.chunk_rows
+        if isinstance(rows, bool) or not isinstance(rows, int) or rows < 1:
+            raise fail("chunk_rows", f"must be a positive integer, got {rows!r}")
+    if s.window is not None and s.chunk_rows is not None:
+        raise ConfigError(
+            f"{s.label('window')} and {s.label('chunk_rows')}: give a time window or a row "
+            "count, not both"
+        )
+    if s.window is not None and s.timestamp is None:
+        raise fail("window", "time windows need a timestamp column (--timestamp)")
+    if s.timestamp is not None and s.window is None:
+        raise fail("timestamp", "a timestamp column needs a time window (--window)")
+    if s.timestamp is not None and s.timestamp == s.prediction:
+        raise fail("timestamp", f"column {s.timestamp!r} is the prediction column too")
+    if s.method is not None and s.method not in _ALL_METHODS:
+        raise fail(
+            "method", f"unknown method {s.method!r}; expected one of {', '.join(_ALL_METHODS)}"
+        )
+    if s.threshold is not None:
+        t = s.threshold
+        if isinstance(t, bool) or not isinstance(t, int | float) or not math.isfinite(t) or t < 0:
+            raise fail("threshold", f"must be a non-negative number, got {t!r}")
+
+
+def load_prediction_settings(
+    path: str | Path | None = None,
+    flags: Mapping[str, tuple[object, str]] | None = None,
+) -> PredictionSettings:
+    """Read the ``predictions:`` section of the YAML file at ``path``; apply ``flags`` over it.
+
+    ``flags`` maps a setting to ``(value, flag name)``; a value of None means the flag was not
+    given. A ``window`` or ``chunk_rows`` flag replaces the file's windowing (a ``chunk_rows``
+    flag drops the file's timestamp too). Errors name the flag, or the file and the key,
+    holding the bad value.
+    """
+    values: dict[str, Any] = {}
+    sources: dict[str, str] = {}
+    if path is not None:
+        for key, value in read_section(Path(path), SECTION, KEYS).items():
+            if value is not None:
+                values[key] = value
+                sources[key] = f"{path}: {SECTION}.{key}"
+    given = {key: value for key, (value, _) in (flags or {}).items() if value is not None}
+    # A windowing flag replaces the file's windowing, whichever kind the file chose.
+    if "window" in given:
+        values.pop("chunk_rows", None)
+    if "chunk_rows" in given:
+        values.pop("window", None)
+        if "timestamp" not in given:
+            values.pop("timestamp", None)
+    for key, (value, flag) in (flags or {}).items():
+        if key not in KEYS:
+            raise ValueError(f"no prediction-monitor setting named {key!r}")
+        if value is not None:
+            values[key] = value
+            sources[key] = flag
+    return PredictionSettings(**values, sources=sources)
+
+
+def _floats(value: float) -> float | None:
+    """JSON has no NaN: a value that is not finite becomes null."""
+    return value if math.isfinite(value) else None
+
+
+@dataclass(frozen=True)
+class PredictionWindow:
+    """One window of the current data and its score.
+
+    ``start`` and ``end`` are ISO 8601 times (``[start, end)``) for time windows, and row
+    positions in the file (``[start, end)``, from 0) for row chunks. ``missing`` counts the
+    rows without a usable prediction (null; NaN or infinite for a numeric one).
+    """
+
+    index: int
+    start: str | int
+    end: str | int
+    rows: int
+    missing: int
+    score: Score
+    summary: Mapping[str, Any]
+
+    @property
+    def drift_detected(self) -> bool:
+        """Whether the window's score signalled drift."""
+        return self.score.drift_detected
+
+    def to_dict(self) -> dict[str, Any]:
+        """The window as a JSON-ready dict (NaN as null)."""
+        score = self.score.to_dict()
+        score["value"] = _floats(score["value"])
+        if score["p_value"] is not None:
+            score["p_value"] = _floats(score["p_value"])
+        return {
+            "index": self.index,
+            "start": self.start,
+            "end": self.end,
+            "rows": self.rows,
+            "missing": self.missing,
+            "score": score,
+            "drift_detected": self.drift_detected,
+            "summary": dict(self.summary),
+        }
+
+
+Kind = Literal["numeric", "categorical", "boolean"]
+
+
+@dataclass(frozen=True)
+class PredictionReport:
+    """Every window's score of the prediction column, and where they came from."""
+
+    prediction: str
+    kind: Kind
+    method: str
+    threshold: float
+    reference: Mapping[str, Any]
+    current: Mapping[str, Any]
+    windowing: Mapping[str, Any]
+    windows: tuple[PredictionWindow, ...]
+
+    @property
+    def n_windows(self) -> int:
+        """Number of windows."""
+        return len(self.windows)
+
+    @property
+    def n_drifted_windows(self) -> int:
+        """Number of windows whose score signalled drift."""
+        return sum(w.drift_detected for w in self.windows)
+
+    @property
+    def drift_detected(self) -> bool:
+        """Whether any window signalled drift."""
+        return self.n_drifted_windows > 0
+
+    def to_dict(self) -> dict[str, Any]:
+        """The report as the JSON document of ``prediction_monitor.schema.json``."""
+        return {
+            "schema_version": SCHEMA_VERSION,
+            "prediction": self.prediction,
+            "kind": self.kind,
+            "method": self.method,
+            "threshold": self.threshold,
+            "reference": dict(self.reference),
+            "current": dict(self.current),
+            "windowing": dict(self.windowing),
+            "windows": [w.to_dict() for w in self.windows],
+            "n_windows": self.n_windows,
+            "n_drifted_windows": self.n_drifted_windows,
+            "drift_detected": self.drift_detected,
+        }
+
+    def metrics(self) -> list[Metric]:
+        """Low-cardinality gauges: counts, the verdict and the last window's score.
+
+        A per-window score labelled by the window's start would add a series per window;
+        the JSON document carries those instead.
+        """
+        labels = {"prediction": self.prediction, "method": self.method}
+        last = self.windows[-1].score.value if self.windows else float("nan")
+        return [
+            Metric("prediction_windows", self.n_windows, labels, "Windows scored"),
+            Metric(
+                "prediction_drift_windows",
+                self.n_drifted_windows,
+                labels,
+                "Windows whose prediction distribution drifted from the reference",
+            ),
+            Metric(
+                "prediction_drift_detected",
+                float(self.drift_detected),
+                labels,
+                "1 if any window's prediction distribution drifted, else 0",
+            ),
+            Metric(
+                "prediction_drift_score_last",
+                last,
+                labels,
+                "Drift score of the last window (NaN when it had no prediction)",
+            ),
+        ]
+
+    def params(self) -> dict[str, str]:
+        """The run's settings as MLflow parameters."""
+        params = {
+            "prediction": self.prediction,
+            "method": self.method,
+            "threshold": repr(self.threshold),
+            "reference": str(self.reference["path"]),
+            "current": str(self.current["path"]),
+        }
+        params.update({f"windowing.{k}": str(v) for k, v in self.windowing.items()})
+        return params
+
+
+def prediction_monitor_schema() -> dict[str, Any]:
+    """The JSON Schema every prediction-monitor document validates against."""
+    text = (
+        resources.files("stream_monitor.schemas")
+        .joinpath("prediction_monitor.schema.json")
+        .read_text(encoding="utf-8")
+    )
+    schema: dict[str, Any] = json.loads(text)
+    return schema
+
+
+def write_report(report: PredictionReport, path: str | Path) -> None:
+    """Write the report's JSON document to ``path``, replacing it atomically."""
+    target = Path(path)
+    partial = target.with_name(f".{target.name}.{os.getpid()}.partial")
+    text = json.dumps(report.to_dict(), indent=2, allow_nan=False) + "\n"
+    try:
+        partial.write_text(text, encoding="utf-8")
+        os.replace(partial, target)
+    except OSError as error:
+        partial.unlink(missing_ok=True)
+        raise DataFileError(
+            f"{path}: cannot write the report: {error.strerror or error}"
+        ) from error
+
+
+# -- the reference ---------------------------------------------------------------------
+
+
+def _is_profile(path: Path) -> bool:
+    """Whether ``path`` is a Parquet file carrying a stream-monitor profile's marker."""
+    if path.suffix.lower() not in _PROFILE_SUFFIXES or not path.is_file():
+        return False
+    try:
+        metadata = pq.read_schema(path).metadata or {}
+    except (pa.ArrowException, OSError):
+        return False  # scan_data reports what is wrong with it
+    return VERSION_KEY.encode() in metadata
+
+
+def load_reference(
+    path: str | Path, prediction: str, profile_settings: ProfileSettings | None = None
+) -> tuple[ColumnProfile, Literal["profile", "data"]]:
+    """The reference profile of the prediction column, from a profile or a data file.
+
+    A data file's prediction column is profiled with ``profile_settings`` (the defaults of
+    ``stream-monitor profile`` when None); only that column is read.
+    """
+    file = Path(path)
+    if _is_profile(file):
+        profile = read_profile(file)
+        if prediction not in profile.names:
+            raise ColumnError(
+                f"{path}: prediction column {prediction!r} is not in the profile; "
+                f"its columns: {', '.join(profile.names)}"
+            )
+        return profile.column(prediction), "profile"
+    frame = scan_data(file)
+    with reading(path):
+        schema = frame.collect_schema()
+    if prediction not in schema:
+        raise ColumnError(
+            f"{path}: prediction column {prediction!r} not found; columns: {', '.join(schema)}"
+        )
+    base = profile_settings or ProfileSettings()
+    kinds = {prediction: base.kinds[prediction]} if prediction in base.kinds else {}
+    settings = replace(base, target=None, prediction=prediction, exclude=(), kinds=kinds)
+    profile = profile_frame(frame.select(prediction), settings, source=str(path))
+    return profile.column(prediction), "data"
+
+
+# -- windows ---------------------------------------------------------------------------
+
+
+def _free_name(base: str, taken: str) -> str:
+    return base if base != taken else base + "_"
+
+
+def _timestamps(series: pl.Series, path: str | Path) -> pl.Series:
+    """The timestamp column as a Polars Datetime, or a ``ColumnError`` naming it."""
+    name = series.name
+    dtype = series.dtype
+    if isinstance(dtype, pl.Datetime):
+        return series
+    if dtype == pl.Date:
+        return series.cast(pl.Datetime("us"))
+    if dtype == pl.String:
+        try:
+            return series.str.to_datetime(strict=True)
+        except pl.exceptions.PolarsError as error:
+            reason = str(error).splitlines()[0] if str(error) else type(error).__name__
+            raise ColumnError(
+                f"{path}: timestamp column {name!r} holds strings that are not date-times "
+                f"({reason})"
+            ) from error
+    raise ColumnError(
+        f"{path}: timestamp column {name!r} has type {dtype}; expected a datetime, a date, "
+        "or date-time strings"
+    )
+
+
+def _time_windows(
+    frame: pl.DataFrame, timestamp: str, every: str, path: str | Path
+) -> tuple[pl.DataFrame, list[tuple[str, str, int, int]], int]:
+    """Sort ``frame`` by time; return it, the windows ``(start, end, first, stop)``, and the
+    number of rows dropped for a null timestamp."""
+    ts = _timestamps(frame.get_column(timestamp), path)
+    without = ts.null_count()
+    if without == frame.height:
+        raise ColumnError(f"{path}: timestamp column {timestamp!r} holds no value")
+    frame = frame.with_columns(ts).filter(pl.col(timestamp).is_not_null()).sort(timestamp)
+    row = _free_name("_row", timestamp)
+    with reading(path):
+        bounds = (
+            frame.select(timestamp)
+            .with_row_index(row)
+            .group_by_dynamic(
+                timestamp,
+                every=every,
+                period=every,
+                closed="left",
+                label="left",
+                start_by="window",
+                include_boundaries=True,
+            )
+            .agg(pl.col(row).first().alias("_first"), pl.len().alias("_rows"))
+        )
+    windows = [
+        (lower.isoformat(), upper.isoformat(), int(first), int(first) + int(rows))
+        for lower, upper, first, rows in bounds.select(
+            "_lower_boundary", "_upper_boundary", "_first", "_rows"
+        ).iter_rows()
+    ]
+    return frame, windows, without
+
+
+def _row_chunks(height: int, rows: int) -> Iterator[tuple[int, int]]:
+    for start in range(0, height, rows):
+        yield start, min(start + rows, height)
+
+
+def _numeric_summary(sketch: NumericSketch, values: NDArray[np.float64]) -> dict[str, Any]:
+    finite = values[np.isfinite(values)]
+    p50 = float(np.median(finite)) if finite.size else float("nan")
+    return {
+        "mean": _floats(sketch.mean),
+        "std": _floats(sketch.std),
+        "min": _floats(sketch.min),
+        "p50": _floats(p50),
+        "max": _floats(sketch.max),
+    }
+
+
+def _categorical_summary(sketch: CategoricalSketch, categories: tuple[str, ...]) -> dict[str, Any]:
+    counts = sketch.counts
+    total = int(counts.sum())
+    if total == 0:
+        return {"top": [], "other_share": None}
+    named = counts[:-1]
+    order = sorted(range(named.shape[0]), key=lambda i: (-int(named[i]), i))
+    top = [
+        {"value": categories[i], "share": int(named[i]) / total}
+        for i in order[:TOP_CATEGORIES]
+        if named[i] > 0
+    ]
+    return {"top": top, "other_share": int(counts[-1]) / total}
+
+
+def _check_current_type(column: ColumnProfile, dtype: pl.DataType, path: str | Path) -> None:
+    if isinstance(column, NumericColumnProfile) and not (
+        dtype.is_numeric() or dtype in (pl.Boolean, pl.Null)
+    ):
+        raise ColumnError(
+            f"{path}: prediction column {column.name!r} has type {dtype}, but it is numeric "
+            "in the reference"
+        )
+
+
+def _method_and_threshold(column: ColumnProfile, settings: PredictionSettings) -> tuple[str, float]:
+    numeric = isinstance(column, NumericColumnProfile)
+    allowed = NUMERIC_WINDOW_METHODS if numeric else CATEGORICAL_METHODS
+    method = settings.method or ("psi" if numeric else "jensen_shannon")
+    if method not in allowed:
+        raise ConfigError(
+            f"{settings.label('method')}: {method} does not apply to the {column.kind} "
+            f"prediction {column.name!r}; choose one of {', '.join(allowed)}"
+        )
+    threshold = DEFAULT_THRESHOLDS[method] if settings.threshold is None else settings.threshold
+    return method, float(threshold)
+
+
+def monitor_predictions(
+    reference_path: str | Path,
+    current_path: str | Path,
+    settings: PredictionSettings,
+    *,
+    profile_settings: ProfileSettings | None = None,
+) -> PredictionReport:
+    """Score each window of the current data's prediction column against the reference."""
+    prediction = settings.prediction
+    if prediction is None:
+        raise ConfigError(
+            f"--prediction: no prediction column given (flag or {SECTION}.prediction)"
+        )
+    column, reference_kind = load_reference(reference_path, prediction, profile_settings)
+    method, threshold = _method_and_threshold(column, settings)
+
+    lazy = scan_data(current_path)
+    with reading(current_path):
+        schema = lazy.collect_schema()
+    wanted = [prediction] + ([settings.timestamp] if settings.timestamp else [])
+    for name, what in zip(wanted, ("prediction", "timestamp"), strict=False):
+        if name not in schema:
+            raise ColumnError(
+                f"{current_path}: {what} column {name!r} not found; columns: {', '.join(schema)}"
+            )
+    _check_current_type(column, schema[prediction], current_path)
+    frame = collect_columns(lazy, wanted, source=current_path)
+    if frame.height == 0:
+        raise DataFileError(f"{current_path}: no rows to monitor")
+
+    without_timestamp = 0
+    bounds: list[tuple[str | int, str | int, int, int]]
+    if settings.timestamp is not None:
+        assert settings.window is not None  # _check pairs them
+        frame, time_bounds, without_timestamp = _time_windows(
+            frame, settings.timestamp, settings.window, current_path
+        )
+        bounds = list(time_bounds)
+        windowing: dict[str, Any] = {
+            "by": "time",
+            "timestamp": settings.timestamp,
+            "every": settings.window,
+        }
+    else:
+        rows = settings.chunk_rows or STREAM_WINDOW_ROWS
+        bounds = [(a, b, a, b) for a, b in _row_chunks(frame.height, rows)]
+        windowing = {"by": "rows", "rows": rows}
+
+    methods = {method: threshold}
+    windows: list[PredictionWindow] = []
+    if isinstance(column, NumericColumnProfile):
+        reference = numeric_reference(column)
+        values = numeric_values(frame, prediction)
+        sketch = NumericSketch(reference.edges)
+        for index, (start, end, first, stop) in enumerate(bounds):
+            sketch.reset()
+            sketch.update_many(values, first, stop)
+            (score,) = score_numeric(reference, sketch, methods)
+            summary = _numeric_summary(sketch, values[first:stop])
+            windows.append(
+                PredictionWindow(index, start, end, stop - first, sketch.n_skipped, score, summary)
+            )
+    else:
+        assert isinstance(column, CategoricalColumnProfile)
+        categorical = CategoricalReference(column.counts)
+        # Polars 2's replace_strict sends nulls to its default, so category_codes gives them
+        # the "other" code; a null is a missing prediction, as in the profile's null_count.
+        nulls = frame.get_column(prediction).is_null().to_numpy()
+        codes = np.where(nulls, np.int64(-1), category_codes(frame, column))
+        csketch = CategoricalSketch(categorical.n_categories)
+        for index, (start, end, first, stop) in enumerate(bounds):
+            csketch.reset()
+            csketch.update_many(codes, first, stop)
+            (score,) = score_categorical(categorical, csketch, methods)
+            summary = _categorical_summary(csketch, column.categories)
+            windows.append(
+                PredictionWindow(index, start, end, stop - first, csketch.n_null, score, summary)
+            )
+
+    return PredictionReport(
+        prediction=prediction,
+        kind=column.kind,
+        method=method,
+        threshold=threshold,
+        reference={"path": str(reference_path), "type": reference_kind, "rows": column.count},
+        current={
+            "path": str(current_path),
+            "rows": frame.height + without_timestamp,
+            "rows_without_timestamp": without_timestamp,
+        },
+        windowing=windowing,
+        windows=tuple(windows),
+    )

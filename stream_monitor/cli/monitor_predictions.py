@@ -1,0 +1,163 @@
+"""``stream-monitor monitor-predictions``: prediction drift over time windows of a data file.
+
+Scores the prediction column of ``--current_data_path``, window by window (time windows on
+``--timestamp``, or chunks of ``--chunk-rows`` rows), against ``--reference_data_path`` (a
+data file or a profile), with the stream's scoring. Settings come from the ``predictions:``
+section of ``--config`` (and, for a data-file reference, its ``profile:`` section); the
+flags override them. Writes the JSON document to ``--json_path`` (stdout without it), prints
+one summary line on stderr, and exports metrics as the output flags say.
+
+Exit codes: 0 done (drift or not, unless ``--fail-on-drift``), 1 drift in some window with
+``--fail-on-drift``, 2 bad input (one line on stderr).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from stream_monitor.batch.outputs import add_output_flags, export
+from stream_monitor.batch.predictions import (
+    PredictionReport,
+    PredictionSettings,
+    load_prediction_settings,
+    monitor_predictions,
+    write_report,
+)
+from stream_monitor.cli import EXIT_DRIFT, EXIT_OK
+from stream_monitor.config import load_profile_settings
+from stream_monitor.errors import ConfigError
+
+COMMAND = "monitor-predictions"
+_PROG = f"stream-monitor {COMMAND}"
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add the ``monitor-predictions`` subcommand."""
+    parser = sub.add_parser(
+        COMMAND,
+        help="prediction drift over time windows of a data file",
+        description=(
+            "Score the prediction column of a data file, window by window, against a "
+            "reference data file or profile. Flags override the `predictions:` section of "
+            "--config (see config/predictions.example.yaml)."
+        ),
+    )
+    parser.add_argument(
+        "--reference_data_path",
+        "--reference-data-path",
+        dest="reference_data_path",
+        required=True,
+        type=Path,
+        metavar="REF",
+        help="reference: a CSV, Parquet or NDJSON file, or a profile",
+    )
+    parser.add_argument(
+        "--current_data_path",
+        "--current-data-path",
+        dest="current_data_path",
+        required=True,
+        type=Path,
+        metavar="CUR",
+        help="current data: a CSV, Parquet or NDJSON file",
+    )
+    parser.add_argument("--prediction", metavar="COL", help="column holding the prediction")
+    windows = parser.add_mutually_exclusive_group()
+    windows.add_argument(
+        "--window", metavar="DURATION", help="time windows on --timestamp: 15m, 1h, 1d, ..."
+    )
+    windows.add_argument(
+        "--chunk-rows",
+        "--chunk_rows",
+        dest="chunk_rows",
+        type=int,
+        metavar="N",
+        help="windows of N consecutive rows (default 10000, the stream's window)",
+    )
+    parser.add_argument("--timestamp", metavar="COL", help="column holding each row's time")
+    parser.add_argument(
+        "--method",
+        metavar="M",
+        help="psi, jensen_shannon, hellinger, ks, wasserstein, chi_square "
+        "(default psi for a numeric prediction, jensen_shannon for a categorical one)",
+    )
+    parser.add_argument(
+        "--threshold", type=float, metavar="X", help="the method's threshold (default: its own)"
+    )
+    parser.add_argument(
+        "--json_path",
+        "--json-path",
+        dest="json_path",
+        type=Path,
+        metavar="OUT",
+        help="write the JSON document here (default stdout)",
+    )
+    parser.add_argument("--config", type=Path, help="YAML config; its predictions: section")
+    parser.add_argument(
+        "--fail-on-drift",
+        "--fail_on_drift",
+        dest="fail_on_drift",
+        action="store_true",
+        help="exit 1 when any window drifted",
+    )
+    add_output_flags(parser)
+    parser.set_defaults(func=run)
+
+
+def settings_from(args: argparse.Namespace) -> PredictionSettings:
+    """The config file's ``predictions:`` section with the flags applied over it."""
+    flags = {
+        "prediction": (args.prediction, "--prediction"),
+        "timestamp": (args.timestamp, "--timestamp"),
+        "window": (args.window, "--window"),
+        "chunk_rows": (args.chunk_rows, "--chunk-rows"),
+        "method": (args.method, "--method"),
+        "threshold": (args.threshold, "--threshold"),
+    }
+    return load_prediction_settings(args.config, flags)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Score the windows, write the document, export the metrics; return the exit code."""
+    json_path: Path | None = args.json_path
+    if json_path is not None and not json_path.parent.is_dir():
+        raise ConfigError(f"--json_path {json_path}: directory {json_path.parent} does not exist")
+    settings = settings_from(args)
+    profile_settings = load_profile_settings(args.config) if args.config is not None else None
+    report = monitor_predictions(
+        args.reference_data_path,
+        args.current_data_path,
+        settings,
+        profile_settings=profile_settings,
+    )
+    if json_path is not None:
+        write_report(report, json_path)
+    else:
+        json.dump(report.to_dict(), sys.stdout, indent=2, allow_nan=False)
+        sys.stdout.write("\n")
+    export(
+        COMMAND,
+        report.metrics(),
+        args,
+        artifacts=[json_path] if json_path is not None else [],
+        params=report.params(),
+    )
+    print(f"{_PROG}: {summary(report)}", file=sys.stderr)
+    return EXIT_DRIFT if args.fail_on_drift and report.drift_detected else EXIT_OK
+
+
+def summary(report: PredictionReport) -> str:
+    """One line: the prediction, the method and how many windows drifted."""
+    drifted = [w for w in report.windows if w.drift_detected]
+    text = (
+        f"{report.prediction}: {report.n_drifted_windows} of {report.n_windows} windows "
+        f"drifted ({report.method} > {report.threshold:g})"
+        if report.method != "chi_square"
+        else f"{report.prediction}: {report.n_drifted_windows} of {report.n_windows} windows "
+        f"drifted (chi_square p < {report.threshold:g})"
+    )
+    if drifted:
+        text += f"; first from {drifted[0].start}"
+    return text

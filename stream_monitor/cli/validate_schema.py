@@ -1,0 +1,158 @@
+"""``stream-monitor validate-schema``: check a data file against a column schema.
+
+Validates CSV, Parquet or NDJSON data against a schema YAML file (docs/schema-validation.md),
+writes the JSON report to ``--json-path``, prints a short summary on stdout and exits 0 when
+the data is valid, 1 when violations were found. With ``--infer`` it writes instead the
+schema that the data satisfies, to start a schema from reference data.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+from stream_monitor.batch.outputs import Metric, add_output_flags, export
+from stream_monitor.batch.schema import (
+    describe,
+    infer_header,
+    infer_schema,
+    read_schema,
+    schema_to_yaml,
+    validate,
+)
+from stream_monitor.cli import EXIT_DRIFT, EXIT_OK
+from stream_monitor.errors import ConfigError
+from stream_monitor.io import scan_data
+
+_PROG = "stream-monitor validate-schema"
+_JOB = "validate-schema"
+_DEFAULT_MAX_EXAMPLES = 5
+
+
+def register(subparsers: Any) -> None:
+    """Add the ``validate-schema`` subcommand to ``subparsers``."""
+    parser = subparsers.add_parser(
+        "validate-schema",
+        help="check a data file against a column schema (or infer one)",
+        description=(
+            "Check a CSV, Parquet or NDJSON file against a schema YAML file. Exit codes: "
+            "0 valid, 1 violations found, 2 bad input."
+        ),
+    )
+    parser.add_argument("--data", required=True, type=Path, help="CSV, Parquet or NDJSON file")
+    parser.add_argument(
+        "--schema",
+        required=True,
+        type=Path,
+        metavar="SCHEMA.yaml",
+        help="schema to check against; with --infer, the file to write",
+    )
+    parser.add_argument(
+        "--infer",
+        action="store_true",
+        help="write the schema that --data satisfies to --schema instead of validating",
+    )
+    parser.add_argument(
+        "--json-path",
+        "--json_path",
+        dest="json_path",
+        type=Path,
+        metavar="OUT.json",
+        help="write the JSON report here",
+    )
+    parser.add_argument(
+        "--max-examples",
+        "--max_examples",
+        dest="max_examples",
+        type=int,
+        metavar="K",
+        help=f"example row numbers kept per violation (default {_DEFAULT_MAX_EXAMPLES})",
+    )
+    add_output_flags(parser)
+    parser.set_defaults(func=run)
+
+
+def _check_directory(path: Path | None, flag: str) -> None:
+    if path is not None and not path.parent.is_dir():
+        raise ConfigError(f"{flag} {path}: directory {path.parent} does not exist")
+
+
+def run(args: argparse.Namespace) -> int:
+    """Validate (or infer) and report; return the exit code."""
+    if args.infer:
+        return _infer(args)
+    max_examples = _DEFAULT_MAX_EXAMPLES if args.max_examples is None else args.max_examples
+    if max_examples < 0:
+        raise ConfigError(f"--max-examples: must be a non-negative integer, got {max_examples}")
+    _check_directory(args.json_path, "--json-path")
+    _check_directory(args.metrics_path, "--metrics-path")
+    schema = read_schema(args.schema)
+    started = time.perf_counter()
+    frame = scan_data(args.data)
+    report = validate(frame, schema, source=args.data, max_examples=max_examples)
+    elapsed = time.perf_counter() - started
+    document = report.to_dict(data=str(args.data), schema=str(args.schema))
+    artifacts: list[Path] = []
+    if args.json_path is not None:
+        args.json_path.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
+        artifacts.append(args.json_path)
+    lines = describe(report)
+    lines[0] += f" in {args.data} against {args.schema} ({elapsed:.1f} s)"
+    if args.json_path is not None:
+        lines.append(f"report: {args.json_path}")
+    print("\n".join(lines))
+    metrics = [
+        Metric("schema_valid", float(report.valid), help="1 if the data satisfied the schema"),
+        Metric("schema_rows", float(report.rows), help="rows validated"),
+    ]
+    metrics += [
+        Metric(
+            "schema_violations",
+            float(v.count),
+            {"column": v.column, "check": v.check},
+            help="rows failing a schema check (1 for a column-level check)",
+        )
+        for v in report.violations
+    ]
+    export(
+        _JOB,
+        metrics,
+        args,
+        artifacts=artifacts,
+        params={"data": str(args.data), "schema": str(args.schema)},
+    )
+    return EXIT_OK if report.valid else EXIT_DRIFT
+
+
+def _infer(args: argparse.Namespace) -> int:
+    """Write the schema inferred from ``--data`` to ``--schema``."""
+    unused = [
+        flag
+        for flag, value in (
+            ("--json-path", args.json_path),
+            ("--max-examples", args.max_examples),
+            ("--metrics-path", args.metrics_path),
+            ("--pushgateway", args.pushgateway),
+            ("--mlflow", args.mlflow or None),
+        )
+        if value is not None
+    ]
+    if unused:
+        raise ConfigError(f"{unused[0]}: not used with --infer, which only writes --schema")
+    _check_directory(args.schema, "--schema")
+    started = time.perf_counter()
+    schema, rows = infer_schema(scan_data(args.data), source=args.data)
+    text = schema_to_yaml(schema, header=infer_header(args.data, rows=rows))
+    try:
+        args.schema.write_text(text, encoding="utf-8")
+    except OSError as error:
+        raise ConfigError(f"--schema {args.schema}: cannot write: {error.strerror}") from error
+    elapsed = time.perf_counter() - started
+    print(
+        f"inferred {len(schema.columns)} columns from {args.data} ({rows} rows) "
+        f"-> {args.schema} in {elapsed:.1f} s"
+    )
+    return EXIT_OK
