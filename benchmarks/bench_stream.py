@@ -5,7 +5,7 @@ In one run, on the same topic:
 1. fill a topic with ``--records`` JSON records of 15 fields (synthetic credit traffic);
 2. time a plain consume loop that reads each message's value (the baseline);
 3. time the monitor over the same records (``run --max-records``), sampling its resident
-   memory every half second;
+   memory every half second, in at-least-once and then in exactly-once mode;
 4. measure alert latency: with the monitor caught up and idle, produce drifted traffic at a
    steady rate and time each alert from the produce time of the record it names (its
    window's last record) to its arrival on the alert topic.
@@ -115,7 +115,9 @@ def baseline(bootstrap: str, topic: str, n: int, out: Any) -> None:
     out.put({"records": seen, "bytes": size, "seconds": elapsed, "peak_mb": peak_mb()})
 
 
-def monitored(bootstrap: str, topic: str, profile_path: str, n: int, out: Any) -> None:
+def monitored(
+    bootstrap: str, topic: str, profile_path: str, n: int, guarantee: str, out: Any
+) -> None:
     from stream_monitor.profile.store import read_profile
     from stream_monitor.stream.kafka_app import KafkaMonitor
     from stream_monitor.stream.settings import StreamSettings
@@ -126,8 +128,10 @@ def monitored(bootstrap: str, topic: str, profile_path: str, n: int, out: Any) -
         input_topics=(topic,),
         alert_topic=f"{topic}.alerts",
         dead_letter_topic=f"{topic}.dlq",
-        state_topic=f"{topic}.state",
+        state_topic=f"{topic}.state-{guarantee}",
         group_id=f"monitor-{uuid.uuid4()}",
+        processing_guarantee=guarantee,
+        instance_id=uuid.uuid4().hex[:8],
     )
     monitor = KafkaMonitor(read_profile(profile_path), settings)
     stamps: list[float] = []
@@ -286,7 +290,12 @@ def main() -> None:
             flush=True,
         )
         base = in_child(baseline, args.bootstrap, topic, args.records)
-        ours = in_child(monitored, args.bootstrap, topic, str(profile_path), args.records)
+        ours = in_child(
+            monitored, args.bootstrap, topic, str(profile_path), args.records, "at_least_once"
+        )
+        eos = in_child(
+            monitored, args.bootstrap, topic, str(profile_path), args.records, "exactly_once"
+        )
         lat = in_child(latency, args.bootstrap, str(profile_path))
     finally:
         if started_broker:
@@ -301,12 +310,15 @@ def main() -> None:
             "1.00",
             f"{base['peak_mb']:.0f}",
         ],
-        [
-            "stream-monitor run",
-            f"{ours['records'] / ours['seconds']:,.0f}",
-            f"{mb / ours['seconds']:.0f}",
-            f"{base['seconds'] / ours['seconds']:.2f}",
-            f"{ours['peak_mb']:.0f}",
+        *[
+            [
+                f"stream-monitor run ({label})",
+                f"{run['records'] / run['seconds']:,.0f}",
+                f"{mb / run['seconds']:.0f}",
+                f"{base['seconds'] / run['seconds']:.2f}",
+                f"{run['peak_mb']:.0f}",
+            ]
+            for label, run in (("at-least-once", ours), ("exactly-once", eos))
         ],
     ]
     print(
