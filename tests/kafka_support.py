@@ -42,14 +42,15 @@ def produce(
     *,
     partitions: int = 1,
     keys: Sequence[bytes | None] | None = None,
+    first: int = 0,
 ) -> None:
-    """Produce ``values`` in order, value ``i`` to partition ``i % partitions``."""
+    """Produce ``values`` in order, value ``i`` to partition ``(first + i) % partitions``."""
     producer = Producer({"bootstrap.servers": bootstrap(), "linger.ms": 20, "acks": "all"})
     for i, value in enumerate(values):
         key = None if keys is None else keys[i]
         while True:
             try:
-                producer.produce(topic, value=value, key=key, partition=i % partitions)
+                producer.produce(topic, value=value, key=key, partition=(first + i) % partitions)
                 break
             except BufferError:
                 producer.poll(0.1)

@@ -107,7 +107,8 @@ class PartitionMonitor:
         """Count a batch of messages (``bad[i]``: message ``i`` was dead-lettered); return a
         ``schema_violation`` alert for each closed window whose bad share exceeds the limit.
 
-        Windows close every ``quality_window`` messages, wherever the batches were cut.
+        Windows close every ``quality_window`` messages, wherever the batches were cut. Call
+        it before ``process`` scores the batch's rows.
         """
         alerts: list[dict[str, Any]] = []
         window = self.alerts.quality_window

@@ -135,17 +135,17 @@ class Pipeline:
         self.counters.records += len(dead)
         self.counters.dead_letter_reasons.update(d.reason for d in dead)
         offsets_array = np.asarray(offsets, dtype=np.int64)
-        row_offsets = offsets_array[np.asarray(batch.row_source, dtype=np.int64)]
-        alerts = self.process_frame(topic, partition, batch.frame, row_offsets, counted=False)
         if not len(offsets_array):
-            return alerts, dead
+            return [], dead
         monitor = self.monitor(topic, partition)
         bad = np.zeros(len(payloads), dtype=np.bool_)
         bad[[b.index for b in batch.bad]] = True
         quality = monitor.check_quality(bad, offsets_array)
         self.counters.alerts += len(quality)
+        row_offsets = offsets_array[np.asarray(batch.row_source, dtype=np.int64)]
+        alerts = self.process_frame(topic, partition, batch.frame, row_offsets, counted=False)
         monitor.next_offset = int(offsets_array[-1]) + 1
-        return alerts + quality, dead
+        return quality + alerts, dead
 
     def process_frame(
         self,

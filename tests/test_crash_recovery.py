@@ -1,0 +1,198 @@
+"""Kill the monitor mid-stream, again and again: no alert lost, none duplicated (exactly-once).
+
+The monitor runs as a real subprocess (`python -m stream_monitor run`) over numbered records
+with drift injected at known offsets. It is SIGKILLed at random points and restarted each
+time; then it runs until its group has committed the end of the input, and is stopped with
+SIGTERM. The alert topic, read with read_committed, must equal the alert stream of an
+uninterrupted run. Set STREAM_MONITOR_SOAK=1 for the longer version.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+from confluent_kafka import Consumer, TopicPartition
+from kafka_support import bootstrap, new_topic, payloads, produce, read_all
+
+from stream_monitor.config import ProfileSettings
+from stream_monitor.profile.build import build_profile
+from stream_monitor.profile.store import write_profile
+from stream_monitor.synthetic import Drift, traffic
+
+pytestmark = pytest.mark.kafka
+
+SOAK = os.environ.get("STREAM_MONITOR_SOAK") == "1"
+RECORDS = 1_000_000 if SOAK else 200_000
+KILLS = 30 if SOAK else 10
+PARTITIONS = 3
+
+
+@pytest.fixture(scope="module")
+def profile_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A reference profile on disk, as a deployment would have it."""
+    folder = tmp_path_factory.mktemp("crash")
+    data = folder / "reference.parquet"
+    traffic(100_000, seed=1).drop("id").write_parquet(data)
+    path = folder / "profile.parquet"
+    write_profile(build_profile(data, ProfileSettings()), path)
+    return path
+
+
+def numbered_records() -> list[bytes | None]:
+    """200k numbered records, with a drift starting at a known record number."""
+    values: list[bytes | None] = []
+    chunk = 100_000
+    for start in range(0, RECORDS, chunk):
+        frame = traffic(chunk, seed=21, start=start, drift=Drift("income", RECORDS // 2, 0.8))
+        values += payloads(frame.rename({"id": "record"}))
+    return values
+
+
+class LiveInput:
+    """Produces the records to a new topic at a steady rate, in the background: the monitor
+    is killed while traffic is still arriving, as in production."""
+
+    def __init__(self, rate: int = 8_000) -> None:
+        self.topic = new_topic("crash-in", partitions=PARTITIONS)
+        self.values = numbered_records()
+        self.rate = rate
+        self.thread = threading.Thread(target=self._produce, daemon=True)
+        self.thread.start()
+
+    def _produce(self) -> None:
+        step = self.rate // 10
+        for lo in range(0, len(self.values), step):
+            started = time.monotonic()
+            produce(self.topic, self.values[lo : lo + step], partitions=PARTITIONS, first=lo)
+            time.sleep(max(0.0, 0.1 - (time.monotonic() - started)))
+
+    def finished(self) -> bool:
+        """Whether every record has been produced."""
+        return not self.thread.is_alive()
+
+
+def write_config(folder: Path, topic: str, profile: Path, guarantee: str, name: str) -> Path:
+    """A config file for one monitor deployment with its own output topics and group."""
+    settings = {
+        "monitor": "crash-test",  # the same in every deployment: it is part of alert_id
+        "profile": str(profile),
+        "bootstrap_servers": bootstrap(),
+        "input_topics": [topic],
+        "alert_topic": new_topic(f"{name}-alerts"),
+        "dead_letter_topic": new_topic(f"{name}-dlq"),
+        "state_topic": new_topic(f"{name}-state", compacted=True),
+        "group_id": f"{name}-group",
+        "processing_guarantee": guarantee,
+        "commit_interval_s": 0.3,
+        "batch_size": 2_000,
+        "repeat_after_rows": 1,
+    }
+    path = folder / f"{name}.yaml"
+    path.write_text(yaml.safe_dump({"stream": settings}))
+    return path
+
+
+def start(config: Path) -> subprocess.Popen[bytes]:
+    """Start the monitor process."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "stream_monitor", "run", "--config", str(config)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+
+
+def committed_to_end(config: Path, topic: str) -> bool:
+    """Whether the monitor's group has committed the end of every input partition."""
+    settings = yaml.safe_load(config.read_text())["stream"]
+    consumer = Consumer({"bootstrap.servers": bootstrap(), "group.id": settings["group_id"]})
+    try:
+        parts = [TopicPartition(topic, p) for p in range(PARTITIONS)]
+        committed = consumer.committed(parts, timeout=15)
+        for tp in committed:
+            _, high = consumer.get_watermark_offsets(
+                TopicPartition(topic, tp.partition), timeout=15
+            )
+            if tp.offset < high:
+                return False
+        return True
+    finally:
+        consumer.close()
+
+
+def run_to_end(config: Path, live: LiveInput, kills: int, kill_signal: signal.Signals) -> int:
+    """Run the monitor, interrupting it ``kills`` times while traffic arrives, then until the
+    whole input is consumed; return how many interruptions happened mid-stream."""
+    rng = random.Random(7)
+    done = mid_stream = 0
+    while done < kills:
+        process = start(config)
+        time.sleep(rng.uniform(1.5, 3.5))
+        assert process.poll() is None, f"the monitor exited early with {process.returncode}"
+        mid_stream += not live.finished()
+        process.send_signal(kill_signal)
+        process.wait(60)
+        done += 1
+    live.thread.join()
+    topic = live.topic
+    process = start(config)
+    deadline = time.monotonic() + 300
+    while not committed_to_end(config, topic):
+        assert time.monotonic() < deadline, "the monitor did not finish the input"
+        assert process.poll() is None, f"the monitor exited with {process.returncode}"
+        time.sleep(1.0)
+    process.send_signal(signal.SIGTERM)
+    assert process.wait(60) == 0
+    return mid_stream
+
+
+def alert_ids(config: Path) -> list[str]:
+    """Alert ids on the deployment's alert topic, read_committed, in topic order."""
+    topic = yaml.safe_load(config.read_text())["stream"]["alert_topic"]
+    return [json.loads(m.value())["alert_id"] for m in read_all(topic)]
+
+
+def reference_ids(tmp_path: Path, live: LiveInput, profile: Path, guarantee: str) -> list[str]:
+    """The alert stream of one uninterrupted run over the same, complete input."""
+    live.thread.join()
+    config = write_config(tmp_path, live.topic, profile, guarantee, f"ref-{guarantee[:5]}")
+    run_to_end(config, live, kills=0, kill_signal=signal.SIGTERM)
+    return alert_ids(config)
+
+
+@pytest.mark.parametrize("guarantee", ["exactly_once", "at_least_once"])
+def test_hard_kills_lose_nothing(tmp_path: Path, profile_path: Path, guarantee: str) -> None:
+    """SIGKILL at random points: exactly-once has no gaps and no duplicates; at-least-once has
+    none once duplicate alert ids are dropped."""
+    live = LiveInput()
+    name = f"kill-{guarantee[:5]}"
+    config = write_config(tmp_path, live.topic, profile_path, guarantee, name)
+    mid_stream = run_to_end(config, live, KILLS, signal.SIGKILL)
+    assert mid_stream >= KILLS - 1
+    expected = reference_ids(tmp_path, live, profile_path, guarantee)
+    assert len(expected) > 5, "the drift raised too few alerts to check anything"
+    got = alert_ids(config)
+    if guarantee == "exactly_once":
+        assert sorted(got) == sorted(expected)
+        assert len(set(got)) == len(got)
+    else:
+        assert sorted(set(got)) == sorted(set(expected))
+
+
+def test_clean_stops_never_duplicate(tmp_path: Path, profile_path: Path) -> None:
+    """SIGTERM at random points, at-least-once: each alert of a clean run arrives exactly once."""
+    live = LiveInput()
+    config = write_config(tmp_path, live.topic, profile_path, "at_least_once", "term")
+    assert run_to_end(config, live, 6, signal.SIGTERM) >= 5
+    expected = reference_ids(tmp_path, live, profile_path, "at_least_once")
+    got = alert_ids(config)
+    assert sorted(got) == sorted(expected)
