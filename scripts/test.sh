@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
-# Run the whole test suite, starting everything it needs: the local Kafka broker (unless
+# Run the whole test suite, starting everything it needs: Chromium for the browser tests
+# (installed from Debian's packages if missing) and the local Kafka broker (unless
 # STREAM_MONITOR_BOOTSTRAP already points at one). A broker this script started is stopped
 # when the tests end; one that was already running is left alone.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+scripts/system-deps.sh
 
 if [ -z "${STREAM_MONITOR_BOOTSTRAP:-}" ]; then
   running_before=no

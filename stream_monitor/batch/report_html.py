@@ -75,7 +75,7 @@ white-space:nowrap}
 table{border-collapse:collapse;width:100%}
 .table{background:var(--card);border:1px solid var(--line);border-radius:8px;overflow:hidden}
 th,td{padding:6px 12px;border-bottom:1px solid var(--line);text-align:left;vertical-align:top}
-tbody tr:last-child td{border-bottom:0}
+tbody tr:last-child>*{border-bottom:0}
 thead th{background:var(--head);font-weight:650;white-space:nowrap}
 .num{text-align:right;font-variant-numeric:tabular-nums}
 th button{font:inherit;color:inherit;background:none;border:0;padding:0;cursor:pointer}
@@ -86,7 +86,8 @@ th[aria-sort=descending] button::after{content:"\\25BC";color:var(--fg)}
 td.name{overflow-wrap:anywhere;font-weight:550}
 tr.drifted td{background:var(--drift-bg)}
 tr.drifted td:first-child{box-shadow:inset 3px 0 0 var(--drift)}
-.features{display:grid;grid-template-columns:repeat(auto-fill,minmax(430px,1fr));gap:14px}
+.features{display:grid;grid-template-columns:repeat(auto-fill,minmax(430px,1fr));gap:14px;
+align-items:start}
 .feature.drifted{border-color:var(--drift-line)}
 .feature header{display:flex;justify-content:space-between;align-items:flex-start;gap:10px}
 .feature .meta{margin:2px 0 8px;font-size:13px}
@@ -331,7 +332,10 @@ def _targets(report: Mapping[str, Any]) -> str:
     concept = report.get("concept_drift")
     if not (label or prediction or concept):
         return ""
-    parts = ['<h2 id="targets">Label, prediction and concept drift</h2>\n<div class="features">\n']
+    parts = [
+        f'<h2 id="targets">Label, prediction and concept drift</h2>\n{_LEGEND}'
+        '<div class="features">\n'
+    ]
     if label:
         parts.append(_feature_card("label-drift", "Label drift", label, filterable=False))
     if prediction:
@@ -375,6 +379,10 @@ _COLUMNS = (
 )
 
 
+_LEGEND = (
+    '<p class="legend">Rows per bin (numeric: density over the value axis; categorical: share)'
+    '<span class="key ref"></span>reference<span class="key cur"></span>current</p>\n'
+)
 _NUM_CLASS = ' class="num"'
 _DRIFTED_CLASS = ' class="drifted"'
 
@@ -422,9 +430,7 @@ def _feature_cards(features: Mapping[str, Mapping[str, Any]]) -> str:
         for index, (name, feature) in enumerate(features.items())
     )
     return (
-        '<h2 id="distributions">Distributions</h2>\n'
-        '<p class="legend">Share of rows per bin<span class="key ref"></span>reference'
-        '<span class="key cur"></span>current</p>\n'
+        f'<h2 id="distributions">Distributions</h2>\n{_LEGEND}'
         f'<div class="features">\n{cards}</div>\n'
     )
 
@@ -478,7 +484,7 @@ def _numeric_svg(name: str, histogram: Mapping[str, Any]) -> str:
         heights_ref = [share / width for share, width in zip(reference, widths, strict=True)]
         heights_cur = [share / width for share, width in zip(current, widths, strict=True)]
         ticks = [(_PLOT_LEFT + span * (t - lo) / (hi - lo), t) for t in _nice_ticks(lo, hi)]
-        axis_note = ""
+        axis_note, plot_top = "", _NUM_TOP
     else:
         # Bins drawn at equal widths, labelled with their edges where those are known.
         xs = [_PLOT_LEFT + span * i / n_bins for i in range(n_bins + 1)]
@@ -486,9 +492,10 @@ def _numeric_svg(name: str, histogram: Mapping[str, Any]) -> str:
         ticks = []
         if edges is not None:
             ticks = [(xs[i], edges[i]) for i in sorted({0, n_bins // 2, n_bins})]
-        axis_note = f'<text x="{_PLOT_RIGHT}" y="8" class="end">bins at equal width</text>'
+        axis_note = f'<text x="{_PLOT_RIGHT}" y="10" class="end">bins drawn at equal width</text>'
+        plot_top = _NUM_TOP + 14  # room for the note above the bars
     top = max([*heights_ref, *heights_cur, 0.0])
-    scale = (_NUM_BOTTOM - _NUM_TOP) / top if top > 0 else 0.0
+    scale = (_NUM_BOTTOM - plot_top) / top if top > 0 else 0.0
     tick_text = "".join(
         f'<text x="{_c(x)}" y="{_NUM_BOTTOM + 14}" class="mid">{_esc(_fmt(value, ".4g"))}</text>'
         f'<line class="axis" x1="{_c(x)}" x2="{_c(x)}" y1="{_NUM_BOTTOM}" '
@@ -559,6 +566,8 @@ def _categorical_svg(name: str, histogram: Mapping[str, Any]) -> str:
 
 
 def _value_axis_fits(edges: Sequence[float]) -> bool:
+    if not math.isfinite(edges[-1] - edges[0]):  # a range beyond float64 cannot be scaled
+        return False
     widths = sorted(b - a for a, b in pairwise(edges))
     median = widths[len(widths) // 2]
     return widths[0] > 0 and widths[-1] <= _MAX_WIDTH_RATIO * median
