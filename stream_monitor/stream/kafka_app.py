@@ -32,6 +32,7 @@ with a log line (a restart creates a new producer).
 
 from __future__ import annotations
 
+import collections
 import dataclasses
 import itertools
 import json
@@ -191,6 +192,19 @@ class KafkaMonitor:
             alerts, dead = self.pipeline.process_payloads(topic, partition, payloads, offsets, keys)
             for letter in dead:
                 self._dead_letter(letter)
+            if dead:
+                reasons = collections.Counter(letter.reason for letter in dead)
+                log.warning(
+                    "dead-lettered records",
+                    extra={
+                        "topic": topic,
+                        "partition": partition,
+                        "first_offset": offsets[0],
+                        "last_offset": offsets[-1],
+                        "count": len(dead),
+                        "reasons": ",".join(f"{r}={n}" for r, n in sorted(reasons.items())),
+                    },
+                )
             for alert in alerts:
                 self.producer.produce(
                     s.alert_topic,
@@ -229,15 +243,6 @@ class KafkaMonitor:
             on_delivery=self.delivery.report,
         )
         self.metrics.dead_lettered(letter.topic or "", letter.partition, letter.reason)
-        log.warning(
-            "dead-lettered a record",
-            extra={
-                "topic": letter.topic,
-                "partition": letter.partition,
-                "offset": letter.offset,
-                "reason": letter.reason,
-            },
-        )
 
     def _log_consumer_errors(self, messages: list[Message]) -> None:
         for m in messages:
