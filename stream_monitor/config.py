@@ -143,13 +143,14 @@ def _check(values: Mapping[str, Any], labels: Mapping[str, str]) -> None:
             raise ConfigError(f"{label('kinds')}: column {name!r} is also excluded")
 
 
-def _read_yaml(path: Path) -> object:
+def read_yaml(path: Path, what: str = "config file") -> object:
+    """Parse the YAML file at ``path``; errors name the file (as ``what``) and the line."""
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise ConfigError(f"{path}: no such config file") from None
+        raise ConfigError(f"{path}: no such {what}") from None
     except (OSError, UnicodeDecodeError) as error:
-        raise ConfigError(f"{path}: cannot read config file: {error}") from error
+        raise ConfigError(f"{path}: cannot read {what}: {error}") from error
     try:
         return yaml.safe_load(text)
     except yaml.MarkedYAMLError as error:
@@ -168,7 +169,7 @@ def read_section(path: Path, name: str, keys: Collection[str]) -> dict[str, Any]
     Other sections are ignored, so one file serves every job; inside the section an unknown
     key is an error naming the file and the key.
     """
-    document = _read_yaml(path)
+    document = read_yaml(path)
     if document is None:
         return {}
     if not isinstance(document, dict):

@@ -28,6 +28,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, fields, replace
 from importlib import resources
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any, Literal
 
 import numpy as np
@@ -104,6 +105,19 @@ class PredictionSettings:
     prediction, Jensen-Shannon for a categorical one; ``threshold`` to the method's default.
     ``sources`` names, for each setting that was given, the flag or config key it came from,
     so that errors found later (a method that does not fit the column) can name it.
+
+    Examples
+    --------
+    >>> PredictionSettings(prediction="score", timestamp="ts", window="1h").window
+    '1h'
+    >>> PredictionSettings(prediction="score", window="1h", sources={"window": "--window"})
+    Traceback (most recent call last):
+    ...
+    stream_monitor.errors.ConfigError: --window: time windows need a timestamp column (--timestamp)
+    >>> PredictionSettings(prediction="score", timestamp="ts", window="1 hour")
+    Traceback (most recent call last):
+    ...
+    stream_monitor.errors.ConfigError: window: '1 hour' is not a duration such as 15m, 1h or 1d
     """
 
     prediction: str | None = None
@@ -115,6 +129,7 @@ class PredictionSettings:
     sources: Mapping[str, str] = field(default_factory=dict, compare=False, repr=False)
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "sources", MappingProxyType(dict(self.sources)))
         _check(self)
 
     def label(self, key: str) -> str:

@@ -48,14 +48,17 @@ Examples
 from __future__ import annotations
 
 import datetime as dt
+import json
 import math
 from dataclasses import dataclass, field
+from importlib import resources
 from pathlib import Path
 from typing import Any, Final
 
 import polars as pl
 import yaml
 
+from stream_monitor.config import read_yaml
 from stream_monitor.errors import ConfigError
 from stream_monitor.io import reading
 
@@ -76,6 +79,7 @@ __all__ = [
     "parse_schema",
     "read_schema",
     "schema_to_yaml",
+    "schema_validation_schema",
     "validate",
 ]
 
@@ -203,31 +207,19 @@ class ValidationReport:
         }
 
 
+def schema_validation_schema() -> dict[str, Any]:
+    """The JSON Schema every ``ValidationReport.to_dict`` document validates against."""
+    text = resources.files("stream_monitor.schemas").joinpath("schema_validation.schema.json")
+    schema: dict[str, Any] = json.loads(text.read_text(encoding="utf-8"))
+    return schema
+
+
 # -- reading and writing the schema file ---------------------------------------------------
-
-
-def _read_yaml(path: Path) -> object:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ConfigError(f"{path}: no such schema file") from None
-    except (OSError, UnicodeDecodeError) as error:
-        raise ConfigError(f"{path}: cannot read schema file: {error}") from error
-    try:
-        return yaml.safe_load(text)
-    except yaml.MarkedYAMLError as error:
-        where = ""
-        if error.problem_mark is not None:
-            mark = error.problem_mark
-            where = f" at line {mark.line + 1}, column {mark.column + 1}"
-        raise ConfigError(f"{path}: invalid YAML: {error.problem}{where}") from error
-    except yaml.YAMLError as error:
-        raise ConfigError(f"{path}: invalid YAML: {error}") from error
 
 
 def read_schema(path: str | Path) -> Schema:
     """Read and check the schema YAML file at ``path``; errors name the file and the key."""
-    return parse_schema(_read_yaml(Path(path)), source=str(path))
+    return parse_schema(read_yaml(Path(path), "schema file"), source=str(path))
 
 
 def _is_number(value: object) -> bool:
@@ -384,6 +376,11 @@ def _parses_as(expected: str, actual: pl.DataType) -> bool:
     return expected in ("date", "datetime") and isinstance(actual, pl.String)
 
 
+def _type_ok(expected: str | None, actual: pl.DataType) -> bool:
+    """Whether the column passes the column-level dtype check (row-level parsing aside)."""
+    return expected is None or _fits(expected, actual) or _parses_as(expected, actual)
+
+
 # -- validation ----------------------------------------------------------------------------
 
 
@@ -392,7 +389,7 @@ class _Check:
     column: str
     check: str
     mask: pl.Expr  # true on the rows that fail
-    detail: str  # with {count} for the number of failing rows
+    detail: str  # with {n} for "1 value" or "<count> values"
 
 
 def _row_checks(column: ColumnSchema, actual: pl.DataType) -> list[_Check]:
@@ -412,36 +409,31 @@ def _row_checks(column: ColumnSchema, actual: pl.DataType) -> list[_Check]:
                 name,
                 "dtype",
                 col.is_not_null() & parsed.is_null(),
-                f"{{count}} text values do not parse as {column.dtype}",
+                f"{{n}} not parseable as {column.dtype}",
             )
         )
     if not column.nullable:
         missing = col.is_null() | col.is_nan() if is_float else col.is_null()
         what = "null or NaN" if is_float else "null"
-        checks.append(
-            _Check(name, "nullable", missing, f"{{count}} {what} values; nullable: false")
-        )
-    fits = column.dtype is None or _fits(column.dtype, actual) or _parses_as(column.dtype, actual)
-    if not fits:  # the dtype violation says it all; value checks could not even run
+        checks.append(_Check(name, "nullable", missing, f"{{n}} {what}; nullable: false"))
+    if not _type_ok(column.dtype, actual):  # the dtype violation says it all
         return checks
     if column.min is not None:
-        checks.append(
-            _Check(name, "min", col < column.min, f"{{count}} values below min {column.min}")
-        )
+        checks.append(_Check(name, "min", col < column.min, f"{{n}} below min {column.min}"))
     if column.max is not None:
         above = col > column.max
         if is_float:  # Polars orders NaN above every number; NaN is the nullable check's
             above = above & col.is_not_nan()
-        checks.append(_Check(name, "max", above, f"{{count}} values above max {column.max}"))
+        checks.append(_Check(name, "max", above, f"{{n}} above max {column.max}"))
     if column.allowed is not None:
         values = col.cast(pl.String) if isinstance(actual, pl.Categorical | pl.Enum) else col
-        n = len(column.allowed)
+        size = len(column.allowed)
         checks.append(
             _Check(
                 name,
                 "allowed",
                 values.is_in(list(column.allowed)).not_(),
-                f"{{count}} values outside the {n} allowed",
+                f"{{n}} outside the {size} allowed",
             )
         )
     if column.unique:
@@ -450,7 +442,7 @@ def _row_checks(column: ColumnSchema, actual: pl.DataType) -> list[_Check]:
                 name,
                 "unique",
                 col.is_first_distinct().not_() & col.is_not_null(),
-                "{count} values repeat an earlier row's; unique: true",
+                "{n} repeating an earlier row's; unique: true",
             )
         )
     return checks
@@ -481,15 +473,11 @@ def validate(
                 )
             continue
         checked.append(column.name)
-        expected = column.dtype
-        if (
-            expected is not None
-            and not _fits(expected, actual)
-            and not _parses_as(expected, actual)
-        ):
+        if not _type_ok(column.dtype, actual):
             found_name = dtype_name(actual) or str(actual)
+            detail = f"expected {column.dtype}, found {found_name}"
             column_level.setdefault(column.name, []).append(
-                Violation(column.name, "dtype", 1, (), f"expected {expected}, found {found_name}")
+                Violation(column.name, "dtype", 1, (), detail)
             )
         row_checks.extend(_row_checks(column, actual))
     unexpected = [name for name in found if name not in listed] if schema.strict else []
@@ -516,7 +504,13 @@ def validate(
     for i, (check, count) in enumerate(failed):
         rows_of = tuple(int(r) for r in examples[i][_ROW]) if examples else ()
         row_level.setdefault(check.column, []).append(
-            Violation(check.column, check.check, count, rows_of, check.detail.format(count=count))
+            Violation(
+                check.column,
+                check.check,
+                count,
+                rows_of,
+                check.detail.format(n=_count(count, "value")),
+            )
         )
 
     order = {check: i for i, check in enumerate(CHECKS)}
@@ -607,14 +601,17 @@ def infer_header(source: str | Path, *, rows: int | None = None) -> str:
     )
 
 
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}{'' if n == 1 else 's'}"
+
+
 def describe(report: ValidationReport, *, limit: int = 20) -> list[str]:
     """A short human summary: one line overall, then one per violation (at most ``limit``)."""
-    columns = len(report.checked_columns)
+    size = f"{_count(report.rows, 'row')}, {_count(len(report.checked_columns), 'column')} checked"
     if report.valid:
-        return [f"valid: {report.rows} rows, {columns} columns checked"]
+        return [f"valid: {size}"]
     n = len(report.violations)
-    plural = "s" if n != 1 else ""
-    lines = [f"invalid: {n} violation{plural} in {report.rows} rows, {columns} columns checked"]
+    lines = [f"invalid: {_count(n, 'violation')} in {size}"]
     for v in report.violations[:limit]:
         where = f"; first rows {', '.join(map(str, v.examples))}" if v.examples else ""
         lines.append(f"  {v.column}: {v.check}: {v.detail}{where}")

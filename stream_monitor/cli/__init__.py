@@ -28,12 +28,28 @@ class _Parser(argparse.ArgumentParser):
 
 def build_parser() -> argparse.ArgumentParser:
     """Return the top-level parser with every subcommand registered."""
-    from stream_monitor.cli import alerts, demo, profile, run
+    from stream_monitor.cli import (
+        alerts,
+        check_degradation,
+        demo,
+        monitor_predictions,
+        profile,
+        run,
+        validate_schema,
+    )
 
     parser = _Parser(prog="stream-monitor", description=__doc__.splitlines()[0])
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
-    for module in (profile, run, alerts, demo):
+    for module in (
+        profile,
+        run,
+        alerts,
+        validate_schema,
+        check_degradation,
+        monitor_predictions,
+        demo,
+    ):
         module.register(sub)
     return parser
 

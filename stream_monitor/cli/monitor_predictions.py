@@ -28,6 +28,7 @@ from stream_monitor.batch.predictions import (
 )
 from stream_monitor.cli import EXIT_DRIFT, EXIT_OK
 from stream_monitor.config import load_profile_settings
+from stream_monitor.detectors.scores import P_VALUE_METHODS
 from stream_monitor.errors import ConfigError
 
 COMMAND = "monitor-predictions"
@@ -150,14 +151,13 @@ def run(args: argparse.Namespace) -> int:
 
 def summary(report: PredictionReport) -> str:
     """One line: the prediction, the method and how many windows drifted."""
-    drifted = [w for w in report.windows if w.drift_detected]
+    # A p-value signals drift below its threshold; a distance, above.
+    rule = "p <" if report.method in P_VALUE_METHODS else ">"
     text = (
         f"{report.prediction}: {report.n_drifted_windows} of {report.n_windows} windows "
-        f"drifted ({report.method} > {report.threshold:g})"
-        if report.method != "chi_square"
-        else f"{report.prediction}: {report.n_drifted_windows} of {report.n_windows} windows "
-        f"drifted (chi_square p < {report.threshold:g})"
+        f"drifted ({report.method} {rule} {report.threshold:g})"
     )
-    if drifted:
-        text += f"; first from {drifted[0].start}"
+    first = next((w for w in report.windows if w.drift_detected), None)
+    if first is not None:
+        text += f"; first from {first.start}"
     return text

@@ -27,15 +27,14 @@ from stream_monitor.cli import EXIT_DRIFT, EXIT_OK
 from stream_monitor.errors import ConfigError
 from stream_monitor.io import scan_data
 
-_PROG = "stream-monitor validate-schema"
-_JOB = "validate-schema"
+COMMAND = "validate-schema"
 _DEFAULT_MAX_EXAMPLES = 5
 
 
 def register(subparsers: Any) -> None:
     """Add the ``validate-schema`` subcommand to ``subparsers``."""
     parser = subparsers.add_parser(
-        "validate-schema",
+        COMMAND,
         help="check a data file against a column schema (or infer one)",
         description=(
             "Check a CSV, Parquet or NDJSON file against a schema YAML file. Exit codes: "
@@ -118,7 +117,7 @@ def run(args: argparse.Namespace) -> int:
         for v in report.violations
     ]
     export(
-        _JOB,
+        COMMAND,
         metrics,
         args,
         artifacts=artifacts,

@@ -75,10 +75,13 @@ def category_codes(frame: pl.DataFrame, column: CategoricalColumnProfile) -> NDA
     series = frame.get_column(column.name)
     if series.dtype == pl.Boolean:
         series = series.cast(pl.String).str.to_lowercase()
-    codes = series.cast(pl.String).replace_strict(
+    text = series.cast(pl.String)
+    codes = text.replace_strict(
         list(column.categories), list(range(k)), default=k, return_dtype=pl.Int64
     )
-    result: NDArray[np.int64] = codes.fill_null(-1).to_numpy()
+    # replace_strict gives nulls the default too: put them back as -1 (missing).
+    codes = pl.select(pl.when(text.is_null()).then(-1).otherwise(codes)).to_series()
+    result: NDArray[np.int64] = codes.to_numpy()
     return result
 
 

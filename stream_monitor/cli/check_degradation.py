@@ -1,0 +1,235 @@
+"""``stream-monitor check-degradation``: model metrics on current data against a baseline.
+
+Computes the task's metrics (classification: accuracy, precision, recall, F1, ROC AUC;
+regression: MAE, RMSE, R²; plus the Sharpe ratio of ``--returns``) on
+``--current_data_path`` and compares each with its baseline, read from ``--baseline`` or
+computed from ``--reference_data_path``, under the thresholds of the ``degradation:`` section
+of ``--config`` (docs/degradation.md). Writes the JSON report to ``--json_path``, prints a
+short summary on stdout, and exports metrics as the output flags say.
+
+Exit codes: 0 done (degraded or not, unless ``--fail-on-degradation``), 1 degraded with
+``--fail-on-degradation``, 2 bad input (one line on stderr).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import Any, Literal
+
+from stream_monitor.batch.degradation import (
+    TASKS,
+    Baseline,
+    Columns,
+    DegradationReport,
+    compare,
+    load_degradation_settings,
+    measure,
+    read_baseline,
+    read_columns,
+    resolve_task,
+)
+from stream_monitor.batch.outputs import Metric, add_output_flags, export
+from stream_monitor.cli import EXIT_DRIFT, EXIT_OK
+from stream_monitor.errors import ConfigError
+
+COMMAND = "check-degradation"
+
+
+def register(subparsers: Any) -> None:
+    """Add the ``check-degradation`` subcommand to ``subparsers``."""
+    parser = subparsers.add_parser(
+        COMMAND,
+        help="compare model metrics on current data with a baseline",
+        description=(
+            "Compute model metrics on current data and compare them with a baseline file or "
+            "reference data, under the thresholds of the degradation: section of --config "
+            "(see config/degradation.example.yaml). Exit codes: 0 done, 1 degraded with "
+            "--fail-on-degradation, 2 bad input."
+        ),
+    )
+    parser.add_argument(
+        "--current_data_path",
+        "--current-data-path",
+        dest="current_data_path",
+        required=True,
+        type=Path,
+        metavar="CUR",
+        help="current data: a CSV, Parquet or NDJSON file",
+    )
+    parser.add_argument("--target", required=True, metavar="COL", help="column of true values")
+    parser.add_argument(
+        "--prediction", required=True, metavar="COL", help="column of predictions or scores"
+    )
+    source = parser.add_mutually_exclusive_group(required=True)
+    source.add_argument(
+        "--baseline", type=Path, metavar="BASELINE.json", help="baseline metrics file"
+    )
+    source.add_argument(
+        "--reference_data_path",
+        "--reference-data-path",
+        dest="reference_data_path",
+        type=Path,
+        metavar="REF",
+        help="reference data to compute the baseline from",
+    )
+    parser.add_argument(
+        "--task", choices=TASKS, help="default: the config's, the baseline's, or from --target"
+    )
+    parser.add_argument(
+        "--returns", metavar="COL", help="column of per-period returns: adds the Sharpe ratio"
+    )
+    parser.add_argument("--config", type=Path, help="YAML config file; its degradation: section")
+    parser.add_argument(
+        "--json_path",
+        "--json-path",
+        dest="json_path",
+        type=Path,
+        metavar="OUT.json",
+        help="write the JSON report here",
+    )
+    parser.add_argument(
+        "--save-baseline",
+        "--save_baseline",
+        dest="save_baseline",
+        type=Path,
+        metavar="OUT.json",
+        help="write the baseline computed from --reference_data_path here, for --baseline",
+    )
+    parser.add_argument(
+        "--fail-on-degradation",
+        "--fail_on_degradation",
+        dest="fail_on_degradation",
+        action="store_true",
+        help="exit with code 1 when a metric degraded",
+    )
+    add_output_flags(parser)
+    parser.set_defaults(func=run)
+
+
+def _check_directory(path: Path | None, flag: str) -> None:
+    if path is not None and not path.parent.is_dir():
+        raise ConfigError(f"{flag} {path}: directory {path.parent} does not exist")
+
+
+def _write_json(path: Path, document: dict[str, Any], flag: str) -> None:
+    try:
+        path.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
+    except OSError as error:
+        raise ConfigError(f"{flag} {path}: cannot write: {error.strerror}") from error
+
+
+def run(args: argparse.Namespace) -> int:
+    """Measure, compare and report; return the exit code."""
+    if args.save_baseline is not None and args.reference_data_path is None:
+        raise ConfigError("--save-baseline: needs --reference_data_path to compute a baseline")
+    for path, flag in (
+        (args.json_path, "--json-path"),
+        (args.save_baseline, "--save-baseline"),
+        (args.metrics_path, "--metrics-path"),
+    ):
+        _check_directory(path, flag)
+    settings = load_degradation_settings(args.config)
+    columns = Columns(args.target, args.prediction, args.returns)
+
+    stored: Baseline | None = None
+    if args.baseline is not None:
+        stored = read_baseline(args.baseline)
+        stored.check_settings(settings, path=args.baseline)
+    current_data = read_columns(args.current_data_path, columns)
+    task = resolve_task(
+        current_data,
+        columns,
+        flag=args.task,
+        settings=settings,
+        baseline=None if stored is None else stored.task,
+    )
+    current = measure(
+        current_data, columns, task=task, settings=settings, source=args.current_data_path
+    )
+    del current_data
+
+    kind: Literal["file", "reference"]
+    reasons: dict[str, str | None] = {}
+    if stored is not None:
+        baseline, kind, baseline_path = stored, "file", args.baseline
+    else:
+        reference = measure(
+            read_columns(args.reference_data_path, columns),
+            columns,
+            task=task,
+            settings=settings,
+            source=args.reference_data_path,
+        )
+        baseline = Baseline.of(
+            reference, task=task, source=str(args.reference_data_path), settings=settings
+        )
+        reasons = {name: value.reason for name, value in reference.metrics.items()}
+        kind, baseline_path = "reference", args.reference_data_path
+    comparisons = compare(current, baseline.metrics, settings, baseline_reasons=reasons)
+    report = DegradationReport(
+        task=task,
+        columns=columns,
+        settings=settings,
+        current_path=str(args.current_data_path),
+        current=current,
+        baseline=baseline,
+        baseline_kind=kind,
+        baseline_path=str(baseline_path),
+        comparisons=tuple(comparisons),
+    )
+
+    artifacts: list[Path] = []
+    if args.save_baseline is not None:
+        _write_json(args.save_baseline, baseline.to_dict(), "--save-baseline")
+        artifacts.append(args.save_baseline)
+    if args.json_path is not None:
+        _write_json(args.json_path, report.to_dict(), "--json-path")
+        artifacts.append(args.json_path)
+    lines = report.describe()
+    if args.json_path is not None:
+        lines.append(f"report: {args.json_path}")
+    if args.save_baseline is not None:
+        lines.append(f"baseline saved: {args.save_baseline}")
+    print("\n".join(lines))
+    export(COMMAND, _metrics(report), args, artifacts=artifacts, params=_params(report))
+    return EXIT_DRIFT if report.degraded and args.fail_on_degradation else EXIT_OK
+
+
+def _metrics(report: DegradationReport) -> list[Metric]:
+    """``model_metric{metric,source}``, ``model_metric_degraded{metric}``, ``model_degraded``."""
+    out: list[Metric] = []
+    for c in report.comparisons:
+        for source, value in (("baseline", c.baseline), ("current", c.current)):
+            if value is not None:
+                out.append(
+                    Metric(
+                        "model_metric",
+                        value,
+                        {"metric": c.name, "source": source},
+                        help="model metric on the baseline or the current data",
+                    )
+                )
+        out.append(
+            Metric(
+                "model_metric_degraded",
+                float(c.degraded),
+                {"metric": c.name},
+                help="1 if the metric crossed its degradation threshold",
+            )
+        )
+    out.append(
+        Metric("model_degraded", float(report.degraded), help="1 if any model metric degraded")
+    )
+    return out
+
+
+def _params(report: DegradationReport) -> dict[str, str]:
+    return {
+        "task": report.task,
+        "current_data_path": report.current_path,
+        "baseline": report.baseline_path,
+        "target": report.columns.target,
+        "prediction": report.columns.prediction,
+    }
