@@ -216,7 +216,9 @@ def _check(values: Mapping[str, Any], labels: Mapping[str, str]) -> None:
             raise ConfigError(f"{label}: column {name!r} is also excluded")
     kinds = values["kinds"]
     if not isinstance(kinds, Mapping):
-        raise ConfigError(f"{_label(labels, 'kinds')}: must map column names to a kind, got {kinds!r}")
+        raise ConfigError(
+            f"{_label(labels, 'kinds')}: must map column names to a kind, got {kinds!r}"
+        )
     for name, kind in kinds.items():
         label = f"{_label(labels, 'kinds')}.{name}"
         _column_name(name, label)

@@ -31,6 +31,7 @@ def build_parser() -> argparse.ArgumentParser:
     from stream_monitor.cli import (
         alerts,
         check_degradation,
+        check_drift,
         demo,
         monitor_predictions,
         profile,
@@ -45,6 +46,7 @@ def build_parser() -> argparse.ArgumentParser:
         profile,
         run,
         alerts,
+        check_drift,
         validate_schema,
         check_degradation,
         monitor_predictions,

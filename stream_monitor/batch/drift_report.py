@@ -1,0 +1,198 @@
+"""The drift report as a JSON-ready dict, and its check against the published JSON Schema.
+
+``build_report(result)`` lays out a ``DriftResult`` as version 1 of the report
+(``stream_monitor/schemas/drift_report.schema.json``, described in ``docs/drift-report.md``),
+which the HTML renderer and any other consumer read. Numbers that are not finite become
+null; every string from the data (column names, categories, sources) is kept as is, for the
+consumer to escape. The report's size depends on the number of columns and bins, never on
+the number of rows.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import math
+from collections.abc import Mapping
+from dataclasses import asdict
+from functools import cache
+from importlib import resources
+from typing import Any
+
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import best_match
+
+from stream_monitor.batch.drift import (
+    CategoricalHistogram,
+    ColumnDrift,
+    ConceptDrift,
+    DriftResult,
+    NumericHistogram,
+)
+
+__all__ = ["SCHEMA_VERSION", "build_report", "dumps_report", "report_schema", "validate_report"]
+
+SCHEMA_VERSION = 1
+_SCHEMA_FILE = "drift_report.schema.json"
+
+
+def _number(value: float | None) -> float | None:
+    """A finite float, or None."""
+    if value is None or not math.isfinite(value):
+        return None
+    return float(value)
+
+
+def _feature(drift: ColumnDrift) -> dict[str, Any]:
+    summaries = []
+    for summary in (drift.reference, drift.current):
+        raw = asdict(summary)
+        if drift.kind == "numeric":
+            fields = {
+                key: value if key in ("count", "missing") else _number(value)
+                for key, value in raw.items()
+            }
+        else:
+            fields = raw | {"top": [[name, share] for name, share in raw["top"]]}
+        summaries.append(fields)
+    histogram: dict[str, Any]
+    if isinstance(drift.histogram, NumericHistogram):
+        histogram = {"edges": list(drift.histogram.edges)}
+    else:
+        assert isinstance(drift.histogram, CategoricalHistogram)
+        histogram = {"categories": list(drift.histogram.categories)}
+    histogram["reference"] = list(drift.histogram.reference)
+    histogram["current"] = list(drift.histogram.current)
+    return {
+        "kind": drift.kind,
+        "method": drift.method,
+        "score": _number(drift.score),
+        "threshold": drift.threshold,
+        "p_value": _number(drift.p_value),
+        "drift_detected": drift.drift_detected,
+        "reference": summaries[0],
+        "current": summaries[1],
+        "histogram": histogram,
+    }
+
+
+def _concept(concept: ConceptDrift) -> dict[str, Any]:
+    return {
+        "kind": concept.kind,
+        "method": concept.method,
+        "score": _number(concept.score),
+        "threshold": concept.threshold,
+        "p_value": _number(concept.p_value),
+        "drift_detected": concept.drift_detected,
+        "reference_error": _number(concept.reference_error),
+        "current_error": _number(concept.current_error),
+    }
+
+
+def build_report(result: DriftResult, *, generated_at: dt.datetime | None = None) -> dict[str, Any]:
+    """The report of ``result`` as a dict of JSON types (``generated_at`` defaults to now).
+
+    >>> from stream_monitor.batch.drift import compare_numeric
+    >>> result = DriftResult(
+    ...     scores_from="exact", reference_source="ref.csv", reference_kind="data",
+    ...     reference_rows=4, current_source="cur.csv", current_rows=4,
+    ...     features=(compare_numeric([1.0, 2.0, 3.0, 4.0], [3.0, 4.0, 5.0, 6.0], name="x"),),
+    ...     label=None, prediction=None, concept=None, drift_share_threshold=0.5)
+    >>> report = build_report(result, generated_at=dt.datetime(2024, 5, 1, tzinfo=dt.UTC))
+    >>> report["generated_at"], report["dataset_drift"], report["features"]["x"]["method"]
+    ('2024-05-01T00:00:00Z', False, 'ks')
+    """
+    moment = generated_at or dt.datetime.now(dt.UTC)
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "generated_at": moment.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "scores_from": result.scores_from,
+        "reference": {
+            "source": result.reference_source,
+            "kind": result.reference_kind,
+            "rows": result.reference_rows,
+        },
+        "current": {"source": result.current_source, "rows": result.current_rows},
+        "reference_rows": result.reference_rows,
+        "current_rows": result.current_rows,
+        "dataset_drift": result.dataset_drift,
+        "drift_share": result.drift_share,
+        "drift_share_threshold": result.drift_share_threshold,
+        "n_features": result.n_features,
+        "n_drifted_features": result.n_drifted_features,
+        "features": {f.name: _feature(f) for f in result.features},
+        "label_drift": None if result.label is None else _feature(result.label),
+        "prediction_drift": None if result.prediction is None else _feature(result.prediction),
+        "concept_drift": None if result.concept is None else _concept(result.concept),
+        "notes": list(result.notes),
+    }
+
+
+@cache
+def _schema_text() -> str:
+    return resources.files("stream_monitor.schemas").joinpath(_SCHEMA_FILE).read_text("utf-8")
+
+
+def report_schema() -> dict[str, Any]:
+    """The JSON Schema of the report (a fresh copy)."""
+    schema: dict[str, Any] = json.loads(_schema_text())
+    return schema
+
+
+@cache
+def _validator() -> Draft202012Validator:
+    schema = report_schema()
+    Draft202012Validator.check_schema(schema)
+    return Draft202012Validator(schema)
+
+
+def validate_report(report: Mapping[str, Any]) -> None:
+    """Raise ``ValueError`` unless ``report`` follows the schema and adds up.
+
+    Beyond the schema: no number is NaN or infinite, each numeric histogram has one share
+    fewer than edges, each categorical one a share per category, and the counts of drifted
+    features agree.
+    """
+    _check_finite(report, "")
+    error = best_match(_validator().iter_errors(report))
+    if error is not None:
+        where = "/".join(str(p) for p in error.absolute_path) or "(top level)"
+        raise ValueError(f"drift report does not follow its schema at {where}: {error.message}")
+    features: Mapping[str, Any] = report["features"]
+    named = [(f"features/{name}", feature) for name, feature in features.items()]
+    for key in ("label_drift", "prediction_drift"):
+        if report[key] is not None:
+            named.append((key, report[key]))
+    for where, feature in named:
+        histogram = feature["histogram"]
+        bins = (
+            len(histogram["edges"]) - 1
+            if feature["kind"] == "numeric"
+            else len(histogram["categories"])
+        )
+        for side in ("reference", "current"):
+            if len(histogram[side]) != bins:
+                raise ValueError(
+                    f"drift report: {where}: {side} has {len(histogram[side])} "
+                    f"shares for {bins} bins"
+                )
+    drifted = sum(bool(feature["drift_detected"]) for feature in features.values())
+    if report["n_features"] != len(features) or report["n_drifted_features"] != drifted:
+        raise ValueError("drift report: n_features or n_drifted_features do not match features")
+
+
+def _check_finite(value: object, where: str) -> None:
+    """JSON Schema lets NaN pass every bound; the report has null instead."""
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ValueError(f"drift report: {value} at {where or '(top level)'}; expected null")
+    if isinstance(value, Mapping):
+        for key, item in value.items():
+            _check_finite(item, f"{where}/{key}")
+    elif isinstance(value, list | tuple):
+        for i, item in enumerate(value):
+            _check_finite(item, f"{where}/{i}")
+
+
+def dumps_report(report: Mapping[str, Any]) -> str:
+    """The report as JSON text (strict: a NaN or infinity left in it is an error)."""
+    return json.dumps(report, indent=2, allow_nan=False) + "\n"

@@ -1,0 +1,275 @@
+"""``stream-monitor check-drift``: a drift report of a current data file against a reference.
+
+The reference (``--reference_data_path``) is a CSV, Parquet or NDJSON file, which gives exact
+scores, or a profile written by ``stream-monitor profile`` (recognised by its Parquet
+metadata), which gives scores from its sketches. Settings come from the ``drift:`` section of
+``--config`` (see ``config/drift.example.yaml``); ``--target`` and ``--prediction`` override
+it. Writes the HTML report to ``--report_path`` and, with ``--json_path``, the JSON report
+(``docs/drift-report.md``); prints a line per column left out and a summary on stderr, with a
+progress line while it works when stderr is a terminal; exports metrics as the output flags
+say.
+
+Exit codes: 0 done (drift or not, unless ``--fail-on-drift``), 1 dataset drift with
+``--fail-on-drift``, 2 bad input (one line on stderr).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+import warnings
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, TextIO
+
+import pyarrow.parquet as pq
+
+from stream_monitor.batch.drift import Data, DriftResult, DriftWarning, check_drift
+from stream_monitor.batch.drift_report import build_report, dumps_report, validate_report
+from stream_monitor.batch.outputs import Metric, add_output_flags, export
+from stream_monitor.batch.settings import DriftSettings, load_drift_settings
+from stream_monitor.cli import EXIT_DRIFT, EXIT_OK
+from stream_monitor.errors import ConfigError, DataFileError
+from stream_monitor.io import reading, scan_data
+from stream_monitor.profile import Profile, read_profile
+from stream_monitor.profile.store import VERSION_KEY
+
+COMMAND = "check-drift"
+_PROG = f"stream-monitor {COMMAND}"
+_PARQUET = (".parquet", ".pq")
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add the ``check-drift`` subcommand."""
+    parser = sub.add_parser(
+        COMMAND,
+        help="drift report of a data file against reference data or a profile",
+        description=(
+            "Compare a current data file with a reference data file (exact scores) or a "
+            "profile (scores from its sketches), column by column; write an HTML report and, "
+            "optionally, the JSON report. Flags override the `drift:` section of --config "
+            "(see config/drift.example.yaml)."
+        ),
+    )
+    parser.add_argument(
+        "--reference_data_path",
+        "--reference-data-path",
+        dest="reference_data_path",
+        required=True,
+        type=Path,
+        metavar="REF",
+        help="reference: a CSV, Parquet or NDJSON file, or a profile",
+    )
+    parser.add_argument(
+        "--current_data_path",
+        "--current-data-path",
+        dest="current_data_path",
+        required=True,
+        type=Path,
+        metavar="CUR",
+        help="current data: a CSV, Parquet or NDJSON file",
+    )
+    parser.add_argument(
+        "--report_path",
+        "--report-path",
+        dest="report_path",
+        required=True,
+        type=Path,
+        metavar="OUT.html",
+        help="write the HTML report here",
+    )
+    parser.add_argument(
+        "--json_path",
+        "--json-path",
+        dest="json_path",
+        type=Path,
+        metavar="OUT.json",
+        help="also write the JSON report here",
+    )
+    parser.add_argument("--config", type=Path, help="YAML config; its drift: section")
+    parser.add_argument("--target", metavar="COL", help="column holding the target")
+    parser.add_argument("--prediction", metavar="COL", help="column holding the prediction")
+    parser.add_argument(
+        "--fail-on-drift",
+        "--fail_on_drift",
+        dest="fail_on_drift",
+        action="store_true",
+        help="exit 1 when the dataset drifted",
+    )
+    add_output_flags(parser)
+    parser.set_defaults(func=run)
+
+
+def _check_out(path: Path | None, flag: str) -> None:
+    if path is not None and not path.parent.is_dir():
+        raise ConfigError(f"{flag} {path}: directory {path.parent} does not exist")
+
+
+def open_data(path: Path) -> Data:
+    """A data file to compare, read lazily."""
+    return Data(scan_data(path), str(path), columnar=path.suffix.lower() in _PARQUET)
+
+
+def open_reference(path: Path) -> Data | Profile:
+    """The reference: a profile if ``path`` is a Parquet file with a profile's marker, else
+    a data file."""
+    if path.suffix.lower() in _PARQUET and path.is_file():
+        with reading(path):
+            metadata = pq.read_schema(path).metadata or {}
+        if VERSION_KEY.encode() in metadata:
+            return read_profile(path)
+    return open_data(path)
+
+
+def _write(path: Path, text: str, what: str) -> None:
+    """Write ``text`` to ``path``, replacing it atomically."""
+    partial = path.with_name(f".{path.name}.{os.getpid()}.partial")
+    try:
+        partial.write_text(text, encoding="utf-8")
+        os.replace(partial, path)
+    except OSError as error:
+        partial.unlink(missing_ok=True)
+        raise DataFileError(
+            f"{path}: cannot write the {what}: {error.strerror or error}"
+        ) from error
+
+
+class _Progress:
+    """``check-drift: 12/22 columns`` rewritten in place on a terminal; nothing otherwise."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self.stream = stream
+        self.active = stream.isatty()
+        self.shown = False
+
+    def __call__(self, done: int, total: int) -> None:
+        if self.active:
+            self.stream.write(f"\r{COMMAND}: {done}/{total} columns")
+            self.stream.flush()
+            self.shown = True
+
+    def close(self) -> None:
+        if self.shown:
+            self.stream.write("\r\033[K")
+            self.stream.flush()
+            self.shown = False
+
+
+def run(args: argparse.Namespace) -> int:
+    """Compare, write the reports, export the metrics; return the exit code."""
+    report_path: Path = args.report_path
+    json_path: Path | None = args.json_path
+    _check_out(report_path, "--report_path")
+    _check_out(json_path, "--json_path")
+    flags = {"target": (args.target, "--target"), "prediction": (args.prediction, "--prediction")}
+    settings = load_drift_settings(args.config, flags=flags)
+    started = time.perf_counter()
+    reference = open_reference(args.reference_data_path)
+    current = open_data(args.current_data_path)
+    progress = _Progress(sys.stderr)
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", DriftWarning)
+            result = check_drift(
+                reference,
+                current,
+                settings,
+                reference_source=str(args.reference_data_path),
+                progress=progress,
+            )
+    finally:
+        progress.close()
+    for warning in caught:
+        if issubclass(warning.category, DriftWarning):
+            print(f"{_PROG}: warning: {warning.message}", file=sys.stderr)
+        else:
+            warnings.warn_explicit(
+                warning.message, warning.category, warning.filename, warning.lineno
+            )
+    report = build_report(result)
+    validate_report(report)
+    written = []
+    if json_path is not None:
+        _write(json_path, dumps_report(report), "JSON report")
+        written.append(json_path)
+    from stream_monitor.batch.report_html import render_html
+
+    _write(report_path, render_html(report), "HTML report")
+    written.insert(0, report_path)
+    export(COMMAND, metrics(result), args, artifacts=written, params=params(result, settings))
+    elapsed = time.perf_counter() - started
+    outputs = ", ".join(str(p) for p in written)
+    print(f"{_PROG}: {summary(result)} -> {outputs} in {elapsed:.1f} s", file=sys.stderr)
+    return EXIT_DRIFT if args.fail_on_drift and result.dataset_drift else EXIT_OK
+
+
+def summary(result: DriftResult) -> str:
+    """One line: drifted features against the threshold, and the other drifts found."""
+    verdict = "dataset drift" if result.dataset_drift else "no dataset drift"
+    text = (
+        f"{result.n_drifted_features} of {result.n_features} features drifted (share "
+        f"{result.drift_share:.2f}, threshold {result.drift_share_threshold:g}): {verdict}"
+    )
+    for what, drift in (
+        ("label", result.label),
+        ("prediction", result.prediction),
+        ("concept", result.concept),
+    ):
+        if drift is not None and drift.drift_detected:
+            text += f"; {what} drift"
+    return text
+
+
+def metrics(result: DriftResult) -> Sequence[Metric]:
+    """The gauges of ``docs/drift-report.md``."""
+    out = [
+        Metric("drift_detected", float(result.dataset_drift), help="1 if the dataset drifted"),
+        Metric("drift_share", result.drift_share, help="share of the features that drifted"),
+    ]
+    for feature in result.features:
+        out.append(
+            Metric(
+                "feature_drift_score",
+                feature.score,
+                {"feature": feature.name, "method": feature.method},
+                help="drift score of the feature (test statistic or distance)",
+            )
+        )
+        out.append(
+            Metric(
+                "feature_drift_detected",
+                float(feature.drift_detected),
+                {"feature": feature.name},
+                help="1 if the feature drifted",
+            )
+        )
+    for kind, drift in (
+        ("label", result.label),
+        ("prediction", result.prediction),
+        ("concept", result.concept),
+    ):
+        if drift is not None:
+            out.append(
+                Metric(
+                    f"{kind}_drift_detected",
+                    float(drift.drift_detected),
+                    help=f"1 if {kind} drift was detected",
+                )
+            )
+    return out
+
+
+def params(result: DriftResult, settings: DriftSettings) -> dict[str, str]:
+    """What the run compared, for MLflow."""
+    out: dict[str, Any] = {
+        "reference": result.reference_source,
+        "current": result.current_source,
+        "scores_from": result.scores_from,
+        "drift_share_threshold": settings.drift_share_threshold,
+    }
+    for role, drift in (("target", result.label), ("prediction", result.prediction)):
+        if drift is not None:
+            out[role] = drift.name
+    return {key: str(value) for key, value in out.items()}
