@@ -62,8 +62,9 @@ class LiveInput:
     """Produces the records to a new topic at a steady rate, in the background: the monitor
     is killed while traffic is still arriving, as in production."""
 
-    def __init__(self, rate: int = 8_000) -> None:
-        self.topic = new_topic("crash-in", partitions=PARTITIONS)
+    def __init__(self, rate: int = 8_000, partitions: int = PARTITIONS) -> None:
+        self.partitions = partitions
+        self.topic = new_topic("crash-in", partitions=partitions)
         self.values = numbered_records()
         self.rate = rate
         self.thread = threading.Thread(target=self._produce, daemon=True)
@@ -73,7 +74,7 @@ class LiveInput:
         step = self.rate // 10
         for lo in range(0, len(self.values), step):
             started = time.monotonic()
-            produce(self.topic, self.values[lo : lo + step], partitions=PARTITIONS, first=lo)
+            produce(self.topic, self.values[lo : lo + step], partitions=self.partitions, first=lo)
             time.sleep(max(0.0, 0.1 - (time.monotonic() - started)))
 
     def finished(self) -> bool:
@@ -81,8 +82,29 @@ class LiveInput:
         return not self.thread.is_alive()
 
 
-def write_config(folder: Path, topic: str, profile: Path, guarantee: str, name: str) -> Path:
-    """A config file for one monitor deployment with its own output topics and group."""
+def write_config(
+    folder: Path,
+    topic: str,
+    profile: Path,
+    guarantee: str,
+    name: str,
+    *,
+    instance: str = "0",
+    kafka: dict[str, object] | None = None,
+) -> Path:
+    """A config file for one monitor deployment with its own output topics and group.
+
+    Instances of one deployment share ``name`` (topics, group); give each an ``instance``.
+    """
+    folder = folder / name
+    folder.mkdir(exist_ok=True)
+    existing = folder / "base.yaml"
+    if existing.exists():
+        settings = yaml.safe_load(existing.read_text())["stream"]
+        settings["instance_id"] = instance
+        path = folder / f"{instance}.yaml"
+        path.write_text(yaml.safe_dump({"stream": settings}))
+        return path
     settings = {
         "monitor": "crash-test",  # the same in every deployment: it is part of alert_id
         "profile": str(profile),
@@ -96,8 +118,12 @@ def write_config(folder: Path, topic: str, profile: Path, guarantee: str, name: 
         "commit_interval_s": 0.3,
         "batch_size": 2_000,
         "repeat_after_rows": 1,
+        "instance_id": instance,
+        # A killed instance leaves the group after 6 s (the broker's minimum) instead of 45 s.
+        "kafka": {"session.timeout.ms": 6000, "heartbeat.interval.ms": 1000, **(kafka or {})},
     }
-    path = folder / f"{name}.yaml"
+    existing.write_text(yaml.safe_dump({"stream": settings}))
+    path = folder / f"{instance}.yaml"
     path.write_text(yaml.safe_dump({"stream": settings}))
     return path
 
@@ -116,7 +142,8 @@ def committed_to_end(config: Path, topic: str) -> bool:
     settings = yaml.safe_load(config.read_text())["stream"]
     consumer = Consumer({"bootstrap.servers": bootstrap(), "group.id": settings["group_id"]})
     try:
-        parts = [TopicPartition(topic, p) for p in range(PARTITIONS)]
+        count = len(consumer.list_topics(topic, timeout=15).topics[topic].partitions)
+        parts = [TopicPartition(topic, p) for p in range(count)]
         committed = consumer.committed(parts, timeout=15)
         for tp in committed:
             _, high = consumer.get_watermark_offsets(

@@ -1,0 +1,164 @@
+"""Every batch job's documented exit codes, through the real command line."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from stream_monitor.cli import main
+from stream_monitor.synthetic import NUMERIC_FEATURES, Drift, traffic
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """A reference file, a current file with drift, and one without."""
+    folder = tmp_path_factory.mktemp("cli")
+    paths = {
+        "ref": folder / "ref.parquet",
+        "same": folder / "same.parquet",
+        "drift": folder / "drift.csv",
+    }
+    traffic(30_000, seed=1).drop("id").write_parquet(paths["ref"])
+    traffic(30_000, seed=2).drop("id").write_parquet(paths["same"])
+    drifted = traffic(30_000, seed=3, drift=Drift("income", 0, 2.0))
+    drifted = drifted.with_columns(pl.col(c) * 2 + 1 for c in NUMERIC_FEATURES)
+    drifted.drop("id").write_csv(paths["drift"])
+    return paths
+
+
+def one_error_line(capsys: pytest.CaptureFixture[str]) -> str:
+    """The single line a usage error prints on stderr (and nothing that looks like a traceback)."""
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1, err
+    assert "Traceback" not in err[0]
+    return err[0]
+
+
+def drift_args(files: dict[str, Path], current: str, tmp_path: Path) -> list[str]:
+    """check-drift arguments, in the underscore spelling an existing script uses."""
+    return [
+        "check-drift",
+        "--reference_data_path",
+        str(files["ref"]),
+        "--current_data_path",
+        str(files[current]),
+        "--report_path",
+        str(tmp_path / "r.html"),
+        "--json_path",
+        str(tmp_path / "r.json"),
+    ]
+
+
+def test_check_drift_exit_codes(
+    files: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """0 without drift; 0 with drift unless --fail-on-drift, then 1; 2 for a missing file."""
+    assert main([*drift_args(files, "same", tmp_path), "--fail-on-drift"]) == 0
+    assert not json.loads((tmp_path / "r.json").read_text())["dataset_drift"]
+    assert main(drift_args(files, "drift", tmp_path)) == 0
+    assert main([*drift_args(files, "drift", tmp_path), "--fail-on-drift"]) == 1
+    report = json.loads((tmp_path / "r.json").read_text())
+    assert report["dataset_drift"]
+    assert report["features"]["income"]["drift_detected"]
+    capsys.readouterr()
+    args = drift_args(files, "same", tmp_path)
+    args[4] = str(tmp_path / "missing.parquet")
+    assert main(args) == 2
+    assert "missing.parquet" in one_error_line(capsys)
+
+
+def test_check_drift_names_a_column_missing_from_current(
+    files: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A reference column absent from the current data is a one-line error naming it."""
+    current = tmp_path / "narrow.parquet"
+    traffic(1_000, seed=4).drop(["id", "utilization"]).write_parquet(current)
+    args = drift_args(files, "same", tmp_path)
+    args[4] = str(current)
+    assert main(args) == 2
+    assert "utilization" in one_error_line(capsys)
+
+
+def test_validate_schema_exit_codes(
+    files: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Inferred schema: 0 on its own data, 1 on data outside it, 2 on a bad schema file."""
+    schema = tmp_path / "schema.yaml"
+    assert (
+        main(["validate-schema", "--data", str(files["ref"]), "--infer", "--schema", str(schema)])
+        == 0
+    )
+    assert main(["validate-schema", "--data", str(files["ref"]), "--schema", str(schema)]) == 0
+    out = tmp_path / "v.json"
+    code = main(
+        [
+            "validate-schema",
+            "--data",
+            str(files["drift"]),
+            "--schema",
+            str(schema),
+            "--json_path",
+            str(out),
+        ]
+    )
+    assert code == 1
+    assert not json.loads(out.read_text())["valid"]
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("columns: [1, 2\n")
+    capsys.readouterr()
+    assert main(["validate-schema", "--data", str(files["ref"]), "--schema", str(bad)]) == 2
+    assert "bad.yaml" in one_error_line(capsys)
+
+
+def test_check_degradation_exit_codes(
+    files: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """0 when the model holds up, 1 with --fail-on-degradation when not, 2 for a bad column."""
+    degraded = tmp_path / "degraded.parquet"
+    traffic(30_000, seed=5, concept_at=0).drop("id").write_parquet(degraded)
+    base = [
+        "check-degradation",
+        "--reference_data_path",
+        str(files["ref"]),
+        "--target",
+        "default",
+        "--prediction",
+        "predicted_default",
+        "--fail-on-degradation",
+    ]
+    assert main([*base, "--current_data_path", str(files["same"])]) == 0
+    assert main([*base, "--current_data_path", str(degraded)]) == 1
+    capsys.readouterr()
+    wrong = [*base, "--current_data_path", str(files["same"])]
+    wrong[wrong.index("default")] = "no_such_column"
+    assert main(wrong) == 2
+    assert "no_such_column" in one_error_line(capsys)
+
+
+def test_monitor_predictions_exit_codes(
+    files: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """0 without drifted windows, 1 with --fail-on-drift when a window drifted, 2 for a bad flag."""
+    shifted = tmp_path / "shifted.parquet"
+    frame = traffic(30_000, seed=6).drop("id")
+    frame.with_columns(frame["predicted_default"] * 0.3).write_parquet(shifted)
+    base = [
+        "monitor-predictions",
+        "--reference_data_path",
+        str(files["ref"]),
+        "--prediction",
+        "predicted_default",
+        "--chunk-rows",
+        "10000",
+        "--fail-on-drift",
+    ]
+    assert main([*base, "--current_data_path", str(files["same"])]) == 0
+    assert main([*base, "--current_data_path", str(shifted)]) == 1
+    capsys.readouterr()
+    with pytest.raises(SystemExit) as exit_info:  # argparse's own usage error
+        main([*base, "--current_data_path", str(shifted), "--window", "1h"])
+    assert exit_info.value.code == 2
+    assert "--window" in one_error_line(capsys)
