@@ -24,9 +24,6 @@ import yaml
 from confluent_kafka import Consumer, TopicPartition
 from kafka_support import bootstrap, new_topic, payloads, produce, read_all
 
-from stream_monitor.config import ProfileSettings
-from stream_monitor.profile.build import build_profile
-from stream_monitor.profile.store import write_profile
 from stream_monitor.synthetic import Drift, traffic
 
 pytestmark = pytest.mark.kafka
@@ -35,17 +32,6 @@ SOAK = os.environ.get("STREAM_MONITOR_SOAK") == "1"
 RECORDS = 1_000_000 if SOAK else 200_000
 KILLS = 30 if SOAK else 10
 PARTITIONS = 3
-
-
-@pytest.fixture(scope="module")
-def profile_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A reference profile on disk, as a deployment would have it."""
-    folder = tmp_path_factory.mktemp("crash")
-    data = folder / "reference.parquet"
-    traffic(100_000, seed=1).drop("id").write_parquet(data)
-    path = folder / "profile.parquet"
-    write_profile(build_profile(data, ProfileSettings()), path)
-    return path
 
 
 def numbered_records() -> list[bytes | None]:
