@@ -180,6 +180,7 @@ def mlflow_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
     """A real local MLflow file store in ``tmp_path``, as the active tracking URI."""
     # MLflow is in the test extra: a missing install must fail here, never skip.
     import mlflow  # noqa: F401
+
     uri = (tmp_path / "mlruns").as_uri()
     # MLflow 3 refuses the file store unless told it is wanted; a test needs no database.
     monkeypatch.setenv("MLFLOW_ALLOW_FILE_STORE", "true")
