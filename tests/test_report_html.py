@@ -652,3 +652,16 @@ def test_harness_sees_an_injection(browser: Browser, tmp_path: Path) -> None:
     browser.open(naive)
     assert browser.dialogs() == ["alert:1"]
     assert browser.requests() == [naive.as_uri(), naive.with_name("x").as_uri()]
+
+
+def test_notes_are_listed_and_escaped() -> None:
+    """The report's notes appear in a Notes section, escaped like every other string."""
+    report = make_report(targets=False)
+    report["notes"] = [
+        "column <b>x</b> was left out: entirely null",
+        "concept drift needs raw data",
+    ]
+    page = render_html(report)
+    assert '<section class="card" id="notes">' in page
+    assert "<li>column &lt;b&gt;x&lt;/b&gt; was left out: entirely null</li>" in page
+    assert "<b>x</b>" not in page

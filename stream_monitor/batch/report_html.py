@@ -261,6 +261,7 @@ def render_html(report: Mapping[str, Any]) -> str:
         _header(report, reference, current),
         _verdict(report),
         _overview(report, reference, current),
+        _notes(report),
         _targets(report),
         _feature_table(features),
         _feature_cards(features),
@@ -296,6 +297,17 @@ def _verdict(report: Mapping[str, Any]) -> str:
         f"<p>{_count(n_drifted)} of {_count(n_features)} features drifted: drift share "
         f"<strong>{_pct(report.get('drift_share'))}</strong> against a threshold of "
         f"<strong>{_pct(report.get('drift_share_threshold'))}</strong>.</p>\n</section>\n"
+    )
+
+
+def _notes(report: Mapping[str, Any]) -> str:
+    """The report's notes (columns left out, scores that could not be computed), if any."""
+    notes = report.get("notes")
+    if not isinstance(notes, list) or not notes:
+        return ""
+    items = "".join(f"<li>{_esc(note)}</li>" for note in notes)
+    return (
+        f'<section class="card" id="notes"><h3 class="label">Notes</h3><ul>{items}</ul></section>\n'
     )
 
 
