@@ -330,7 +330,7 @@ class KafkaMonitor:
         )
 
     @staticmethod
-    def _with_retries(operation: Callable[[], object], attempts: int = 5) -> None:
+    def _with_retries(operation: Callable[[], object], attempts: int = 3) -> None:
         """Run a transactional call, retrying it while the error is retriable."""
         for attempt in range(attempts):
             try:
@@ -435,8 +435,13 @@ class KafkaMonitor:
         log.info("revoked", extra={"partitions": len(revoked)})
 
     def _on_lost(self, consumer: Any, partitions: list[TopicPartition]) -> None:
-        # Lost partitions belong to someone else already: committing would be wrong.
+        # Lost partitions belong to someone else already: committing their offsets or state
+        # would be wrong. In exactly-once mode their outputs sit in the open transaction
+        # with everyone else's, so the whole transaction is aborted and the partitions kept
+        # rewind to their last commit.
         lost = {(tp.topic, tp.partition) for tp in partitions}
+        if self.exactly_once and self.in_transaction:
+            self._abort()
         self.dirty.difference_update(lost)
         self._forget(lost)
         log.warning("partitions lost", extra={"partitions": len(lost)})
