@@ -67,11 +67,14 @@ find_java() {
     die "Kafka 4 needs Java 17 or newer; $java is Java ${spec:-unknown}"
 }
 
-# Is the process alive? A zombie (dead, not yet reaped) has an empty cmdline.
+# Is the process alive? A zombie (dead, not yet reaped) still answers kill -0, so its
+# state is checked too. (An empty /proc cmdline is no proof of death: it is also empty for
+# a moment while the process execs.)
 process_alive() {
   kill -0 "$1" 2>/dev/null || return 1
-  [ -r "/proc/$1/cmdline" ] || return 0
-  [ -n "$(tr -d '\0' <"/proc/$1/cmdline" 2>/dev/null)" ]
+  local state
+  state=$(ps -o stat= -p "$1" 2>/dev/null || true)
+  [ -n "$state" ] && [[ "$state" != Z* ]]
 }
 
 # The recorded PID, if that process is alive and is this home's broker (a
@@ -257,6 +260,32 @@ terminate() {
   done
 }
 
+# Launch the broker once and wait until it answers; on failure show the logs, stop what
+# was launched and return non-zero.
+launch() {
+  local heap_opts pid address="$host:$port"
+  read -r -a heap_opts <<<"${STREAM_MONITOR_KAFKA_HEAP_OPTS:--Xms256m -Xmx1g}"
+  log "starting Kafka on $host:$port (controller $host:$controller_port), logs in $broker_log"
+  nohup "$java" "${heap_opts[@]}" -XX:+UseG1GC -XX:MaxGCPauseMillis=20 \
+    -Djava.awt.headless=true \
+    -Dlog4j2.configurationFile="$log4j_config" -Dlog4j2.shutdownHookEnabled=false \
+    -Dstream_monitor.kafka.log.dir="$data" \
+    -Dstream_monitor.kafka.log.level="${STREAM_MONITOR_KAFKA_LOG_LEVEL:-WARN}" \
+    -cp "$libs/*" kafka.Kafka "$config" >"$broker_log" 2>&1 </dev/null &
+  pid=$!
+  echo "$pid" >"$pid_file"
+  if wait_ready "$pid" "$address"; then
+    launched_pid=$pid
+    return 0
+  fi
+  show_logs
+  if process_alive "$pid"; then
+    terminate "$pid" TERM
+  fi
+  rm -f "$pid_file"
+  return 1
+}
+
 cmd_start() {
   find_java
   local pid address
@@ -283,30 +312,19 @@ cmd_start() {
   write_config
   format_storage
 
-  local started=$SECONDS
-  local heap_opts
-  read -r -a heap_opts <<<"${STREAM_MONITOR_KAFKA_HEAP_OPTS:--Xms256m -Xmx1g}"
-  log "starting Kafka on $host:$port (controller $host:$controller_port), logs in $broker_log"
-  nohup "$java" "${heap_opts[@]}" -XX:+UseG1GC -XX:MaxGCPauseMillis=20 \
-    -Djava.awt.headless=true \
-    -Dlog4j2.configurationFile="$log4j_config" -Dlog4j2.shutdownHookEnabled=false \
-    -Dstream_monitor.kafka.log.dir="$data" \
-    -Dstream_monitor.kafka.log.level="${STREAM_MONITOR_KAFKA_LOG_LEVEL:-WARN}" \
-    -cp "$libs/*" kafka.Kafka "$config" >"$broker_log" 2>&1 </dev/null &
-  pid=$!
-  echo "$pid" >"$pid_file"
-
-  address="$host:$port"
-  if ! wait_ready "$pid" "$address"; then
-    show_logs
-    if process_alive "$pid"; then
-      terminate "$pid" TERM
+  local started=$SECONDS attempt
+  for attempt in 1 2 3; do
+    if launch; then
+      break
     fi
-    rm -f "$pid_file"
-    die "Kafka did not start"
-  fi
-  log "ready in $((SECONDS - started)) s (pid $pid)"
-  echo "$address"
+    if [ "$attempt" = 3 ]; then
+      die "Kafka did not start"
+    fi
+    log "start attempt $attempt failed; trying again"
+    sleep 2
+  done
+  log "ready in $((SECONDS - started)) s (pid $launched_pid)"
+  echo "$host:$port"
 }
 
 cmd_stop() {
