@@ -32,6 +32,7 @@ from stream_monitor.batch.degradation import (
 )
 from stream_monitor.batch.outputs import Metric, add_output_flags, export
 from stream_monitor.cli import EXIT_DRIFT, EXIT_OK
+from stream_monitor.cli._flags import add_flag
 from stream_monitor.errors import ConfigError
 
 COMMAND = "check-degradation"
@@ -49,10 +50,9 @@ def register(subparsers: Any) -> None:
             "--fail-on-degradation, 2 bad input."
         ),
     )
-    parser.add_argument(
-        "--current_data_path",
-        "--current-data-path",
-        dest="current_data_path",
+    add_flag(
+        parser,
+        "current_data_path",
         required=True,
         type=Path,
         metavar="CUR",
@@ -66,10 +66,9 @@ def register(subparsers: Any) -> None:
     source.add_argument(
         "--baseline", type=Path, metavar="BASELINE.json", help="baseline metrics file"
     )
-    source.add_argument(
-        "--reference_data_path",
-        "--reference-data-path",
-        dest="reference_data_path",
+    add_flag(
+        source,
+        "reference_data_path",
         type=Path,
         metavar="REF",
         help="reference data to compute the baseline from",
@@ -81,26 +80,23 @@ def register(subparsers: Any) -> None:
         "--returns", metavar="COL", help="column of per-period returns: adds the Sharpe ratio"
     )
     parser.add_argument("--config", type=Path, help="YAML config file; its degradation: section")
-    parser.add_argument(
-        "--json_path",
-        "--json-path",
-        dest="json_path",
+    add_flag(
+        parser,
+        "json_path",
         type=Path,
         metavar="OUT.json",
         help="write the JSON report here",
     )
-    parser.add_argument(
-        "--save-baseline",
-        "--save_baseline",
-        dest="save_baseline",
+    add_flag(
+        parser,
+        "save_baseline",
         type=Path,
         metavar="OUT.json",
         help="write the baseline computed from --reference_data_path here, for --baseline",
     )
-    parser.add_argument(
-        "--fail-on-degradation",
-        "--fail_on_degradation",
-        dest="fail_on_degradation",
+    add_flag(
+        parser,
+        "fail_on_degradation",
         action="store_true",
         help="exit with code 1 when a metric degraded",
     )

@@ -31,6 +31,7 @@ from stream_monitor.batch.drift_report import build_report, dumps_report, valida
 from stream_monitor.batch.outputs import Metric, add_output_flags, export
 from stream_monitor.batch.settings import DriftSettings, load_drift_settings
 from stream_monitor.cli import EXIT_DRIFT, EXIT_OK
+from stream_monitor.cli._flags import add_flag
 from stream_monitor.errors import ConfigError, DataFileError
 from stream_monitor.io import reading, scan_data
 from stream_monitor.profile import Profile, read_profile
@@ -53,37 +54,33 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
             "(see config/drift.example.yaml)."
         ),
     )
-    parser.add_argument(
-        "--reference_data_path",
-        "--reference-data-path",
-        dest="reference_data_path",
+    add_flag(
+        parser,
+        "reference_data_path",
         required=True,
         type=Path,
         metavar="REF",
         help="reference: a CSV, Parquet or NDJSON file, or a profile",
     )
-    parser.add_argument(
-        "--current_data_path",
-        "--current-data-path",
-        dest="current_data_path",
+    add_flag(
+        parser,
+        "current_data_path",
         required=True,
         type=Path,
         metavar="CUR",
         help="current data: a CSV, Parquet or NDJSON file",
     )
-    parser.add_argument(
-        "--report_path",
-        "--report-path",
-        dest="report_path",
+    add_flag(
+        parser,
+        "report_path",
         required=True,
         type=Path,
         metavar="OUT.html",
         help="write the HTML report here",
     )
-    parser.add_argument(
-        "--json_path",
-        "--json-path",
-        dest="json_path",
+    add_flag(
+        parser,
+        "json_path",
         type=Path,
         metavar="OUT.json",
         help="also write the JSON report here",
@@ -91,10 +88,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser.add_argument("--config", type=Path, help="YAML config; its drift: section")
     parser.add_argument("--target", metavar="COL", help="column holding the target")
     parser.add_argument("--prediction", metavar="COL", help="column holding the prediction")
-    parser.add_argument(
-        "--fail-on-drift",
-        "--fail_on_drift",
-        dest="fail_on_drift",
+    add_flag(
+        parser,
+        "fail_on_drift",
         action="store_true",
         help="exit 1 when the dataset drifted",
     )

@@ -27,6 +27,7 @@ from stream_monitor.batch.predictions import (
     write_report,
 )
 from stream_monitor.cli import EXIT_DRIFT, EXIT_OK
+from stream_monitor.cli._flags import add_flag
 from stream_monitor.config import load_profile_settings
 from stream_monitor.detectors.scores import P_VALUE_METHODS
 from stream_monitor.errors import ConfigError
@@ -46,19 +47,17 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
             "--config (see config/predictions.example.yaml)."
         ),
     )
-    parser.add_argument(
-        "--reference_data_path",
-        "--reference-data-path",
-        dest="reference_data_path",
+    add_flag(
+        parser,
+        "reference_data_path",
         required=True,
         type=Path,
         metavar="REF",
         help="reference: a CSV, Parquet or NDJSON file, or a profile",
     )
-    parser.add_argument(
-        "--current_data_path",
-        "--current-data-path",
-        dest="current_data_path",
+    add_flag(
+        parser,
+        "current_data_path",
         required=True,
         type=Path,
         metavar="CUR",
@@ -69,10 +68,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     windows.add_argument(
         "--window", metavar="DURATION", help="time windows on --timestamp: 15m, 1h, 1d, ..."
     )
-    windows.add_argument(
-        "--chunk-rows",
-        "--chunk_rows",
-        dest="chunk_rows",
+    add_flag(
+        windows,
+        "chunk_rows",
         type=int,
         metavar="N",
         help="windows of N consecutive rows (default 10000, the stream's window)",
@@ -87,19 +85,17 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser.add_argument(
         "--threshold", type=float, metavar="X", help="the method's threshold (default: its own)"
     )
-    parser.add_argument(
-        "--json_path",
-        "--json-path",
-        dest="json_path",
+    add_flag(
+        parser,
+        "json_path",
         type=Path,
         metavar="OUT",
         help="write the JSON document here (default stdout)",
     )
     parser.add_argument("--config", type=Path, help="YAML config; its predictions: section")
-    parser.add_argument(
-        "--fail-on-drift",
-        "--fail_on_drift",
-        dest="fail_on_drift",
+    add_flag(
+        parser,
+        "fail_on_drift",
         action="store_true",
         help="exit 1 when any window drifted",
     )

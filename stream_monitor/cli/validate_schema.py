@@ -24,6 +24,7 @@ from stream_monitor.batch.schema import (
     validate,
 )
 from stream_monitor.cli import EXIT_DRIFT, EXIT_OK
+from stream_monitor.cli._flags import add_flag
 from stream_monitor.errors import ConfigError
 from stream_monitor.io import scan_data
 
@@ -54,18 +55,16 @@ def register(subparsers: Any) -> None:
         action="store_true",
         help="write the schema that --data satisfies to --schema instead of validating",
     )
-    parser.add_argument(
-        "--json-path",
-        "--json_path",
-        dest="json_path",
+    add_flag(
+        parser,
+        "json_path",
         type=Path,
         metavar="OUT.json",
         help="write the JSON report here",
     )
-    parser.add_argument(
-        "--max-examples",
-        "--max_examples",
-        dest="max_examples",
+    add_flag(
+        parser,
+        "max_examples",
         type=int,
         metavar="K",
         help=f"example row numbers kept per violation (default {_DEFAULT_MAX_EXAMPLES})",
