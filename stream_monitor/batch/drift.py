@@ -91,7 +91,6 @@ __all__ = [
     "compare_numeric",
     "default_method",
     "ks_2samp_sorted",
-    "psi_binned",
     "sturges_edges",
     "two_proportion_z",
     "wasserstein_sorted",
@@ -423,31 +422,6 @@ def _evidently_bins(
     return _value_counts(rs, values), _value_counts(cs, values)
 
 
-def _fill_zeroes(shares: NDArray[np.float64]) -> NDArray[np.float64]:
-    """Evidently's floor for empty bins: 1e-4, or a millionth of the smallest non-empty share
-    when that is 1e-4 or less."""
-    smallest = float(shares[shares > 0].min())
-    floor = smallest / 1e6 if smallest <= 1e-4 else 1e-4
-    filled: NDArray[np.float64] = np.where(shares == 0, floor, shares)
-    return filled
-
-
-def psi_binned(reference: ArrayLike, current: ArrayLike) -> float:
-    """PSI of two count arrays over the same bins, empty bins filled as Evidently does.
-
-    ``detectors.scores.psi`` (the stream's) floors every empty bin at 1e-4 instead; the two
-    agree when no non-empty share is below 1e-4.
-
-    >>> round(psi_binned([50, 50], [60, 40]), 6)
-    0.040547
-    """
-    r = np.asarray(reference, dtype=np.float64)
-    c = np.asarray(current, dtype=np.float64)
-    p = _fill_zeroes(r / r.sum())
-    q = _fill_zeroes(c / c.sum())
-    return float(np.sum((p - q) * np.log(p / q)))
-
-
 def _chi_square(reference: NDArray[np.int64], current: NDArray[np.int64]) -> tuple[float, float]:
     """Evidently's chi-square test: ``scipy.stats.chisquare`` of the current counts against
     the reference proportions scaled to the current total. A value absent from the reference
@@ -706,7 +680,7 @@ def _compare_sorted(
     else:
         ref_counts, cur_counts = _evidently_bins(rs, cs)
         if method == "psi":
-            score = psi_binned(ref_counts, cur_counts)
+            score = sc.psi(ref_counts, cur_counts)
         elif method == "jensen_shannon":
             score = sc.jensen_shannon(ref_counts, cur_counts)
         else:  # chi_square
@@ -764,7 +738,7 @@ def compare_categorical(
             int(r.sum() - r[0]), int(r.sum()), int(c.sum() - c[0]), int(c.sum())
         )
     elif method == "psi":
-        score = psi_binned(r, c)
+        score = sc.psi(r, c)
     elif method == "jensen_shannon":
         score = sc.jensen_shannon(r, c)
     else:  # hellinger

@@ -6,7 +6,8 @@ one method into a ``Score`` that carries its method, value, threshold and verdic
 Conventions (shared with Evidently where it has the same method):
 
 - ``psi``: population stability index, ``sum((q - p) * ln(q / p))`` over proportions, with
-  empty bins given the proportion 1e-4.
+  empty bins given the proportion 1e-4 (a millionth of the smallest share, if that is
+  smaller), as Evidently does.
 - ``jensen_shannon``: the Jensen-Shannon *distance* (square root of the divergence), natural
   logarithm, as ``scipy.spatial.distance.jensenshannon``.
 - ``hellinger``: ``sqrt(sum((sqrt(p) - sqrt(q))**2)) / sqrt(2)``, in [0, 1].
@@ -74,14 +75,26 @@ def _proportions(counts: ArrayLike) -> NDArray[np.float64]:
     return result
 
 
+def _fill_empty(shares: NDArray[np.float64]) -> NDArray[np.float64]:
+    """Evidently's proportion for an empty bin: 1e-4, or a millionth of the smallest
+    non-empty share when that is 1e-4 or less (so a filled bin never outweighs a real one)."""
+    occupied = shares[shares > 0]
+    smallest = float(occupied.min()) if occupied.size else PSI_FLOOR
+    floor = smallest / 1e6 if smallest <= PSI_FLOOR else PSI_FLOOR
+    filled: NDArray[np.float64] = np.where(shares == 0, floor, shares)
+    return filled
+
+
 def psi(reference: ArrayLike, current: ArrayLike) -> float:
     """Population stability index between two count arrays over the same bins.
+
+    The stream and the batch report both use this one definition.
 
     >>> round(psi([50, 50], [60, 40]), 6)
     0.040547
     """
-    p = np.where(_proportions(reference) == 0, PSI_FLOOR, _proportions(reference))
-    q = np.where(_proportions(current) == 0, PSI_FLOOR, _proportions(current))
+    p = _fill_empty(_proportions(reference))
+    q = _fill_empty(_proportions(current))
     return float(np.sum((q - p) * np.log(q / p)))
 
 
