@@ -88,6 +88,7 @@ class PartitionMonitor:
                 )
             else:
                 t = None if times is None else times[pos]
+                t = t if isinstance(t, str) else None
                 info = WindowInfo(
                     1, int(offsets[pos]), int(offsets[pos]), self.partition, self.topic, t, t
                 )
@@ -154,23 +155,26 @@ class PartitionMonitor:
         return alerts
 
     # -- window bookkeeping across batches ------------------------------------------------
-    def _times(self, frame: pl.DataFrame) -> list[str | None] | None:
+    def _times(self, frame: pl.DataFrame) -> pl.Series | None:
         if self.timestamp_field is None or self.timestamp_field not in frame.columns:
             return None
-        values: list[str | None] = frame.get_column(self.timestamp_field).cast(pl.String).to_list()
-        return values
+        return frame.get_column(self.timestamp_field).cast(pl.String)
 
     def _window_times(
-        self, times: list[str | None] | None, lo: int, hi: int, *, carried: bool
+        self, times: pl.Series | None, lo: int, hi: int, *, carried: bool
     ) -> tuple[str | None, str | None]:
+        """Earliest and latest event time of rows ``lo..hi`` (ISO strings compare as times),
+        with the open window's range from earlier batches when ``carried``."""
         if times is None:
             return None, None
-        seen = [t for t in times[lo : hi + 1] if t is not None]
+        span = times.slice(lo, hi - lo + 1)
+        found = [span.min(), span.max()]
         if carried:
-            seen += [t for t in self.window_time if t is not None]
+            found += list(self.window_time)
+        seen = [t for t in found if isinstance(t, str)]
         return (min(seen), max(seen)) if seen else (None, None)
 
-    def _advance_window(self, offsets: NDArray[np.int64], times: list[str | None] | None) -> None:
+    def _advance_window(self, offsets: NDArray[np.int64], times: pl.Series | None) -> None:
         """Remember where the window left open by this batch began, and its time range."""
         open_rows = self._rows_in_open_window()
         n = offsets.shape[0]
