@@ -14,13 +14,35 @@
 # Environment:
 #   STREAM_MONITOR_KAFKA_HOME          state dir (default <repo>/.kafka): libs/ (jar
 #                                      cache), data/ (log dirs, server.log),
-#                                      server.properties, kafka.pid, broker.log
-#   STREAM_MONITOR_KAFKA_PORT          PLAINTEXT (client) listener port (default 39092)
+#                                      server.properties, kafka.pid, broker.log,
+#                                      tls/ (only with SSL_PORT)
+#   STREAM_MONITOR_KAFKA_LIBS          jar cache dir (default HOME/libs); point a second
+#                                      HOME at the first one's libs/ to skip Maven
+#   STREAM_MONITOR_KAFKA_PORT          PLAINTEXT (client) listener port (default 39092);
+#                                      unauthenticated (principal User:ANONYMOUS), and
+#                                      the address `start` prints and probes
 #   STREAM_MONITOR_KAFKA_CONTROLLER_PORT  KRaft controller port (default PORT+1)
+#   STREAM_MONITOR_KAFKA_SASL_PORT     if set, also listen on SASL_PLAINTEXT://127.0.0.1:
+#                                      SASL_PORT with SCRAM-SHA-256 and SCRAM-SHA-512
+#                                      (users: see FORMAT_ARGS); default: no such listener
+#   STREAM_MONITOR_KAFKA_SSL_PORT      if set, also listen on SASL_SSL://127.0.0.1:SSL_PORT
+#                                      (the same SCRAM mechanisms over TLS). The first
+#                                      start makes a CA and a broker certificate (SAN
+#                                      IP:127.0.0.1, DNS:localhost) with keytool in
+#                                      HOME/tls/; clients trust HOME/tls/ca.pem (e.g.
+#                                      librdkafka ssl.ca.location). Kept across starts.
+#   STREAM_MONITOR_KAFKA_ACLS          1: enable the StandardAuthorizer with
+#                                      allow.everyone.if.no.acl.found=false and
+#                                      super.users=User:ANONYMOUS (the PLAINTEXT and
+#                                      controller listeners, so they keep full rights);
+#                                      SCRAM users need ACLs. Default 0: no authorizer.
+#   STREAM_MONITOR_KAFKA_SUPER_USER    with ACLS=1, one more super user, e.g. "admin"
+#                                      (= User:admin)
 #   STREAM_MONITOR_KAFKA_FORMAT_ARGS   extra args for the one-time `kafka-storage
 #                                      format`, split on whitespace without quote
-#                                      processing, e.g.
-#                                      "--add-scram SCRAM-SHA-256=[name=app,password=secret]"
+#                                      processing, e.g. SCRAM users (one per mechanism):
+#                                      "--add-scram SCRAM-SHA-256=[name=app,password=secret]
+#                                       --add-scram SCRAM-SHA-512=[name=app,password=secret]"
 #   STREAM_MONITOR_KAFKA_START_TIMEOUT seconds to wait for the broker (default 90)
 #   STREAM_MONITOR_KAFKA_LOG_LEVEL     broker log level in data/server.log (default WARN)
 #   STREAM_MONITOR_KAFKA_HEAP_OPTS     JVM heap options (default "-Xms256m -Xmx1g")
@@ -35,6 +57,10 @@ home=${STREAM_MONITOR_KAFKA_HOME:-$repo/.kafka}
 port=${STREAM_MONITOR_KAFKA_PORT:-39092}
 controller_port=${STREAM_MONITOR_KAFKA_CONTROLLER_PORT:-$((port + 1))}
 start_timeout=${STREAM_MONITOR_KAFKA_START_TIMEOUT:-90}
+sasl_port=${STREAM_MONITOR_KAFKA_SASL_PORT:-}
+ssl_port=${STREAM_MONITOR_KAFKA_SSL_PORT:-}
+acls=${STREAM_MONITOR_KAFKA_ACLS:-0}
+super_user=${STREAM_MONITOR_KAFKA_SUPER_USER:-}
 host=127.0.0.1
 
 log() { printf 'kafka.sh: %s\n' "$*" >&2; }
@@ -43,14 +69,25 @@ die() {
   exit 1
 }
 
+for _var in port controller_port sasl_port ssl_port; do
+  [[ "${!_var}" =~ ^[0-9]*$ ]] || die "$_var must be a port number, not '${!_var}'"
+done
+case "$acls" in
+  0 | 1) ;;
+  *) die "STREAM_MONITOR_KAFKA_ACLS must be 0 or 1, not '$acls'" ;;
+esac
+
 mkdir -p "$home"
 home=$(cd "$home" && pwd) # absolute: it ends up in server.properties
-libs="$home/libs"
+libs=${STREAM_MONITOR_KAFKA_LIBS:-$home/libs}
+mkdir -p "$(dirname "$libs")"
+libs="$(cd "$(dirname "$libs")" && pwd)/$(basename "$libs")"
 data="$home/data"
 log_dirs="$data/kraft-combined-logs"
 config="$home/server.properties"
 pid_file="$home/kafka.pid"
 broker_log="$home/broker.log"
+tls="$home/tls"
 
 find_java() {
   if [ -n "${JAVA_HOME:-}" ] && [ -x "$JAVA_HOME/bin/java" ]; then
@@ -94,11 +131,19 @@ broker_pid() {
   echo "$pid"
 }
 
-# The address a running broker was started with (the port may have changed since).
+# The PLAINTEXT address a running broker was started with (the port may have changed
+# since), picked out of advertised.listeners among any SASL ones.
 running_address() {
-  local listener
-  listener=$(sed -n 's/^advertised\.listeners=PLAINTEXT:\/\///p' "$config" 2>/dev/null || true)
-  echo "${listener:-$host:$port}"
+  local line entry entries=()
+  line=$(sed -n 's/^advertised\.listeners=//p' "$config" 2>/dev/null || true)
+  IFS=, read -r -a entries <<<"$line"
+  for entry in ${entries[@]+"${entries[@]}"}; do
+    if [[ "$entry" == PLAINTEXT://* ]]; then
+      echo "${entry#PLAINTEXT://}"
+      return
+    fi
+  done
+  echo "$host:$port"
 }
 
 port_open() { (exec 3<>"/dev/tcp/$host/$1") 2>/dev/null; }
@@ -112,7 +157,7 @@ ensure_libs() {
   fi
   command -v mvn >/dev/null 2>&1 || die "Maven ('mvn') is needed once to fetch the Kafka jars"
   log "resolving Kafka jars with Maven into $libs ..."
-  local tmp="$home/libs.tmp.$$"
+  local tmp="$libs.tmp.$$"
   rm -rf "$tmp"
   local started=$SECONDS
   # (sed drops the bare colour codes that some Maven builds print even with -B.)
@@ -127,18 +172,129 @@ ensure_libs() {
   log "resolved $(find "$libs" -name '*.jar' | wc -l) jars in $((SECONDS - started)) s"
 }
 
+# The JDK's keytool, next to the java in use if it has one.
+find_keytool() {
+  keytool="$(dirname "$java")/keytool"
+  if [ ! -x "$keytool" ]; then
+    keytool=$(command -v keytool) || die "no keytool next to $java nor on PATH"
+  fi
+}
+
+# First start with SSL_PORT: a CA (basicConstraints CA:true) and a broker key pair signed
+# by it for 127.0.0.1/localhost, in tls/: broker.p12 (PKCS12 keystore with the chain),
+# ca.pem (the CA certificate, for clients), ca.p12 (the CA key), password (mode 600, the
+# password of both stores). Made in a scratch directory and moved into place whole, so a
+# failed run leaves nothing half made.
+ensure_tls() {
+  if [ -f "$tls/broker.p12" ] && [ -f "$tls/ca.pem" ] && [ -f "$tls/password" ]; then
+    return
+  fi
+  find_keytool
+  local tmp="$tls.tmp.$$" started=$SECONDS
+  rm -rf "$tmp"
+  (umask 077 && mkdir -p "$tmp")
+  # 32 hex digits from the kernel's random source (no pipe into head: pipefail + SIGPIPE).
+  (umask 077 && od -An -N16 -tx1 /dev/urandom | tr -d ' \n' >"$tmp/password")
+  [ -s "$tmp/password" ] || die "could not make a keystore password"
+  local pass=(-storepass:file "$tmp/password") san="SAN=IP:127.0.0.1,DNS:localhost"
+  # EC P-256 keys: far quicker to make than RSA in a JVM that only runs the client
+  # compiler, which (with the serial GC) starts these short keytool runs faster.
+  kt() { "$keytool" -J-XX:TieredStopAtLevel=1 -J-XX:+UseSerialGC "$@"; }
+  local common=(-keyalg EC -groupname secp256r1 -validity 3650 -startdate -1d -storetype PKCS12)
+  log "making a test CA and broker certificate in $tls with keytool"
+  if ! {
+    kt -genkeypair -alias ca -dname "CN=stream-monitor test CA" \
+      -ext bc:c=ca:true -ext KU:c=keyCertSign,cRLSign \
+      "${common[@]}" -keystore "$tmp/ca.p12" "${pass[@]}" &&
+      kt -exportcert -rfc -alias ca -keystore "$tmp/ca.p12" "${pass[@]}" \
+        -file "$tmp/ca.pem" &&
+      kt -genkeypair -alias broker -dname "CN=localhost" -ext "$san" \
+        "${common[@]}" -keystore "$tmp/broker.p12" "${pass[@]}" &&
+      kt -certreq -alias broker -keystore "$tmp/broker.p12" "${pass[@]}" \
+        -file "$tmp/broker.csr" &&
+      kt -gencert -rfc -alias ca -keystore "$tmp/ca.p12" "${pass[@]}" \
+        -infile "$tmp/broker.csr" -outfile "$tmp/broker.pem" \
+        -validity 3650 -startdate -1d -ext "$san" \
+        -ext KU:c=digitalSignature -ext EKU=serverAuth &&
+      kt -importcert -noprompt -trustcacerts -alias ca -file "$tmp/ca.pem" \
+        -keystore "$tmp/broker.p12" "${pass[@]}" &&
+      kt -importcert -noprompt -trustcacerts -alias broker -file "$tmp/broker.pem" \
+        -keystore "$tmp/broker.p12" "${pass[@]}"
+  } >"$tmp/keytool.log" 2>&1; then
+    cat "$tmp/keytool.log" >&2
+    rm -rf "$tmp"
+    die "keytool could not make the TLS files"
+  fi
+  rm -f "$tmp/broker.csr" "$tmp/keytool.log"
+  chmod 600 "$tmp"/*.p12
+  chmod 644 "$tmp/ca.pem" "$tmp/broker.pem"
+  rm -rf "$tls"
+  mv "$tmp" "$tls"
+  log "TLS files made in $((SECONDS - started)) s; clients trust $tls/ca.pem"
+}
+
+# SCRAM-SHA-256/512 on one SASL listener (name in lower case, as Kafka wants it).
+scram_listener_config() {
+  local name=$1 mechanism
+  echo "listener.name.$name.sasl.enabled.mechanisms=SCRAM-SHA-256,SCRAM-SHA-512"
+  for mechanism in scram-sha-256 scram-sha-512; do
+    echo "listener.name.$name.$mechanism.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;"
+  done
+}
+
+# The optional listeners and authorizer, appended to server.properties.
+secure_config() {
+  echo
+  echo "# Secure listeners and authorization (STREAM_MONITOR_KAFKA_SASL_PORT/SSL_PORT/ACLS)."
+  if [ -n "$sasl_port" ]; then
+    scram_listener_config sasl_plaintext
+  fi
+  if [ -n "$ssl_port" ]; then
+    scram_listener_config sasl_ssl
+    echo "listener.name.sasl_ssl.ssl.keystore.type=PKCS12"
+    echo "listener.name.sasl_ssl.ssl.keystore.location=$tls/broker.p12"
+    echo "listener.name.sasl_ssl.ssl.keystore.password=$(cat "$tls/password")"
+    echo "listener.name.sasl_ssl.ssl.key.password=$(cat "$tls/password")"
+    echo "listener.name.sasl_ssl.ssl.client.auth=none"
+  fi
+  if [ "$acls" = 1 ]; then
+    local supers="User:ANONYMOUS"
+    if [ -n "$super_user" ]; then
+      [[ "$super_user" == User:* ]] || super_user="User:$super_user"
+      supers="$supers;$super_user"
+    fi
+    echo "authorizer.class.name=org.apache.kafka.metadata.authorizer.StandardAuthorizer"
+    echo "allow.everyone.if.no.acl.found=false"
+    echo "super.users=$supers"
+  fi
+}
+
 write_config() {
   mkdir -p "$log_dirs"
+  local listeners="PLAINTEXT://$host:$port" protocols="CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT"
+  if [ -n "$sasl_port" ]; then
+    listeners="$listeners,SASL_PLAINTEXT://$host:$sasl_port"
+    protocols="$protocols,SASL_PLAINTEXT:SASL_PLAINTEXT"
+  fi
+  if [ -n "$ssl_port" ]; then
+    listeners="$listeners,SASL_SSL://$host:$ssl_port"
+    protocols="$protocols,SASL_SSL:SASL_SSL"
+  fi
+  # The keystore password ends up in the file: keep it private then.
+  if [ -n "$ssl_port" ]; then
+    (umask 077 && : >"$config")
+    chmod 600 "$config"
+  fi
   cat >"$config" <<EOF
 # Generated by scripts/kafka.sh on every start; edit the script, not this file.
 process.roles=broker,controller
 node.id=1
 controller.quorum.voters=1@$host:$controller_port
-listeners=PLAINTEXT://$host:$port,CONTROLLER://$host:$controller_port
-advertised.listeners=PLAINTEXT://$host:$port
+listeners=$listeners,CONTROLLER://$host:$controller_port
+advertised.listeners=$listeners
 controller.listener.names=CONTROLLER
 inter.broker.listener.name=PLAINTEXT
-listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT
+listener.security.protocol.map=$protocols
 log.dirs=$log_dirs
 
 # Single node: every internal topic has one replica.
@@ -156,6 +312,9 @@ auto.create.topics.enable=false
 group.initial.rebalance.delay.ms=0
 transaction.abort.timed.out.transaction.cleanup.interval.ms=1000
 EOF
+  if [ -n "$sasl_port$ssl_port" ] || [ "$acls" = 1 ]; then
+    secure_config >>"$config"
+  fi
 }
 
 format_storage() {
@@ -304,11 +463,17 @@ cmd_start() {
   rm -f "$pid_file"
 
   local p
-  for p in "$port" "$controller_port"; do
+  for p in "$port" "$controller_port" $sasl_port $ssl_port; do
     ! port_open "$p" || die "port $host:$p is already in use (set STREAM_MONITOR_KAFKA_PORT)"
   done
+  if [ -n "$super_user" ] && [ "$acls" != 1 ]; then
+    log "warning: STREAM_MONITOR_KAFKA_SUPER_USER has no effect without STREAM_MONITOR_KAFKA_ACLS=1"
+  fi
 
   ensure_libs
+  if [ -n "$ssl_port" ]; then
+    ensure_tls
+  fi
   write_config
   format_storage
 
@@ -324,6 +489,8 @@ cmd_start() {
     sleep 2
   done
   log "ready in $((SECONDS - started)) s (pid $launched_pid)"
+  [ -z "$sasl_port" ] || log "SASL_PLAINTEXT (SCRAM-SHA-256/512) on $host:$sasl_port"
+  [ -z "$ssl_port" ] || log "SASL_SSL (SCRAM-SHA-256/512) on $host:$ssl_port, CA $tls/ca.pem"
   echo "$host:$port"
 }
 

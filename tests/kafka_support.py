@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import os
+import random
+import socket
+import subprocess
 import threading
 import uuid
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import polars as pl
@@ -115,3 +119,72 @@ def run_in_thread(monitor: Any, max_records: int, timeout_s: float = 180.0) -> A
     if "error" in result:
         raise result["error"]
     return result["counters"]
+
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def free_ports(count: int) -> int:
+    """The first of ``count`` consecutive TCP ports that are free on 127.0.0.1."""
+    rng = random.Random()
+    for _ in range(200):
+        base = rng.randrange(40_000, 60_000 - count)
+        sockets = []
+        try:
+            for port in range(base, base + count):
+                s = socket.socket()
+                sockets.append(s)
+                s.bind(("127.0.0.1", port))
+            return base
+        except OSError:
+            continue
+        finally:
+            for s in sockets:
+                s.close()
+    raise AssertionError(f"no {count} consecutive free ports found")
+
+
+class LocalBroker:
+    """A broker of the test's own, started with scripts/kafka.sh in its own home and ports,
+    for tests that kill it or configure it differently from the shared one. It reuses the
+    shared broker's jar cache."""
+
+    def __init__(self, home: Path, port: int, **env: str) -> None:
+        shared_home = Path(os.environ.get("STREAM_MONITOR_KAFKA_HOME", REPO / ".kafka"))
+        libs = os.environ.get("STREAM_MONITOR_KAFKA_LIBS", str(shared_home / "libs"))
+        self.home = home
+        self.address = f"127.0.0.1:{port}"
+        self.env = {
+            **os.environ,
+            "STREAM_MONITOR_KAFKA_HOME": str(home),
+            "STREAM_MONITOR_KAFKA_PORT": str(port),
+            "STREAM_MONITOR_KAFKA_CONTROLLER_PORT": str(port + 1),
+            "STREAM_MONITOR_KAFKA_LIBS": libs,
+            "STREAM_MONITOR_KAFKA_HEAP_OPTS": "-Xms128m -Xmx512m",
+            **env,
+        }
+
+    def _script(self, command: str) -> str:
+        done = subprocess.run(
+            [str(REPO / "scripts" / "kafka.sh"), command],
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        assert done.returncode == 0, f"kafka.sh {command} failed:\n{done.stderr[-3000:]}"
+        return done.stdout
+
+    def start(self) -> str:
+        """Start (or restart) the broker; its PLAINTEXT address."""
+        address = self._script("start").strip().splitlines()[-1]
+        assert address == self.address
+        return address
+
+    def kill(self) -> None:
+        """SIGKILL the broker."""
+        self._script("kill")
+
+    def stop(self) -> None:
+        """Stop the broker cleanly."""
+        self._script("stop")

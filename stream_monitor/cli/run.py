@@ -14,6 +14,10 @@ from stream_monitor.stream.pipeline import Pipeline
 from stream_monitor.stream.settings import StreamSettings, load_stream_settings
 from stream_monitor.stream.sinks import JsonLinesSink
 
+# ``run`` stopped on a Kafka error it cannot recover from: fenced by another instance with
+# the same instance_id, a message the broker never acknowledged, a fatal client error.
+EXIT_KAFKA = 3
+
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add the ``run`` subcommand."""
@@ -87,9 +91,18 @@ def run(args: argparse.Namespace) -> int:
     else:
         if not settings.input_topics:
             raise ConfigError("--input-topic: no input topic given (flag or stream.input_topics)")
-        from stream_monitor.stream.kafka_app import run_kafka
+        from confluent_kafka import KafkaException
 
-        counters = run_kafka(profile, settings)
+        from stream_monitor.stream.kafka_app import DeliveryError, run_kafka
+        from stream_monitor.stream.transactions import FatalTransactionError
+
+        try:
+            counters = run_kafka(profile, settings)
+        except (DeliveryError, FatalTransactionError, KafkaException) as error:
+            # Already logged with its context; one line for the operator, no traceback.
+            reason = error.args[0].str() if isinstance(error, KafkaException) else str(error)
+            print(f"stream-monitor run: stopped: {reason}", file=sys.stderr)
+            return EXIT_KAFKA
     print(
         f"stream-monitor run: {counters.messages} messages, {counters.scored} records scored, "
         f"{counters.dead_lettered} dead-lettered, {counters.alerts} alerts",

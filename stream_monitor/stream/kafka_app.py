@@ -45,13 +45,14 @@ from dataclasses import dataclass, field
 from typing import Any, cast
 
 import numpy as np
-from confluent_kafka import KafkaError, KafkaException, Message, TopicPartition
+from confluent_kafka import KafkaError, KafkaException, Message, Producer, TopicPartition
 
 from stream_monitor.metrics import HealthServer, StreamMetrics
 from stream_monitor.profile.model import Profile
 from stream_monitor.stream import kafka_io
 from stream_monitor.stream.pipeline import Counters, DeadLetter, Pipeline
 from stream_monitor.stream.settings import StreamSettings
+from stream_monitor.stream.transactions import TransactionAbortedError, TransactionalProducer
 
 log = logging.getLogger("stream_monitor.run")
 
@@ -111,18 +112,23 @@ class KafkaMonitor:
             },
         )
         self.exactly_once = settings.processing_guarantee == "exactly_once"
-        self.producer = kafka_io.producer(
-            self.base,
-            transactional_id=(
-                f"stream-monitor-{settings.monitor}-{settings.instance_id}"
-                if self.exactly_once
-                else None
-            ),
-        )
-        self.in_transaction = False
+        self.txn: TransactionalProducer | None = None
+        if self.exactly_once:
+            transactional_id = f"stream-monitor-{settings.monitor}-{settings.instance_id}"
+            self.txn = TransactionalProducer(
+                lambda: kafka_io.producer(self.base, transactional_id=transactional_id),
+                self.stopping,
+            )
+        else:
+            self._producer = kafka_io.producer(self.base)
         # Exactly-once: per partition, the last committed (next offset, state), to rewind to.
         self.committed: dict[tuple[str, int], tuple[int, bytes | None]] = {}
         self.committed_counters = dataclasses.replace(self.pipeline.counters)
+
+    @property
+    def producer(self) -> Producer:
+        """The current producer (exactly-once mode replaces a stuck one)."""
+        return self.txn.producer if self.txn is not None else self._producer
 
     # -- lifecycle -------------------------------------------------------------------------
     def run(self, max_records: int | None = None) -> Counters:
@@ -139,8 +145,8 @@ class KafkaMonitor:
             on_revoke=self._on_revoke,
             on_lost=self._on_lost,
         )
-        if self.exactly_once:
-            self.producer.init_transactions(60)
+        if self.txn is not None:
+            self.txn.init()
         try:
             while not self.stopping.is_set():
                 counters = self.pipeline.counters
@@ -158,8 +164,8 @@ class KafkaMonitor:
                     self._recover(error)
             self.checkpoint()
         finally:
-            if self.in_transaction:
-                self._abort()
+            if self.txn is not None and self.txn.open:
+                self.txn.abort()
             self.consumer.close()
             self.producer.flush(30)
         counters = self.pipeline.counters
@@ -181,9 +187,8 @@ class KafkaMonitor:
     # -- the batch ---------------------------------------------------------------------------
     def _process(self, messages: list[Message]) -> None:
         started = time.perf_counter()
-        if self.exactly_once and not self.in_transaction:
-            self.producer.begin_transaction()
-            self.in_transaction = True
+        if self.txn is not None:
+            self.txn.begin()
         if any(map(Message.error, messages)):
             self._log_consumer_errors(messages)
             messages = [m for m in messages if m.error() is None]
@@ -293,27 +298,32 @@ class KafkaMonitor:
         self._flush()
         commits = [tp for tp, _ in states]
         if commits:
-            self.consumer.commit(offsets=commits, asynchronous=False)
+            try:
+                self.consumer.commit(offsets=commits, asynchronous=False)
+            except KafkaException as error:
+                # The state topic is ahead of the committed offsets now, which is harmless
+                # (see above); the next checkpoint commits again.
+                err = error.args[0]
+                if err.fatal():
+                    raise
+                log.warning("offset commit failed, retrying later", extra={"code": err.name()})
+                return
         self.dirty.difference_update(todo)
         self._checkpointed(commits)
 
     def _commit_transaction(self) -> None:
+        assert self.txn is not None
         todo = sorted(self.dirty)
-        if not todo:
-            if self.in_transaction:
-                self.producer.commit_transaction(60)
-                self.in_transaction = False
+        if not todo and not self.txn.open:
             return
-        if not self.in_transaction:
-            self.producer.begin_transaction()
-            self.in_transaction = True
+        self.txn.begin()
         states = self._states(todo)
         commits = [tp for tp, _ in states]
-        self.producer.send_offsets_to_transaction(
-            commits, self.consumer.consumer_group_metadata(), 60
-        )
-        self._with_retries(lambda: self.producer.commit_transaction(60))
-        self.in_transaction = False
+        try:
+            self.txn.commit(commits, self.consumer.consumer_group_metadata())
+        except TransactionAbortedError:
+            self._rewind()
+            return
         for tp, blob in states:
             self.committed[(tp.topic, tp.partition)] = (tp.offset, blob)
         self.committed_counters = dataclasses.replace(self.pipeline.counters)
@@ -329,22 +339,10 @@ class KafkaMonitor:
             extra={"partitions": len(commits), "offsets": _offsets_text(commits)},
         )
 
-    @staticmethod
-    def _with_retries(operation: Callable[[], object], attempts: int = 3) -> None:
-        """Run a transactional call, retrying it while the error is retriable."""
-        for attempt in range(attempts):
-            try:
-                operation()
-                return
-            except KafkaException as error:
-                if not error.args[0].retriable() or attempt == attempts - 1:
-                    raise
-                time.sleep(0.2 * (attempt + 1))
-
     def _recover(self, error: KafkaException) -> None:
         """Handle a Kafka error raised by the loop: rewind after an abortable one, else stop."""
         err = error.args[0]
-        if self.exactly_once and err.txn_requires_abort():
+        if self.txn is not None and err.txn_requires_abort():
             log.warning("transaction aborted, rewinding", extra={"code": err.name()})
             self._abort()
             return
@@ -355,33 +353,50 @@ class KafkaMonitor:
         raise error
 
     def _abort(self) -> None:
-        """Abort the open transaction; rewind every owned partition to its last commit."""
-        try:
-            self.producer.abort_transaction(60)
-        except KafkaException as error:
-            if error.args[0].fatal():
-                raise
-        self.in_transaction = False
+        """Abort the open transaction and rewind to the last commit."""
+        assert self.txn is not None
+        self.txn.abort()
+        self._rewind()
+
+    def _rewind(self) -> None:
+        """Every owned partition back to its last committed offset and state."""
         self.pipeline.counters = dataclasses.replace(self.committed_counters)
         with self.delivery.lock:
             self.delivery.failed, self.delivery.first_error = 0, None
-        seeks = []
         for topic, partition in sorted(self.owned):
             offset, blob = self.committed.get((topic, partition), (None, None))
             self.pipeline.drop(topic, partition)
             monitor = self.pipeline.monitor(topic, partition)
             if blob is not None:
                 monitor.restore(blob)
-            if offset is not None:
-                seeks.append(TopicPartition(topic, partition, offset))
-        for tp in seeks:
-            self.consumer.seek(tp)
+            if offset is None:
+                continue
+            try:
+                self.consumer.seek(TopicPartition(topic, partition, offset))
+            except KafkaException as error:
+                # Only a partition the consumer no longer holds fails here; its next
+                # assignment restores it from the state topic.
+                log.warning(
+                    "rewind failed",
+                    extra={"topic": topic, "partition": partition, "code": error.args[0].name()},
+                )
         self.dirty.clear()
+        log.info("rewound", extra={"partitions": len(self.owned)})
 
     def _flush(self) -> None:
-        remaining = self.producer.flush(60)
+        """Wait until the broker acknowledged every message produced so far.
+
+        While the broker is away this waits (each message gives up after librdkafka's
+        ``message.timeout.ms``); a message that failed stops the run without committing.
+        """
+        while True:
+            remaining = self.producer.flush(5)
+            with self.delivery.lock:
+                failed, first = self.delivery.failed, self.delivery.first_error
+            if failed or not remaining or self.stopping.is_set():
+                break
+            log.warning("waiting for the broker to acknowledge", extra={"queued": remaining})
         with self.delivery.lock:
-            failed, first = self.delivery.failed, self.delivery.first_error
             self.delivery.failed, self.delivery.first_error = 0, None
         if remaining or failed:
             raise DeliveryError(
@@ -440,7 +455,7 @@ class KafkaMonitor:
         # with everyone else's, so the whole transaction is aborted and the partitions kept
         # rewind to their last commit.
         lost = {(tp.topic, tp.partition) for tp in partitions}
-        if self.exactly_once and self.in_transaction:
+        if self.txn is not None and self.txn.open:
             self._abort()
         self.dirty.difference_update(lost)
         self._forget(lost)

@@ -1,0 +1,198 @@
+"""The transactional producer of exactly-once mode, with deadlines librdkafka cannot miss.
+
+librdkafka's transactional calls take a timeout, but some of them do not always honour it:
+``send_offsets_to_transaction`` waits for the group coordinator without a deadline when
+that broker goes down (confluentinc/librdkafka#5456, #5511), and ``commit_transaction``
+retries without a cap in some states. A monitor stuck in such a call stops consuming, its
+consumer leaves the group and SIGTERM cannot get through. So every transactional call runs
+in a helper thread that the caller waits for with its own deadline. When the deadline
+passes, the producer is given up on: a new one with the same ``transactional.id`` is
+created, and its ``init_transactions()`` fences the stuck one and aborts its open
+transaction on the broker. The caller then rewinds to its last commit, as after any abort.
+
+Errors follow librdkafka's classes: a retriable error repeats the call; an abortable one (or
+a retriable one that keeps failing) aborts the transaction, and the caller rewinds; a fatal
+one (``PRODUCER_FENCED``: another live instance has the same ``instance_id``) stops the run.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from typing import Any, TypeVar, cast
+
+from confluent_kafka import KafkaError, KafkaException, Producer, TopicPartition
+
+log = logging.getLogger("stream_monitor.transactions")
+
+T = TypeVar("T")
+
+# How long librdkafka may take for one transactional call, and how much longer we wait for it
+# to return before giving the producer up.
+CALL_TIMEOUT_S = 20.0
+GRACE_S = 10.0
+# Producers given up on stay referenced until the process ends (destroying one while its
+# call is still blocked inside librdkafka is not safe); after this many the run stops, for
+# the supervisor to restart it with a clean process.
+MAX_ABANDONED = 5
+
+
+class StuckError(Exception):
+    """A transactional call did not return within its deadline."""
+
+
+class TransactionAbortedError(Exception):
+    """The open transaction was aborted: rewind to the last commit and process again."""
+
+
+class FatalTransactionError(RuntimeError):
+    """The producer cannot go on (fenced by another instance, or stuck too often)."""
+
+
+def call_with_deadline(name: str, call: Callable[[], T], seconds: float) -> T:
+    """Run ``call`` in a helper thread; its result, its exception, or :class:`StuckError`."""
+    outcome: dict[str, Any] = {}
+
+    def target() -> None:
+        try:
+            outcome["value"] = call()
+        except BaseException as error:  # handed to the caller below
+            outcome["error"] = error
+
+    thread = threading.Thread(target=target, name=f"kafka-{name}", daemon=True)
+    thread.start()
+    thread.join(seconds)
+    if thread.is_alive():
+        raise StuckError(f"{name} did not return within {seconds:.0f} s")
+    if "error" in outcome:
+        raise outcome["error"]
+    return cast(T, outcome.get("value"))
+
+
+def _kafka_error(error: KafkaException) -> KafkaError:
+    return error.args[0]  # type: ignore[no-any-return]
+
+
+class TransactionalProducer:
+    """A transactional producer that is replaced, not waited on, when librdkafka hangs."""
+
+    def __init__(
+        self,
+        make: Callable[[], Producer],
+        stopping: threading.Event,
+        *,
+        call_timeout_s: float = CALL_TIMEOUT_S,
+        on_replace: Callable[[], None] | None = None,
+    ) -> None:
+        self.make = make
+        self.stopping = stopping
+        self.timeout = call_timeout_s
+        self.on_replace = on_replace
+        self.producer = make()
+        self.open = False
+        self.abandoned: list[Producer] = []
+
+    def _call(self, name: str, call: Callable[[], object]) -> None:
+        call_with_deadline(name, call, self.timeout + GRACE_S)
+
+    def init(self) -> None:
+        """``init_transactions``, repeated until the coordinator answers or the run stops.
+
+        A restarted instance fences its dead predecessor here and aborts its open
+        transaction. While the broker is down this waits; it gives up only on SIGTERM.
+        """
+        producer = self.producer
+        while True:
+            try:
+                self._call("init_transactions", lambda: producer.init_transactions(self.timeout))
+                return
+            except KafkaException as error:
+                err = _kafka_error(error)
+                if not err.retriable():
+                    raise FatalTransactionError(f"init_transactions failed: {err.str()}") from error
+                log.warning("init_transactions: retrying", extra={"code": err.name()})
+            except StuckError:
+                log.warning("init_transactions: no answer yet, waiting")
+            if self.stopping.wait(1.0):
+                raise FatalTransactionError("stopped while waiting for the transaction coordinator")
+
+    def begin(self) -> None:
+        """Open a transaction if none is open (a local call: no broker round trip)."""
+        if not self.open:
+            self.producer.begin_transaction()
+            self.open = True
+
+    def commit(self, offsets: list[TopicPartition], group_metadata: object) -> None:
+        """Add ``offsets`` to the open transaction and commit it.
+
+        Raises :class:`TransactionAbortedError` when it could not commit: the transaction is
+        aborted by then (or its producer replaced) and the caller must rewind.
+        """
+        producer = self.producer
+        try:
+            if offsets:
+                self._retrying(
+                    "send_offsets_to_transaction",
+                    lambda: producer.send_offsets_to_transaction(
+                        offsets, group_metadata, self.timeout
+                    ),
+                )
+            self._retrying("commit_transaction", lambda: producer.commit_transaction(self.timeout))
+            self.open = False
+        except KafkaException as error:
+            err = _kafka_error(error)
+            if err.fatal():
+                raise FatalTransactionError(f"transaction failed: {err.str()}") from error
+            log.warning("commit failed, aborting", extra={"code": err.name()})
+            self.abort()
+            raise TransactionAbortedError(err.name()) from error
+        except StuckError as error:
+            log.error(
+                "transactional call stuck, replacing the producer", extra={"call": str(error)}
+            )
+            self.replace()
+            raise TransactionAbortedError(str(error)) from error
+
+    def abort(self) -> None:
+        """Abort the open transaction; replace the producer if even that does not work."""
+        producer = self.producer
+        try:
+            self._retrying("abort_transaction", lambda: producer.abort_transaction(self.timeout))
+        except KafkaException as error:
+            err = _kafka_error(error)
+            if err.fatal():
+                raise FatalTransactionError(f"abort failed: {err.str()}") from error
+            log.warning("abort failed, replacing the producer", extra={"code": err.name()})
+            self.replace()
+        except StuckError as error:
+            log.error("abort stuck, replacing the producer", extra={"call": str(error)})
+            self.replace()
+        self.open = False
+
+    def replace(self) -> None:
+        """Give the current producer up; a new one fences it and aborts its transaction."""
+        self.abandoned.append(self.producer)
+        if len(self.abandoned) > MAX_ABANDONED:
+            raise FatalTransactionError(
+                f"the transactional producer got stuck {len(self.abandoned)} times; "
+                "stopping for a restart"
+            )
+        self.producer = self.make()
+        self.open = False
+        if self.on_replace is not None:
+            self.on_replace()
+        self.init()
+
+    def _retrying(self, name: str, call: Callable[[], object], attempts: int = 3) -> None:
+        for attempt in range(attempts):
+            try:
+                self._call(name, call)
+                return
+            except KafkaException as error:
+                err = _kafka_error(error)
+                if not err.retriable() or err.txn_requires_abort() or attempt == attempts - 1:
+                    raise
+                log.warning(f"{name}: retrying", extra={"code": err.name()})
+                time.sleep(0.5 * (attempt + 1))
