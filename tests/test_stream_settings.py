@@ -63,3 +63,45 @@ def test_run_without_profile_is_a_one_line_usage_error(capsys: pytest.CaptureFix
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1
     assert "--profile" in err[0]
+
+
+def test_kafka_secrets_come_from_env_and_files(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``{env: NAME}`` and ``{file: PATH}`` are replaced by the secret; other values pass
+    through; the settings' repr never shows them."""
+    (tmp_path / "secret").write_text("from-a-file\n")
+    monkeypatch.setenv("SM_TEST_PASSWORD", "from-the-env")
+    config = tmp_path / "c.yaml"
+    config.write_text(
+        "stream:\n  kafka:\n"
+        "    security.protocol: SASL_SSL\n"
+        "    sasl.password: {env: SM_TEST_PASSWORD}\n"
+        f"    ssl.key.password: {{file: {tmp_path / 'secret'}}}\n"
+        "    socket.timeout.ms: 5000\n"
+    )
+    settings = load_stream_settings(config)
+    assert settings.kafka == {
+        "security.protocol": "SASL_SSL",
+        "sasl.password": "from-the-env",
+        "ssl.key.password": "from-a-file",
+        "socket.timeout.ms": 5000,
+    }
+    assert "from-" not in repr(settings)
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ("{env: A, file: B}", "a secret reference is {env: NAME} or {file: PATH}"),
+        ("{vault: x}", "a secret reference is {env: NAME} or {file: PATH}"),
+        ("{env: ''}", "env must name a variable or file"),
+        ("[1, 2]", "must be a string, number, boolean, {env: NAME} or {file: PATH}"),
+    ],
+)
+def test_bad_secret_references_name_the_key(tmp_path: Path, value: str, message: str) -> None:
+    config = tmp_path / "c.yaml"
+    config.write_text(f"stream:\n  kafka:\n    sasl.password: {value}\n")
+    with pytest.raises(ConfigError) as caught:
+        load_stream_settings(config)
+    assert str(caught.value) == f"{config}: stream.kafka.sasl.password: {message}"

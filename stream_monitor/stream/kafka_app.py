@@ -96,7 +96,12 @@ class KafkaMonitor:
         self.settings = settings
         self.pipeline = Pipeline(profile, settings)
         self.metrics = metrics or StreamMetrics()
-        self.base = {"bootstrap.servers": settings.bootstrap_servers, **settings.kafka}
+        self.client_errors = kafka_io.ClientErrors()
+        self.base = {
+            "bootstrap.servers": settings.bootstrap_servers,
+            **settings.kafka,
+            **self.client_errors.settings(),
+        }
         self.delivery = _Delivery(metrics=self.metrics)
         self.stopping = threading.Event()
         self.ready = threading.Event()

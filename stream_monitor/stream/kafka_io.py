@@ -9,6 +9,7 @@ and cannot be overridden: manual offset commits, idempotent producer with ``acks
 from __future__ import annotations
 
 import logging
+import re
 import time
 import uuid
 from collections.abc import Iterable
@@ -34,6 +35,63 @@ PINNED_CONSUMER = {
     "isolation.level": "read_committed",
 }
 PINNED_PRODUCER = {"enable.idempotence": True, "acks": "all"}
+
+
+# Errors that no retry will cure: the credentials or the TLS set-up are wrong.
+_AUTH_ERRORS = {
+    KafkaError._AUTHENTICATION,
+    KafkaError._SSL,
+    KafkaError.SASL_AUTHENTICATION_FAILED,
+    KafkaError.ILLEGAL_SASL_STATE,
+    KafkaError.UNSUPPORTED_SASL_MECHANISM,
+}
+
+
+class _Repeats(logging.Filter):
+    """Drops a librdkafka log line that repeats one seen in the last ``window_s`` seconds
+    (a broker that is down is retried every few hundred milliseconds)."""
+
+    _NOISE = re.compile(r"\(after \d+ms in state \w+[^)]*\)|\d+")
+
+    def __init__(self, window_s: float = 30.0) -> None:
+        super().__init__()
+        self.window = window_s
+        self.seen: dict[str, float] = {}
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        key = self._NOISE.sub("#", record.getMessage())
+        now = time.monotonic()
+        if now - self.seen.get(key, -self.window) < self.window:
+            return False
+        if len(self.seen) > 1000:
+            self.seen.clear()
+        self.seen[key] = now
+        return True
+
+
+class ClientErrors:
+    """The clients' error callback, and their log lines routed into the JSON logs.
+
+    librdkafka logs every connection failure itself (here: JSON lines from the
+    ``stream_monitor.librdkafka`` logger, repeats dropped), but reports a failed
+    authentication to the program only through this callback, while the call at hand just
+    times out; so the first such error is kept for the caller to report. librdkafka's
+    messages carry broker addresses and mechanism names, never credentials.
+    """
+
+    def __init__(self) -> None:
+        self.auth_error: str | None = None
+        self.logger = logging.getLogger("stream_monitor.librdkafka")
+        if not any(isinstance(f, _Repeats) for f in self.logger.filters):
+            self.logger.addFilter(_Repeats())
+
+    def __call__(self, error: KafkaError) -> None:
+        if error.code() in _AUTH_ERRORS and self.auth_error is None:
+            self.auth_error = error.str()
+
+    def settings(self) -> dict[str, Any]:
+        """The client settings that route errors and logs here."""
+        return {"error_cb": self, "logger": self.logger}
 
 
 def consumer(base: dict[str, Any], group_id: str, **extra: Any) -> Consumer:
@@ -62,7 +120,17 @@ def producer(
 def ensure_topics(base: dict[str, Any], inputs: Iterable[str], outputs: dict[str, bool]) -> None:
     """Check the input topics exist; create the missing output topics (``True``: compacted)."""
     admin = AdminClient(base)
-    existing = admin.list_topics(timeout=15).topics
+    try:
+        existing = admin.list_topics(timeout=15).topics
+    except KafkaException:
+        admin.poll(0)  # serves the error callback, which says why
+        errors = base.get("error_cb")
+        if isinstance(errors, ClientErrors) and errors.auth_error is not None:
+            raise ConfigError(
+                f"stream.kafka: cannot connect to {base.get('bootstrap.servers')}: "
+                f"{errors.auth_error}"
+            ) from None
+        raise
     missing_inputs = [t for t in inputs if t not in existing]
     if missing_inputs:
         raise ConfigError(f"input topic {missing_inputs[0]!r} does not exist on the cluster")

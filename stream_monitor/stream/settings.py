@@ -6,6 +6,7 @@ Command-line flags override the file; the defaults are documented in
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
@@ -55,7 +56,8 @@ class StreamSettings:
     metrics_host: str = "127.0.0.1"
     metrics_port: int | None = None
     max_records: int | None = None
-    kafka: dict[str, Any] = field(default_factory=dict)
+    # librdkafka settings, secrets resolved: never shown by repr().
+    kafka: dict[str, Any] = field(default_factory=dict, repr=False)
 
     def monitor_settings(self) -> MonitorSettings:
         """The engine's view of these settings."""
@@ -109,6 +111,50 @@ def _check(settings: StreamSettings, where: dict[str, str]) -> StreamSettings:
     return settings
 
 
+def kafka_settings(values: object, where: str) -> dict[str, Any]:
+    """The ``kafka:`` mapping with every secret reference replaced by the secret.
+
+    A value may be written ``{env: NAME}`` (read from the environment variable NAME) or
+    ``{file: PATH}`` (the file's content, without its trailing newline), so that passwords
+    stay out of the config file. Errors name the key and the variable or file, never a value.
+    """
+    if not isinstance(values, dict):
+        raise ConfigError(f"{where}: must be a mapping of librdkafka settings")
+    resolved: dict[str, Any] = {}
+    for key, value in values.items():
+        here = f"{where}.{key}"
+        if isinstance(value, dict):
+            resolved[key] = _secret(value, here)
+        elif isinstance(value, str | int | float | bool):
+            resolved[key] = value
+        else:
+            raise ConfigError(
+                f"{here}: must be a string, number, boolean, {{env: NAME}} or {{file: PATH}}"
+            )
+    return resolved
+
+
+def _secret(reference: dict[Any, Any], where: str) -> str:
+    if len(reference) != 1 or not {"env", "file"} & set(reference):
+        raise ConfigError(f"{where}: a secret reference is {{env: NAME}} or {{file: PATH}}")
+    ((kind, name),) = reference.items()
+    if not isinstance(name, str) or not name:
+        raise ConfigError(f"{where}: {kind} must name a variable or file")
+    if kind == "env":
+        secret = os.environ.get(name)
+        if not secret:
+            raise ConfigError(f"{where}: environment variable {name} is not set")
+        return secret
+    try:
+        secret = Path(name).expanduser().read_text(encoding="utf-8").rstrip("\r\n")
+    except (OSError, UnicodeDecodeError) as error:
+        reason = error.strerror if isinstance(error, OSError) else "not UTF-8 text"
+        raise ConfigError(f"{where}: cannot read secret file {name}: {reason}") from None
+    if not secret:
+        raise ConfigError(f"{where}: secret file {name} is empty")
+    return secret
+
+
 def load_stream_settings(
     path: str | Path | None, flags: dict[str, tuple[object, str]] | None = None
 ) -> StreamSettings:
@@ -129,6 +175,8 @@ def load_stream_settings(
                 value = tuple(value)
             if key == "input_topics" and isinstance(value, str):
                 value = (value,)
+            if key == "kafka":
+                value = kafka_settings(value, where[key])
             values[key] = value
     for key, (value, flag) in (flags or {}).items():
         if value is not None:
