@@ -19,12 +19,12 @@ import pytest
 from kafka_support import LocalBroker, free_ports
 from test_crash_recovery import (
     LiveInput,
+    assert_every_offset_counted_once,
     assert_same_alerts,
     committed_to_end,
     reference_ids,
     write_config,
 )
-from test_rebalance import assert_no_hanging_transactions
 
 pytestmark = pytest.mark.kafka
 
@@ -78,6 +78,5 @@ def test_broker_kill_and_restart_mid_run(
         process.kill()
         print(log_path.read_text(errors="replace")[-5000:])
         raise
+    assert_every_offset_counted_once(config, live.topic)
     assert_same_alerts(config, reference_ids(tmp_path, live, profile_path, guarantee), guarantee)
-    if guarantee == "exactly_once":
-        assert_no_hanging_transactions(config)

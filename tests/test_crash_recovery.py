@@ -17,6 +17,7 @@ import subprocess
 import sys
 import threading
 import time
+import uuid
 from pathlib import Path
 
 import pytest
@@ -24,6 +25,8 @@ import yaml
 from confluent_kafka import Consumer, TopicPartition
 from kafka_support import bootstrap, new_topic, payloads, produce, read_all
 
+from stream_monitor.stream import checkpoint
+from stream_monitor.stream.kafka_io import state_key
 from stream_monitor.synthetic import Drift, traffic
 
 pytestmark = pytest.mark.kafka
@@ -183,6 +186,53 @@ def reference_ids(tmp_path: Path, live: LiveInput, profile: Path, guarantee: str
     return alert_ids(config)
 
 
+def end_offsets(topic: str, isolation: str) -> list[int]:
+    """End offset of each partition as a consumer of that isolation level sees it."""
+    consumer = Consumer(
+        {
+            "bootstrap.servers": bootstrap(),
+            "group.id": f"ends-{uuid.uuid4()}",
+            "isolation.level": isolation,
+        }
+    )
+    try:
+        count = len(consumer.list_topics(topic, timeout=15).topics[topic].partitions)
+        return [
+            consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=15, cached=False)[1]
+            for p in range(count)
+        ]
+    finally:
+        consumer.close()
+
+
+def assert_no_hanging_transactions(config: Path) -> None:
+    """read_committed and read_uncommitted agree on where the output topics end."""
+    settings = yaml.safe_load(config.read_text())["stream"]
+    for topic in (settings["alert_topic"], settings["state_topic"], settings["dead_letter_topic"]):
+        assert end_offsets(topic, "read_committed") == end_offsets(topic, "read_uncommitted"), topic
+
+
+def assert_every_offset_counted_once(config: Path, topic: str) -> None:
+    """The final committed state of each input partition has read every offset up to the
+    end exactly once, each either scored or dead-lettered (the input here is all good)."""
+    settings = yaml.safe_load(config.read_text())["stream"]
+    states: dict[bytes | None, bytes | None] = {}
+    for message in read_all(settings["state_topic"]):
+        states[message.key()] = message.value()
+    consumer = Consumer({"bootstrap.servers": bootstrap(), "group.id": "ends"})
+    try:
+        count = len(consumer.list_topics(topic, timeout=15).topics[topic].partitions)
+        for p in range(count):
+            _, end = consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=15)
+            blob = states[state_key(settings["monitor"], topic, p)]
+            assert blob is not None
+            _, meta = checkpoint.decode(blob)
+            assert (meta["next_offset"], meta["messages"]) == (end, end), f"partition {p}"
+            assert meta["dead_lettered"] == 0
+    finally:
+        consumer.close()
+
+
 def assert_same_alerts(config: Path, expected: list[str], guarantee: str) -> None:
     """The deployment's alerts equal the reference run's: exactly (no duplicates, no gaps) in
     exactly-once mode, once duplicate ids are dropped in at-least-once mode."""
@@ -191,6 +241,7 @@ def assert_same_alerts(config: Path, expected: list[str], guarantee: str) -> Non
     if guarantee == "exactly_once":
         assert sorted(got) == sorted(expected)
         assert len(set(got)) == len(got)
+        assert_no_hanging_transactions(config)
     else:
         assert sorted(set(got)) == sorted(set(expected))
 
@@ -204,14 +255,53 @@ def test_hard_kills_lose_nothing(tmp_path: Path, profile_path: Path, guarantee: 
     config = write_config(tmp_path, live.topic, profile_path, guarantee, name)
     mid_stream = run_to_end(config, live, KILLS, signal.SIGKILL)
     assert mid_stream >= KILLS - 1
+    assert_every_offset_counted_once(config, live.topic)
     assert_same_alerts(config, reference_ids(tmp_path, live, profile_path, guarantee), guarantee)
 
 
-def test_clean_stops_never_duplicate(tmp_path: Path, profile_path: Path) -> None:
-    """SIGTERM at random points, at-least-once: each alert of a clean run arrives exactly once."""
+@pytest.mark.parametrize("guarantee", ["exactly_once", "at_least_once"])
+def test_clean_stops_never_duplicate(tmp_path: Path, profile_path: Path, guarantee: str) -> None:
+    """SIGTERM at random points: in either mode each alert of a clean run arrives exactly
+    once, and every offset is counted once."""
     live = LiveInput()
-    config = write_config(tmp_path, live.topic, profile_path, "at_least_once", "term")
+    config = write_config(tmp_path, live.topic, profile_path, guarantee, f"term-{guarantee[:5]}")
     assert run_to_end(config, live, 6, signal.SIGTERM) >= 5
-    expected = reference_ids(tmp_path, live, profile_path, "at_least_once")
+    assert_every_offset_counted_once(config, live.topic)
+    expected = reference_ids(tmp_path, live, profile_path, guarantee)
     got = alert_ids(config)
     assert sorted(got) == sorted(expected)
+    if guarantee == "exactly_once":
+        assert_no_hanging_transactions(config)
+
+
+def test_duplicate_instance_is_fenced(tmp_path: Path, profile_path: Path) -> None:
+    """A second live process with the same instance_id fences the first (exactly-once): the
+    first stops with exit code 3 and one line saying so; the second carries on, and the
+    alerts are still exactly those of an uninterrupted run."""
+    live = LiveInput()
+    config = write_config(tmp_path, live.topic, profile_path, "exactly_once", "fence")
+    first = subprocess.Popen(
+        [sys.executable, "-m", "stream_monitor", "run", "--config", str(config)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    time.sleep(4)
+    second = start(config)
+    _, errors = first.communicate(timeout=120)
+    assert first.returncode == 3, errors[-3000:]
+    last = errors.strip().splitlines()[-1]
+    assert last.startswith("stream-monitor run: stopped:"), last
+    assert "fenced" in last.lower(), last
+    assert "Traceback" not in errors
+    live.thread.join()
+    deadline = time.monotonic() + 300
+    while not committed_to_end(config, live.topic):
+        assert time.monotonic() < deadline, "the input was not consumed"
+        assert second.poll() is None, f"the second instance exited with {second.returncode}"
+        time.sleep(1.0)
+    second.send_signal(signal.SIGTERM)
+    assert second.wait(60) == 0
+    assert_every_offset_counted_once(config, live.topic)
+    expected = reference_ids(tmp_path, live, profile_path, "exactly_once")
+    assert_same_alerts(config, expected, "exactly_once")

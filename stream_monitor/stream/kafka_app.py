@@ -52,7 +52,11 @@ from stream_monitor.profile.model import Profile
 from stream_monitor.stream import kafka_io
 from stream_monitor.stream.pipeline import Counters, DeadLetter, Pipeline
 from stream_monitor.stream.settings import StreamSettings
-from stream_monitor.stream.transactions import TransactionAbortedError, TransactionalProducer
+from stream_monitor.stream.transactions import (
+    FatalTransactionError,
+    TransactionAbortedError,
+    TransactionalProducer,
+)
 
 log = logging.getLogger("stream_monitor.run")
 
@@ -108,6 +112,7 @@ class KafkaMonitor:
         self.owned: set[tuple[str, int]] = set()
         self.dirty: set[tuple[str, int]] = set()
         self.last_checkpoint = time.monotonic()
+        self.failed = False
         self.consumer = kafka_io.consumer(
             self.base,
             settings.group_id,
@@ -168,11 +173,13 @@ class KafkaMonitor:
                 except KafkaException as error:
                     self._recover(error)
             self.checkpoint()
+        except BaseException:
+            # Nothing more may be committed: closing the consumer revokes the partitions,
+            # and their checkpoint must not run.
+            self.failed = True
+            raise
         finally:
-            if self.txn is not None and self.txn.open:
-                self.txn.abort()
-            self.consumer.close()
-            self.producer.flush(30)
+            self._close()
         counters = self.pipeline.counters
         log.info(
             "stopped",
@@ -184,6 +191,18 @@ class KafkaMonitor:
             },
         )
         return counters
+
+    def _close(self) -> None:
+        try:
+            if self.txn is not None and self.txn.open:
+                self.txn.abort()
+        except FatalTransactionError:
+            pass  # the run is failing already; a restart aborts it (init_transactions)
+        try:
+            self.consumer.close()
+        except Exception as error:  # a failing run: a rebalance callback may raise again
+            log.warning("consumer close failed", extra={"reason": str(error)})
+        self.producer.flush(30)
 
     def stop(self) -> None:
         """Ask the loop to finish its batch, checkpoint and close (signal-safe)."""
@@ -346,15 +365,19 @@ class KafkaMonitor:
 
     def _recover(self, error: KafkaException) -> None:
         """Handle a Kafka error raised by the loop: rewind after an abortable one, else stop."""
+        self.producer.poll(0)  # serves the error callback, which names a fatal error's cause
         err = error.args[0]
-        if self.txn is not None and err.txn_requires_abort():
+        fatal = self.client_errors.fatal_error
+        if self.txn is not None and err.txn_requires_abort() and fatal is None:
             log.warning("transaction aborted, rewinding", extra={"code": err.name()})
             self._abort()
             return
         log.error(
             "stopping on a Kafka error",
-            extra={"code": err.name(), "fatal": err.fatal(), "reason": err.str()},
+            extra={"code": err.name(), "fatal": err.fatal(), "reason": fatal or err.str()},
         )
+        if fatal is not None:
+            raise FatalTransactionError(fatal) from error
         raise error
 
     def _abort(self) -> None:
@@ -450,7 +473,8 @@ class KafkaMonitor:
 
     def _on_revoke(self, consumer: Any, partitions: list[TopicPartition]) -> None:
         revoked = {(tp.topic, tp.partition) for tp in partitions}
-        self.checkpoint(revoked)
+        if not self.failed:
+            self.checkpoint(revoked)
         self._forget(revoked)
         log.info("revoked", extra={"partitions": len(revoked)})
 

@@ -81,6 +81,7 @@ class ClientErrors:
 
     def __init__(self) -> None:
         self.auth_error: str | None = None
+        self.fatal_error: str | None = None  # e.g. fenced by a newer instance
         self.logger = logging.getLogger("stream_monitor.librdkafka")
         if not any(isinstance(f, _Repeats) for f in self.logger.filters):
             self.logger.addFilter(_Repeats())
@@ -88,6 +89,8 @@ class ClientErrors:
     def __call__(self, error: KafkaError) -> None:
         if error.code() in _AUTH_ERRORS and self.auth_error is None:
             self.auth_error = error.str()
+        if error.fatal() and self.fatal_error is None:
+            self.fatal_error = error.str()
 
     def settings(self) -> dict[str, Any]:
         """The client settings that route errors and logs here."""

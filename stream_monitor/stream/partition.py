@@ -53,6 +53,8 @@ class PartitionMonitor:
         self.engine = DatasetMonitor(profile, settings)
         self.limiter = RateLimiter(alerts.repeat_after_rows)
         self.rows = 0  # rows scored in this partition
+        self.messages = 0  # messages read from this partition (each offset counted once)
+        self.dead_lettered = 0  # of which dead-lettered
         self.next_offset: int | None = None
         self.window_first_offset: int | None = None
         self.window_time: tuple[str | None, str | None] = (None, None)
@@ -115,6 +117,8 @@ class PartitionMonitor:
         window = self.alerts.quality_window
         pos = 0
         n = bad.shape[0]
+        self.messages += n
+        self.dead_lettered += int(bad.sum())
         while pos < n:
             if self.quality_seen == 0:
                 self.quality_first_offset = int(offsets[pos])
@@ -201,6 +205,8 @@ class PartitionMonitor:
             "partition": self.partition,
             "next_offset": self.next_offset,
             "rows": self.rows,
+            "messages": self.messages,
+            "dead_lettered": self.dead_lettered,
             "window_first_offset": self.window_first_offset,
             "window_time": list(self.window_time),
             "limiter": self.limiter.state(),
@@ -214,6 +220,8 @@ class PartitionMonitor:
         self.engine.restore(arrays)
         self.next_offset = meta["next_offset"]
         self.rows = int(meta["rows"])
+        self.messages = int(meta.get("messages", 0))
+        self.dead_lettered = int(meta.get("dead_lettered", 0))
         self.window_first_offset = meta["window_first_offset"]
         t0, t1 = meta["window_time"]
         self.window_time = (t0, t1)
