@@ -8,7 +8,6 @@ it comes back, and the monitor keeps running throughout: it is never restarted.
 
 from __future__ import annotations
 
-import signal
 import subprocess
 import sys
 import time
@@ -21,7 +20,7 @@ from test_crash_recovery import (
     LiveInput,
     assert_every_offset_counted_once,
     assert_same_alerts,
-    committed_to_end,
+    finish,
     reference_ids,
     write_config,
 )
@@ -67,13 +66,7 @@ def test_broker_kill_and_restart_mid_run(
             broker.start()
             assert process.poll() is None, f"the monitor exited with {process.returncode}"
         live.thread.join()
-        deadline = time.monotonic() + 300
-        while not committed_to_end(config, live.topic):
-            assert time.monotonic() < deadline, "the monitor did not finish the input"
-            assert process.poll() is None, f"the monitor exited with {process.returncode}"
-            time.sleep(1.0)
-        process.send_signal(signal.SIGTERM)
-        assert process.wait(60) == 0
+        finish(config, live.topic, process)
     except BaseException:
         process.kill()
         print(log_path.read_text(errors="replace")[-5000:])

@@ -19,6 +19,7 @@ import threading
 import time
 import uuid
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -162,6 +163,13 @@ def run_to_end(config: Path, live: LiveInput, kills: int, kill_signal: signal.Si
     live.thread.join()
     topic = live.topic
     process = start(config)
+    finish(config, topic, process)
+    return mid_stream
+
+
+def finish(config: Path, topic: str, process: subprocess.Popen[Any]) -> None:
+    """Wait until the group has committed the end of the input, with the monitor alive all
+    along; then stop it with SIGTERM, which must exit cleanly."""
     deadline = time.monotonic() + 300
     while not committed_to_end(config, topic):
         assert time.monotonic() < deadline, "the monitor did not finish the input"
@@ -169,7 +177,6 @@ def run_to_end(config: Path, live: LiveInput, kills: int, kill_signal: signal.Si
         time.sleep(1.0)
     process.send_signal(signal.SIGTERM)
     assert process.wait(60) == 0
-    return mid_stream
 
 
 def alert_ids(config: Path) -> list[str]:
@@ -295,13 +302,7 @@ def test_duplicate_instance_is_fenced(tmp_path: Path, profile_path: Path) -> Non
     assert "fenced" in last.lower(), last
     assert "Traceback" not in errors
     live.thread.join()
-    deadline = time.monotonic() + 300
-    while not committed_to_end(config, live.topic):
-        assert time.monotonic() < deadline, "the input was not consumed"
-        assert second.poll() is None, f"the second instance exited with {second.returncode}"
-        time.sleep(1.0)
-    second.send_signal(signal.SIGTERM)
-    assert second.wait(60) == 0
+    finish(config, live.topic, second)
     assert_every_offset_counted_once(config, live.topic)
     expected = reference_ids(tmp_path, live, profile_path, "exactly_once")
     assert_same_alerts(config, expected, "exactly_once")
