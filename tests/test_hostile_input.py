@@ -16,14 +16,24 @@ from stream_monitor.synthetic import traffic
 
 pytestmark = pytest.mark.kafka
 
-BAD_MESSAGES = 100_000
+BAD_MESSAGES = 107_000  # about 1 in 17 is a good record with extra fields
 GOOD_MESSAGES = 20_000
 MAX_BYTES = 16_384
 
 
-def hostile(rng: random.Random, good: dict[str, object]) -> tuple[bytes | None, str]:
-    """One malformed message and the reason it must be dead-lettered with."""
-    kind = rng.randrange(16)
+def hostile(rng: random.Random, good: dict[str, object]) -> tuple[bytes | None, str | None]:
+    """One malformed message and the reason it must be dead-lettered with (None: a good
+    record with unexpected extra fields, which must be scored, the extras ignored)."""
+    kind = rng.randrange(17)
+    if kind == 16:
+        extra = rng.choice(
+            [
+                {"unexpected": {"deep": [1, {"x": None}]}},
+                {"": 1, "\u202e<script>": "x" * 300},
+                {"age_v2": "text", "income2": [1.5, None]},
+            ]
+        )
+        return json.dumps({**good, **extra}).encode(), None
     if kind == 0:
         never_utf8 = [0xC0, 0xC1, *range(0xF5, 0x100)]  # bytes no UTF-8 sequence contains
         noise = bytes(rng.choice(never_utf8) for _ in range(rng.randrange(1, 40)))
@@ -73,7 +83,7 @@ def test_hostile_messages_are_dead_lettered_with_reasons(profile: Profile) -> No
     good_payloads = payloads(traffic(GOOD_MESSAGES, seed=31).drop("id"))
     values: list[bytes | None] = []
     expected: dict[int, str] = {}
-    g = 0
+    g = extras = 0
     for i in range(BAD_MESSAGES + GOOD_MESSAGES):
         if g < GOOD_MESSAGES and (
             rng.random() < GOOD_MESSAGES / (BAD_MESSAGES + GOOD_MESSAGES) or i >= BAD_MESSAGES + g
@@ -82,14 +92,18 @@ def test_hostile_messages_are_dead_lettered_with_reasons(profile: Profile) -> No
             g += 1
         else:
             value, reason = hostile(rng, goods[rng.randrange(GOOD_MESSAGES)])
-            expected[i] = reason
+            if reason is None:
+                extras += 1
+            else:
+                expected[i] = reason
             values.append(value)
     topic = new_topic("hostile")
     produce(topic, values)
     settings = settings_for(topic, max_payload_bytes=MAX_BYTES)
     counters = run_in_thread(KafkaMonitor(profile, settings), len(values), timeout_s=600)
     assert counters.messages == len(values)
-    assert counters.dead_lettered == len(expected) >= BAD_MESSAGES
+    assert counters.dead_lettered == len(expected) >= 100_000
+    assert counters.scored == GOOD_MESSAGES + extras
     assert counters.scored + counters.dead_lettered == counters.records
     found = {}
     for message in read_all(settings.dead_letter_topic):
