@@ -111,7 +111,8 @@ def write_config(
         "repeat_after_rows": 1,
         "instance_id": instance,
         # A killed instance leaves the group after 6 s (the broker's minimum) instead of 45 s.
-        "kafka": {"session.timeout.ms": 6000, "heartbeat.interval.ms": 1000, **(kafka or {})},
+        "kafka_consumer": {"session.timeout.ms": 6000, "heartbeat.interval.ms": 1000},
+        "kafka": kafka or {},
     }
     existing.write_text(yaml.safe_dump({"stream": settings}))
     path = folder / f"{instance}.yaml"

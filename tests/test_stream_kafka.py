@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from dataclasses import replace
 from pathlib import Path
 
@@ -228,3 +229,27 @@ def test_exactly_once_restart_matches_an_uninterrupted_run(profile: Profile) -> 
     # No transaction left open: committed and uncommitted reads agree.
     for name in (split.alert_topic, split.state_topic):
         assert len(read_all(name, committed_only=False)) == len(read_all(name))
+
+
+@pytest.mark.parametrize(
+    ("where", "warned"), [("kafka_consumer", False), ("kafka", True)], ids=["split", "shared"]
+)
+def test_consumer_settings_reach_only_consumers(
+    profile: Profile,
+    caplog: pytest.LogCaptureFixture,
+    where: str,
+    warned: bool,
+) -> None:
+    """A consumer property under ``kafka_consumer`` is not given to the producers, so
+    librdkafka has nothing to warn about; under ``kafka`` every client gets it, and the
+    producer's warning arrives as a log record."""
+    settings = settings_for(new_topic("split"), **{where: {"session.timeout.ms": 6000}})
+    monitor = KafkaMonitor(profile, settings)
+    with caplog.at_level(logging.WARNING, logger="stream_monitor.librdkafka"):
+        monitor.producer.poll(1.0)
+        monitor.consumer.poll(1.0)
+    monitor.consumer.close()
+    warnings = [r.getMessage() for r in caplog.records if "CONFWARN" in r.getMessage()]
+    assert bool(warnings) == warned, warnings
+    if warned:
+        assert "session.timeout.ms is a consumer property" in warnings[0]

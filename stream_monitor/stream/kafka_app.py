@@ -113,8 +113,9 @@ class KafkaMonitor:
         self.dirty: set[tuple[str, int]] = set()
         self.last_checkpoint = time.monotonic()
         self.failed = False
+        self.consumer_base = {**self.base, **settings.kafka_consumer}
         self.consumer = kafka_io.consumer(
-            self.base,
+            self.consumer_base,
             settings.group_id,
             **{
                 "statistics.interval.ms": 5000,
@@ -126,11 +127,13 @@ class KafkaMonitor:
         if self.exactly_once:
             transactional_id = f"stream-monitor-{settings.monitor}-{settings.instance_id}"
             self.txn = TransactionalProducer(
-                lambda: kafka_io.producer(self.base, transactional_id=transactional_id),
+                lambda: kafka_io.producer(
+                    self.base, transactional_id=transactional_id, **settings.kafka_producer
+                ),
                 self.stopping,
             )
         else:
-            self._producer = kafka_io.producer(self.base)
+            self._producer = kafka_io.producer(self.base, **settings.kafka_producer)
         # Exactly-once: per partition, the last committed (next offset, state), to rewind to.
         self.committed: dict[tuple[str, int], tuple[int, bytes | None]] = {}
         self.committed_counters = dataclasses.replace(self.pipeline.counters)
@@ -436,7 +439,7 @@ class KafkaMonitor:
     def _on_assign(self, consumer: Any, partitions: list[TopicPartition]) -> None:
         s = self.settings
         keys = {kafka_io.state_key(s.monitor, tp.topic, tp.partition): tp for tp in partitions}
-        states = kafka_io.read_states(self.base, s.state_topic, keys)
+        states = kafka_io.read_states(self.consumer_base, s.state_topic, keys)
         for key, tp in keys.items():
             monitor = self.pipeline.monitor(tp.topic, tp.partition)
             blob = states.get(key)

@@ -56,8 +56,12 @@ class StreamSettings:
     metrics_host: str = "127.0.0.1"
     metrics_port: int | None = None
     max_records: int | None = None
-    # librdkafka settings, secrets resolved: never shown by repr().
+    # librdkafka settings, secrets resolved: never shown by repr(). ``kafka`` applies to
+    # every client; the other two to consumers or producers only (librdkafka warns about a
+    # consumer property given to a producer, and the other way round).
     kafka: dict[str, Any] = field(default_factory=dict, repr=False)
+    kafka_consumer: dict[str, Any] = field(default_factory=dict, repr=False)
+    kafka_producer: dict[str, Any] = field(default_factory=dict, repr=False)
 
     def monitor_settings(self) -> MonitorSettings:
         """The engine's view of these settings."""
@@ -175,7 +179,7 @@ def load_stream_settings(
                 value = tuple(value)
             if key == "input_topics" and isinstance(value, str):
                 value = (value,)
-            if key == "kafka":
+            if key in ("kafka", "kafka_consumer", "kafka_producer"):
                 value = kafka_settings(value, where[key])
             values[key] = value
     for key, (value, flag) in (flags or {}).items():
