@@ -4,6 +4,7 @@ exactly-once mode, duplicates nothing.
 The test runs its own broker (scripts/kafka.sh in a private home and ports), so killing it
 does not disturb the other tests. Records keep arriving while the broker is down and while
 it comes back, and the monitor keeps running throughout: it is never restarted.
+STREAM_MONITOR_SOAK=1 kills the broker six times over 1M records.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from pathlib import Path
 import pytest
 from kafka_support import LocalBroker, free_ports
 from test_crash_recovery import (
+    SOAK,
     LiveInput,
     assert_every_offset_counted_once,
     assert_same_alerts,
@@ -27,7 +29,7 @@ from test_crash_recovery import (
 
 pytestmark = pytest.mark.kafka
 
-BROKER_KILLS = 2
+BROKER_KILLS = 6 if SOAK else 2
 
 
 @pytest.fixture(scope="module")
