@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -14,6 +15,20 @@ from stream_monitor.synthetic import traffic
 
 # Make tests/strategies.py importable as a plain module.
 sys.path.insert(0, str(Path(__file__).parent))
+
+
+@pytest.fixture(autouse=True)
+def _no_stray_monitors() -> Iterator[None]:
+    """Kill monitor processes a failed test left running, so that they neither disturb the
+    next tests nor surface there as a ResourceWarning."""
+    import kafka_support
+
+    yield
+    while kafka_support.monitors:
+        process = kafka_support.monitors.pop()
+        if process.poll() is None:
+            process.kill()
+            process.wait(30)
 
 
 @pytest.fixture(scope="session")

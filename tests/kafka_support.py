@@ -123,6 +123,9 @@ def run_in_thread(monitor: Any, max_records: int, timeout_s: float = 180.0) -> A
 
 REPO = Path(__file__).resolve().parent.parent
 
+# Monitor processes a test started; conftest kills any still running when the test ends.
+monitors: list[subprocess.Popen[Any]] = []
+
 
 def free_ports(count: int) -> int:
     """The first of ``count`` consecutive TCP ports that are free on 127.0.0.1."""

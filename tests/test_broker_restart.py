@@ -15,6 +15,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import kafka_support
 import pytest
 from kafka_support import LocalBroker, free_ports
 from test_crash_recovery import (
@@ -59,6 +60,7 @@ def test_broker_kill_and_restart_mid_run(
             stdout=log,
             stderr=log,
         )
+    kafka_support.monitors.append(process)
     try:
         for _ in range(BROKER_KILLS):
             time.sleep(6)

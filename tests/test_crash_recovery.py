@@ -21,13 +21,14 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+import kafka_support
 import pytest
 import yaml
 from confluent_kafka import Consumer, TopicPartition
 from kafka_support import bootstrap, new_topic, payloads, produce, read_all
 
 from stream_monitor.stream import checkpoint
-from stream_monitor.stream.kafka_io import state_key
+from stream_monitor.stream.kafka_io import TRANSACTION_TIMEOUT_MS, state_key
 from stream_monitor.synthetic import Drift, traffic
 
 pytestmark = pytest.mark.kafka
@@ -121,12 +122,14 @@ def write_config(
 
 
 def start(config: Path) -> subprocess.Popen[bytes]:
-    """Start the monitor process."""
-    return subprocess.Popen(
+    """Start the monitor process (killed at the end of the test if still running)."""
+    process = subprocess.Popen(
         [sys.executable, "-m", "stream_monitor", "run", "--config", str(config)],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
+    kafka_support.monitors.append(process)
+    return process
 
 
 def committed_to_end(config: Path, topic: str) -> bool:
@@ -214,15 +217,31 @@ def end_offsets(topic: str, isolation: str) -> list[int]:
 
 
 def assert_no_hanging_transactions(config: Path) -> None:
-    """read_committed and read_uncommitted agree on where the output topics end."""
+    """read_committed and read_uncommitted agree on where the output topics end.
+
+    A killed instance that never comes back leaves its open transaction to the broker,
+    which aborts it after the producer's ``transaction.timeout.ms`` (10 s): until then
+    read_committed readers stop short of it. So this waits up to three times that long.
+    """
     settings = yaml.safe_load(config.read_text())["stream"]
-    for topic in (settings["alert_topic"], settings["state_topic"], settings["dead_letter_topic"]):
-        assert end_offsets(topic, "read_committed") == end_offsets(topic, "read_uncommitted"), topic
+    topics = (settings["alert_topic"], settings["state_topic"], settings["dead_letter_topic"])
+    deadline = time.monotonic() + 3 * TRANSACTION_TIMEOUT_MS / 1000
+    while True:
+        open_ = [
+            t
+            for t in topics
+            if end_offsets(t, "read_committed") != end_offsets(t, "read_uncommitted")
+        ]
+        if not open_:
+            return
+        assert time.monotonic() < deadline, f"transactions left hanging on {open_}"
+        time.sleep(1.0)
 
 
 def assert_every_offset_counted_once(config: Path, topic: str) -> None:
     """The final committed state of each input partition has read every offset up to the
     end exactly once, each either scored or dead-lettered (the input here is all good)."""
+    assert_no_hanging_transactions(config)  # states past an open transaction are not readable
     settings = yaml.safe_load(config.read_text())["stream"]
     states: dict[bytes | None, bytes | None] = {}
     for message in read_all(settings["state_topic"]):
@@ -294,8 +313,19 @@ def test_duplicate_instance_is_fenced(tmp_path: Path, profile_path: Path) -> Non
         stderr=subprocess.PIPE,
         text=True,
     )
+    kafka_support.monitors.append(first)
     time.sleep(4)
     second = start(config)
+    check_fenced(first, config, live, second)
+    assert_every_offset_counted_once(config, live.topic)
+    expected = reference_ids(tmp_path, live, profile_path, "exactly_once")
+    assert_same_alerts(config, expected, "exactly_once")
+
+
+def check_fenced(
+    first: subprocess.Popen[str], config: Path, live: LiveInput, second: subprocess.Popen[Any]
+) -> None:
+    """The first process stops, fenced; the second finishes the input."""
     _, errors = first.communicate(timeout=120)
     assert first.returncode == 3, errors[-3000:]
     last = errors.strip().splitlines()[-1]
@@ -304,6 +334,3 @@ def test_duplicate_instance_is_fenced(tmp_path: Path, profile_path: Path) -> Non
     assert "Traceback" not in errors
     live.thread.join()
     finish(config, live.topic, second)
-    assert_every_offset_counted_once(config, live.topic)
-    expected = reference_ids(tmp_path, live, profile_path, "exactly_once")
-    assert_same_alerts(config, expected, "exactly_once")

@@ -113,6 +113,7 @@ class KafkaMonitor:
         self.dirty: set[tuple[str, int]] = set()
         self.last_checkpoint = time.monotonic()
         self.failed = False
+        self.callback_error: BaseException | None = None
         self.consumer_base = {**self.base, **settings.kafka_consumer}
         self.consumer = kafka_io.consumer(
             self.consumer_base,
@@ -131,6 +132,9 @@ class KafkaMonitor:
                     self.base, transactional_id=transactional_id, **settings.kafka_producer
                 ),
                 self.stopping,
+                transaction_timeout_s=kafka_io.transaction_timeout_s(
+                    {**settings.kafka, **settings.kafka_producer}
+                ),
             )
         else:
             self._producer = kafka_io.producer(self.base, **settings.kafka_producer)
@@ -154,9 +158,9 @@ class KafkaMonitor:
         )
         self.consumer.subscribe(
             list(s.input_topics),
-            on_assign=self._on_assign,
-            on_revoke=self._on_revoke,
-            on_lost=self._on_lost,
+            on_assign=self._guarded(self._on_assign),
+            on_revoke=self._guarded(self._on_revoke),
+            on_lost=self._guarded(self._on_lost),
         )
         if self.txn is not None:
             self.txn.init()
@@ -169,6 +173,7 @@ class KafkaMonitor:
                 want = s.batch_size if remaining is None else min(s.batch_size, remaining)
                 try:
                     messages = self.consumer.consume(num_messages=want, timeout=s.batch_timeout_s)
+                    self._raise_from_callback()
                     if messages:
                         self._process(messages)
                     if time.monotonic() - self.last_checkpoint >= s.commit_interval_s:
@@ -203,8 +208,10 @@ class KafkaMonitor:
             pass  # the run is failing already; a restart aborts it (init_transactions)
         try:
             self.consumer.close()
-        except Exception as error:  # a failing run: a rebalance callback may raise again
-            log.warning("consumer close failed", extra={"reason": str(error)})
+        except KafkaException as error:
+            log.warning("consumer close failed", extra={"reason": error.args[0].str()})
+        if self.callback_error is not None:  # from the last revoke, run by close()
+            log.warning("final revoke failed", extra={"reason": repr(self.callback_error)})
         self.producer.flush(30)
 
     def stop(self) -> None:
@@ -375,6 +382,11 @@ class KafkaMonitor:
             log.warning("transaction aborted, rewinding", extra={"code": err.name()})
             self._abort()
             return
+        if self.txn is not None and (fatal is not None or err.fatal()):
+            self.txn.recover_from_fatal(fatal or err.str())  # raises unless it timed out
+            self.client_errors.fatal_error = None
+            self._rewind()
+            return
         log.error(
             "stopping on a Kafka error",
             extra={"code": err.name(), "fatal": err.fatal(), "reason": fatal or err.str()},
@@ -436,6 +448,26 @@ class KafkaMonitor:
             )
 
     # -- rebalances --------------------------------------------------------------------------
+    def _guarded(
+        self, callback: Callable[[Any, list[TopicPartition]], None]
+    ) -> Callable[[Any, list[TopicPartition]], None]:
+        """A rebalance callback that never raises into librdkafka (which re-raises such an
+        exception in a mangled form); its error is raised after ``consume`` returns."""
+
+        def guarded(consumer: Any, partitions: list[TopicPartition]) -> None:
+            try:
+                callback(consumer, partitions)
+            except BaseException as error:
+                if self.callback_error is None:
+                    self.callback_error = error
+
+        return guarded
+
+    def _raise_from_callback(self) -> None:
+        error, self.callback_error = self.callback_error, None
+        if error is not None:
+            raise error
+
     def _on_assign(self, consumer: Any, partitions: list[TopicPartition]) -> None:
         s = self.settings
         keys = {kafka_io.state_key(s.monitor, tp.topic, tp.partition): tp for tp in partitions}

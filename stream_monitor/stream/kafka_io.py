@@ -35,6 +35,7 @@ PINNED_CONSUMER = {
     "isolation.level": "read_committed",
 }
 PINNED_PRODUCER = {"enable.idempotence": True, "acks": "all"}
+TRANSACTION_TIMEOUT_MS = 10_000
 
 
 # Errors that no retry will cure: the credentials or the TLS set-up are wrong.
@@ -110,11 +111,22 @@ def consumer(base: dict[str, Any], group_id: str, **extra: Any) -> Consumer:
     return Consumer(config)
 
 
+def transaction_timeout_s(settings: dict[str, Any]) -> float:
+    """The ``transaction.timeout.ms`` a transactional producer gets, in seconds."""
+    return float(settings.get("transaction.timeout.ms", TRANSACTION_TIMEOUT_MS)) / 1000
+
+
 def producer(
     base: dict[str, Any], *, transactional_id: str | None = None, **extra: Any
 ) -> Producer:
     """An idempotent producer waiting for all in-sync replicas; transactional if given an id."""
-    config = {"linger.ms": 5, "compression.type": "lz4", **base, **extra, **PINNED_PRODUCER}
+    defaults: dict[str, Any] = {"linger.ms": 5, "compression.type": "lz4"}
+    if transactional_id is not None:
+        # A dead instance's open transaction holds back every read_committed reader of our
+        # topics until the broker aborts it after this long (librdkafka's default: 60 s).
+        # 10 s, as Kafka Streams does for exactly-once, is far above a checkpoint interval.
+        defaults["transaction.timeout.ms"] = TRANSACTION_TIMEOUT_MS
+    config = {**defaults, **base, **extra, **PINNED_PRODUCER}
     if transactional_id is not None:
         config["transactional.id"] = transactional_id
     return Producer(config)

@@ -11,8 +11,11 @@ created, and its ``init_transactions()`` fences the stuck one and aborts its ope
 transaction on the broker. The caller then rewinds to its last commit, as after any abort.
 
 Errors follow librdkafka's classes: a retriable error repeats the call; an abortable one (or
-a retriable one that keeps failing) aborts the transaction, and the caller rewinds; a fatal
-one (``PRODUCER_FENCED``: another live instance has the same ``instance_id``) stops the run.
+a retriable one that keeps failing) aborts the transaction, and the caller rewinds. A fatal
+one ("fenced by a newer instance") has two causes that librdkafka reports alike: the broker
+aborted a transaction that outlived ``transaction.timeout.ms`` (a broker outage does that),
+or another live instance has the same ``instance_id``. The first is told by the age of the
+open transaction, and a new producer carries on; the second stops the run.
 """
 
 from __future__ import annotations
@@ -36,7 +39,7 @@ GRACE_S = 10.0
 # Producers given up on stay referenced until the process ends (destroying one while its
 # call is still blocked inside librdkafka is not safe); after this many the run stops, for
 # the supervisor to restart it with a clean process.
-MAX_ABANDONED = 5
+MAX_STUCK = 5
 
 
 class StuckError(Exception):
@@ -83,16 +86,18 @@ class TransactionalProducer:
         make: Callable[[], Producer],
         stopping: threading.Event,
         *,
+        transaction_timeout_s: float,
         call_timeout_s: float = CALL_TIMEOUT_S,
-        on_replace: Callable[[], None] | None = None,
     ) -> None:
         self.make = make
         self.stopping = stopping
         self.timeout = call_timeout_s
-        self.on_replace = on_replace
+        self.transaction_timeout = transaction_timeout_s
         self.producer = make()
         self.open = False
+        self.begun = 0.0
         self.abandoned: list[Producer] = []
+        self.stuck = 0
 
     def _call(self, name: str, call: Callable[[], object]) -> None:
         call_with_deadline(name, call, self.timeout + GRACE_S)
@@ -123,6 +128,18 @@ class TransactionalProducer:
         if not self.open:
             self.producer.begin_transaction()
             self.open = True
+            self.begun = time.monotonic()
+
+    def recover_from_fatal(self, reason: str) -> None:
+        """After a fatal error: go on with a new producer if the open transaction outlived
+        ``transaction.timeout.ms`` (the broker then aborts it by bumping the producer epoch,
+        which librdkafka reports as being fenced, e.g. after a broker outage); otherwise a
+        newer instance with our transactional id fenced us, and the run must stop.
+        """
+        if not (self.open and time.monotonic() - self.begun >= self.transaction_timeout):
+            raise FatalTransactionError(reason)
+        log.warning("the broker aborted a transaction that timed out; new producer")
+        self.replace()
 
     def commit(self, offsets: list[TopicPartition], group_metadata: object) -> None:
         """Add ``offsets`` to the open transaction and commit it.
@@ -144,15 +161,16 @@ class TransactionalProducer:
         except KafkaException as error:
             err = _kafka_error(error)
             if err.fatal():
-                raise FatalTransactionError(f"transaction failed: {err.str()}") from error
-            log.warning("commit failed, aborting", extra={"code": err.name()})
-            self.abort()
+                self.recover_from_fatal(f"transaction failed: {err.str()}")
+            else:
+                log.warning("commit failed, aborting", extra={"code": err.name()})
+                self.abort()
             raise TransactionAbortedError(err.name()) from error
         except StuckError as error:
             log.error(
                 "transactional call stuck, replacing the producer", extra={"call": str(error)}
             )
-            self.replace()
+            self.replace(stuck=True)
             raise TransactionAbortedError(str(error)) from error
 
     def abort(self) -> None:
@@ -163,26 +181,25 @@ class TransactionalProducer:
         except KafkaException as error:
             err = _kafka_error(error)
             if err.fatal():
-                raise FatalTransactionError(f"abort failed: {err.str()}") from error
-            log.warning("abort failed, replacing the producer", extra={"code": err.name()})
-            self.replace()
+                self.recover_from_fatal(f"abort failed: {err.str()}")
+            else:
+                log.warning("abort failed, replacing the producer", extra={"code": err.name()})
+                self.replace()
         except StuckError as error:
             log.error("abort stuck, replacing the producer", extra={"call": str(error)})
-            self.replace()
+            self.replace(stuck=True)
         self.open = False
 
-    def replace(self) -> None:
+    def replace(self, *, stuck: bool = False) -> None:
         """Give the current producer up; a new one fences it and aborts its transaction."""
         self.abandoned.append(self.producer)
-        if len(self.abandoned) > MAX_ABANDONED:
+        self.stuck += stuck
+        if self.stuck > MAX_STUCK:
             raise FatalTransactionError(
-                f"the transactional producer got stuck {len(self.abandoned)} times; "
-                "stopping for a restart"
+                f"the transactional producer got stuck {self.stuck} times; stopping for a restart"
             )
         self.producer = self.make()
         self.open = False
-        if self.on_replace is not None:
-            self.on_replace()
         self.init()
 
     def _retrying(self, name: str, call: Callable[[], object], attempts: int = 3) -> None:
