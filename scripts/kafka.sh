@@ -18,7 +18,9 @@
 #                                      tls/ (only with SSL_PORT)
 #   STREAM_MONITOR_KAFKA_LIBS          jar cache dir (default HOME/libs); point a second
 #                                      HOME at the first one's libs/ to skip Maven
-#   STREAM_MONITOR_KAFKA_PORT          PLAINTEXT (client) listener port (default 39092);
+#   STREAM_MONITOR_KAFKA_PORT          PLAINTEXT (client) listener port (default 31092,
+#                                      below Linux's ephemeral range 32768-60999, so no
+#                                      client connection can be holding it);
 #                                      unauthenticated (principal User:ANONYMOUS), and
 #                                      the address `start` prints and probes
 #   STREAM_MONITOR_KAFKA_CONTROLLER_PORT  KRaft controller port (default PORT+1)
@@ -54,7 +56,7 @@ pom="$repo/scripts/kafka/pom.xml"
 log4j_config="$repo/scripts/kafka/log4j2.properties"
 
 home=${STREAM_MONITOR_KAFKA_HOME:-$repo/.kafka}
-port=${STREAM_MONITOR_KAFKA_PORT:-39092}
+port=${STREAM_MONITOR_KAFKA_PORT:-31092}
 controller_port=${STREAM_MONITOR_KAFKA_CONTROLLER_PORT:-$((port + 1))}
 start_timeout=${STREAM_MONITOR_KAFKA_START_TIMEOUT:-90}
 sasl_port=${STREAM_MONITOR_KAFKA_SASL_PORT:-}

@@ -2,7 +2,7 @@
 
 Run with the broker's address, as printed last by `scripts/kafka.sh start`:
 
-    STREAM_MONITOR_BOOTSTRAP=127.0.0.1:39092 .venv/bin/python -m pytest -m kafka
+    STREAM_MONITOR_BOOTSTRAP=127.0.0.1:31092 .venv/bin/python -m pytest -m kafka
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ def bootstrap_address() -> str:
     if not address:
         pytest.fail(
             f"{BOOTSTRAP_ENV} is not set: start the broker with `scripts/kafka.sh start` "
-            f"and export {BOOTSTRAP_ENV} as the address it prints last (e.g. 127.0.0.1:39092)",
+            f"and export {BOOTSTRAP_ENV} as the address it prints last (e.g. 127.0.0.1:31092)",
             pytrace=False,
         )
     return address

@@ -27,7 +27,7 @@ class StreamSettings:
 
     monitor: str = "stream-monitor"
     profile: str | None = None
-    bootstrap_servers: str = "127.0.0.1:39092"
+    bootstrap_servers: str = "127.0.0.1:31092"
     input_topics: tuple[str, ...] = ()
     alert_topic: str = "stream-monitor.alerts"
     dead_letter_topic: str = "stream-monitor.dead-letters"
