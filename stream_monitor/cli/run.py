@@ -15,7 +15,8 @@ from stream_monitor.stream.settings import StreamSettings, load_stream_settings
 from stream_monitor.stream.sinks import JsonLinesSink
 
 # ``run`` stopped on a Kafka error it cannot recover from: fenced by another instance with
-# the same instance_id, a message the broker never acknowledged, a fatal client error.
+# the same instance_id, a message the broker never acknowledged, a fatal client error, the
+# state topic not readable in time.
 EXIT_KAFKA = 3
 
 
@@ -98,7 +99,7 @@ def run(args: argparse.Namespace) -> int:
 
         try:
             counters = run_kafka(profile, settings)
-        except (DeliveryError, FatalTransactionError, KafkaException) as error:
+        except (DeliveryError, FatalTransactionError, KafkaException, TimeoutError) as error:
             # Already logged with its context; one line for the operator, no traceback.
             reason = error.args[0].str() if isinstance(error, KafkaException) else str(error)
             print(f"stream-monitor run: stopped: {reason}", file=sys.stderr)
