@@ -82,7 +82,6 @@ def write_config(
     name: str,
     *,
     instance: str = "0",
-    kafka: dict[str, object] | None = None,
 ) -> Path:
     """A config file for one monitor deployment with its own output topics and group.
 
@@ -113,7 +112,6 @@ def write_config(
         "instance_id": instance,
         # A killed instance leaves the group after 6 s (the broker's minimum) instead of 45 s.
         "kafka_consumer": {"session.timeout.ms": 6000, "heartbeat.interval.ms": 1000},
-        "kafka": kafka or {},
     }
     existing.write_text(yaml.safe_dump({"stream": settings}))
     path = folder / f"{instance}.yaml"

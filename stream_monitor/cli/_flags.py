@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 from typing import Any
+
+from stream_monitor.errors import ConfigError
 
 
 def add_flag(parser: argparse.ArgumentParser | Any, name: str, **kwargs: Any) -> None:
@@ -16,3 +19,30 @@ def add_flag(parser: argparse.ArgumentParser | Any, name: str, **kwargs: Any) ->
     """
     dest = name.replace("-", "_")
     parser.add_argument(f"--{dest}", f"--{dest.replace('_', '-')}", dest=dest, **kwargs)
+
+
+def add_data_flags(parser: argparse.ArgumentParser) -> None:
+    """The reference (data or profile) and current data files a batch job compares."""
+    add_flag(
+        parser,
+        "reference_data_path",
+        required=True,
+        type=Path,
+        metavar="REF",
+        help="reference: a CSV, Parquet or NDJSON file, or a profile",
+    )
+    add_flag(
+        parser,
+        "current_data_path",
+        required=True,
+        type=Path,
+        metavar="CUR",
+        help="current data: a CSV, Parquet or NDJSON file",
+    )
+
+
+def check_output(path: Path | None, flag: str) -> None:
+    """Fail in one line, naming ``flag``, when ``path`` cannot be written for lack of its
+    directory (before any work is done)."""
+    if path is not None and not path.parent.is_dir():
+        raise ConfigError(f"{flag} {path}: directory {path.parent} does not exist")

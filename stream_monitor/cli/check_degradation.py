@@ -32,7 +32,7 @@ from stream_monitor.batch.degradation import (
 )
 from stream_monitor.batch.outputs import Metric, add_output_flags, export
 from stream_monitor.cli import EXIT_DRIFT, EXIT_OK
-from stream_monitor.cli._flags import add_flag
+from stream_monitor.cli._flags import add_flag, check_output
 from stream_monitor.errors import ConfigError
 
 COMMAND = "check-degradation"
@@ -104,11 +104,6 @@ def register(subparsers: Any) -> None:
     parser.set_defaults(func=run)
 
 
-def _check_directory(path: Path | None, flag: str) -> None:
-    if path is not None and not path.parent.is_dir():
-        raise ConfigError(f"{flag} {path}: directory {path.parent} does not exist")
-
-
 def _write_json(path: Path, document: dict[str, Any], flag: str) -> None:
     try:
         path.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
@@ -125,7 +120,7 @@ def run(args: argparse.Namespace) -> int:
         (args.save_baseline, "--save-baseline"),
         (args.metrics_path, "--metrics-path"),
     ):
-        _check_directory(path, flag)
+        check_output(path, flag)
     settings = load_degradation_settings(args.config)
     columns = Columns(args.target, args.prediction, args.returns)
 

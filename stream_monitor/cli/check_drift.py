@@ -31,8 +31,8 @@ from stream_monitor.batch.drift_report import build_report, dumps_report, valida
 from stream_monitor.batch.outputs import Metric, add_output_flags, export
 from stream_monitor.batch.settings import DriftSettings, load_drift_settings
 from stream_monitor.cli import EXIT_DRIFT, EXIT_OK
-from stream_monitor.cli._flags import add_flag
-from stream_monitor.errors import ConfigError, DataFileError
+from stream_monitor.cli._flags import add_data_flags, add_flag, check_output
+from stream_monitor.errors import DataFileError
 from stream_monitor.io import reading, scan_data
 from stream_monitor.profile import Profile, read_profile
 from stream_monitor.profile.store import VERSION_KEY
@@ -54,22 +54,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
             "(see config/drift.example.yaml)."
         ),
     )
-    add_flag(
-        parser,
-        "reference_data_path",
-        required=True,
-        type=Path,
-        metavar="REF",
-        help="reference: a CSV, Parquet or NDJSON file, or a profile",
-    )
-    add_flag(
-        parser,
-        "current_data_path",
-        required=True,
-        type=Path,
-        metavar="CUR",
-        help="current data: a CSV, Parquet or NDJSON file",
-    )
+    add_data_flags(parser)
     add_flag(
         parser,
         "report_path",
@@ -96,11 +81,6 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     )
     add_output_flags(parser)
     parser.set_defaults(func=run)
-
-
-def _check_out(path: Path | None, flag: str) -> None:
-    if path is not None and not path.parent.is_dir():
-        raise ConfigError(f"{flag} {path}: directory {path.parent} does not exist")
 
 
 def open_data(path: Path) -> Data:
@@ -157,8 +137,8 @@ def run(args: argparse.Namespace) -> int:
     """Compare, write the reports, export the metrics; return the exit code."""
     report_path: Path = args.report_path
     json_path: Path | None = args.json_path
-    _check_out(report_path, "--report_path")
-    _check_out(json_path, "--json_path")
+    check_output(report_path, "--report_path")
+    check_output(json_path, "--json_path")
     flags = {"target": (args.target, "--target"), "prediction": (args.prediction, "--prediction")}
     settings = load_drift_settings(args.config, flags=flags)
     started = time.perf_counter()

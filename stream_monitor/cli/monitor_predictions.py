@@ -27,10 +27,9 @@ from stream_monitor.batch.predictions import (
     write_report,
 )
 from stream_monitor.cli import EXIT_DRIFT, EXIT_OK
-from stream_monitor.cli._flags import add_flag
+from stream_monitor.cli._flags import add_data_flags, add_flag, check_output
 from stream_monitor.config import load_profile_settings
 from stream_monitor.detectors.scores import P_VALUE_METHODS
-from stream_monitor.errors import ConfigError
 
 COMMAND = "monitor-predictions"
 _PROG = f"stream-monitor {COMMAND}"
@@ -47,22 +46,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
             "--config (see config/predictions.example.yaml)."
         ),
     )
-    add_flag(
-        parser,
-        "reference_data_path",
-        required=True,
-        type=Path,
-        metavar="REF",
-        help="reference: a CSV, Parquet or NDJSON file, or a profile",
-    )
-    add_flag(
-        parser,
-        "current_data_path",
-        required=True,
-        type=Path,
-        metavar="CUR",
-        help="current data: a CSV, Parquet or NDJSON file",
-    )
+    add_data_flags(parser)
     parser.add_argument("--prediction", metavar="COL", help="column holding the prediction")
     windows = parser.add_mutually_exclusive_group()
     windows.add_argument(
@@ -119,8 +103,7 @@ def settings_from(args: argparse.Namespace) -> PredictionSettings:
 def run(args: argparse.Namespace) -> int:
     """Score the windows, write the document, export the metrics; return the exit code."""
     json_path: Path | None = args.json_path
-    if json_path is not None and not json_path.parent.is_dir():
-        raise ConfigError(f"--json_path {json_path}: directory {json_path.parent} does not exist")
+    check_output(json_path, "--json_path")
     settings = settings_from(args)
     profile_settings = load_profile_settings(args.config) if args.config is not None else None
     report = monitor_predictions(

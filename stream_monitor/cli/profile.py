@@ -15,8 +15,8 @@ import warnings
 from pathlib import Path
 from typing import Any
 
+from stream_monitor.cli._flags import check_output
 from stream_monitor.config import load_profile_settings
-from stream_monitor.errors import ConfigError
 from stream_monitor.profile import Profile, ProfileWarning, build_profile, write_profile
 
 _PROG = "stream-monitor profile"
@@ -56,8 +56,7 @@ def register(subparsers: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     """Build and write the profile; return the exit code."""
     out: Path = args.out
-    if not out.parent.is_dir():
-        raise ConfigError(f"--out {out}: directory {out.parent} does not exist")
+    check_output(out, "--out")
     flags = {key: (getattr(args, key), flag) for key, flag in _FLAGS.items()}
     settings = load_profile_settings(args.config, flags=flags)
     started = time.perf_counter()

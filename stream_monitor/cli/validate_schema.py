@@ -24,7 +24,7 @@ from stream_monitor.batch.schema import (
     validate,
 )
 from stream_monitor.cli import EXIT_DRIFT, EXIT_OK
-from stream_monitor.cli._flags import add_flag
+from stream_monitor.cli._flags import add_flag, check_output
 from stream_monitor.errors import ConfigError
 from stream_monitor.io import scan_data
 
@@ -73,11 +73,6 @@ def register(subparsers: Any) -> None:
     parser.set_defaults(func=run)
 
 
-def _check_directory(path: Path | None, flag: str) -> None:
-    if path is not None and not path.parent.is_dir():
-        raise ConfigError(f"{flag} {path}: directory {path.parent} does not exist")
-
-
 def run(args: argparse.Namespace) -> int:
     """Validate (or infer) and report; return the exit code."""
     if args.infer:
@@ -85,8 +80,8 @@ def run(args: argparse.Namespace) -> int:
     max_examples = _DEFAULT_MAX_EXAMPLES if args.max_examples is None else args.max_examples
     if max_examples < 0:
         raise ConfigError(f"--max-examples: must be a non-negative integer, got {max_examples}")
-    _check_directory(args.json_path, "--json-path")
-    _check_directory(args.metrics_path, "--metrics-path")
+    check_output(args.json_path, "--json-path")
+    check_output(args.metrics_path, "--metrics-path")
     schema = read_schema(args.schema)
     started = time.perf_counter()
     frame = scan_data(args.data)
@@ -140,7 +135,7 @@ def _infer(args: argparse.Namespace) -> int:
     ]
     if unused:
         raise ConfigError(f"{unused[0]}: not used with --infer, which only writes --schema")
-    _check_directory(args.schema, "--schema")
+    check_output(args.schema, "--schema")
     started = time.perf_counter()
     schema, rows = infer_schema(scan_data(args.data), source=args.data)
     text = schema_to_yaml(schema, header=infer_header(args.data, rows=rows))
