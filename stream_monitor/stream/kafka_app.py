@@ -61,6 +61,11 @@ from stream_monitor.stream.transactions import (
 log = logging.getLogger("stream_monitor.run")
 
 
+# How long reading the state of newly assigned partitions may take (exactly-once mode adds
+# the transaction timeout).
+STATE_READ_TIMEOUT_S = 60.0
+
+
 class DeliveryError(RuntimeError):
     """The broker did not acknowledge an alert, dead letter or checkpoint."""
 
@@ -114,9 +119,8 @@ class KafkaMonitor:
         self.last_checkpoint = time.monotonic()
         self.failed = False
         self.callback_error: BaseException | None = None
-        self.consumer_base = {**self.base, **settings.kafka_consumer}
         self.consumer = kafka_io.consumer(
-            self.consumer_base,
+            {**self.base, **settings.kafka_consumer},
             settings.group_id,
             **{
                 "statistics.interval.ms": 5000,
@@ -125,17 +129,22 @@ class KafkaMonitor:
         )
         self.exactly_once = settings.processing_guarantee == "exactly_once"
         self.txn: TransactionalProducer | None = None
+        # Reading state on assign may wait for a dead instance's checkpoint transaction to be
+        # aborted by the broker: up to its timeout plus the broker's clean-up interval.
+        self.state_read_timeout_s = STATE_READ_TIMEOUT_S
         if self.exactly_once:
             transactional_id = f"stream-monitor-{settings.monitor}-{settings.instance_id}"
+            timeout_s = kafka_io.transaction_timeout_s(
+                {**settings.kafka, **settings.kafka_producer}
+            )
             self.txn = TransactionalProducer(
                 lambda: kafka_io.producer(
                     self.base, transactional_id=transactional_id, **settings.kafka_producer
                 ),
                 self.stopping,
-                transaction_timeout_s=kafka_io.transaction_timeout_s(
-                    {**settings.kafka, **settings.kafka_producer}
-                ),
+                transaction_timeout_s=timeout_s,
             )
+            self.state_read_timeout_s += timeout_s
         else:
             self._producer = kafka_io.producer(self.base, **settings.kafka_producer)
         # Exactly-once: per partition, the last committed (next offset, state), to rewind to.
@@ -471,7 +480,13 @@ class KafkaMonitor:
     def _on_assign(self, consumer: Any, partitions: list[TopicPartition]) -> None:
         s = self.settings
         keys = {kafka_io.state_key(s.monitor, tp.topic, tp.partition): tp for tp in partitions}
-        states = kafka_io.read_states(self.consumer_base, s.state_topic, keys)
+        states = kafka_io.read_states(
+            self.base,
+            s.state_topic,
+            keys,
+            consumer_settings=s.kafka_consumer,
+            timeout_s=self.state_read_timeout_s,
+        )
         for key, tp in keys.items():
             monitor = self.pipeline.monitor(tp.topic, tp.partition)
             blob = states.get(key)
