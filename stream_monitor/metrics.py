@@ -70,6 +70,13 @@ class StreamMetrics:
             (*tp, "reason"),
             registry=reg,
         )
+        self._stale = Counter(
+            PREFIX + "records_stale",
+            "Records fetched before a rebalance or rewind and skipped: another owner's, "
+            "or already counted.",
+            tp,
+            registry=reg,
+        )
         self._batch_seconds = Histogram(
             PREFIX + "batch_duration_seconds",
             "Wall-clock time to process one micro-batch.",
@@ -131,6 +138,10 @@ class StreamMetrics:
     def dead_lettered(self, topic: str, partition: int, reason: str, n: int = 1) -> None:
         """Count ``n`` records dead-lettered; ``reason`` must come from a small fixed set."""
         self._dead_lettered.labels(topic, str(partition), reason).inc(n)
+
+    def stale(self, topic: str, partition: int, n: int) -> None:
+        """Count ``n`` records skipped as fetched before a rebalance or rewind."""
+        self._stale.labels(topic, str(partition)).inc(n)
 
     def batch_seconds(self, seconds: float) -> None:
         """Record how long one micro-batch took."""

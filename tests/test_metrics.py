@@ -102,7 +102,10 @@ def test_counters_increase_by_the_given_amounts() -> None:
     m.alert("feature_drift")
     m.alert("feature_drift")
     m.produce_error("alerts")
+    m.stale("in", 1, 4)
     assert sample(m, "stream_monitor_records_consumed_total", TP0) == 7.0
+    assert sample(m, "stream_monitor_records_stale_total", {**TP0, "partition": "1"}) == 4.0
+    assert sample(m, "stream_monitor_records_stale_total", TP0) is None
     assert sample(m, "stream_monitor_records_consumed_total", {**TP0, "partition": "1"}) == 1.0
     assert sample(m, "stream_monitor_records_scored_total", TP0) == 5.0
     assert (
@@ -247,6 +250,7 @@ def test_render_is_valid_exposition_with_every_metric() -> None:
         "stream_monitor_records_consumed": "counter",
         "stream_monitor_records_scored": "counter",
         "stream_monitor_records_dead_lettered": "counter",
+        "stream_monitor_records_stale": "counter",
         "stream_monitor_batch_duration_seconds": "histogram",
         "stream_monitor_consumer_lag": "gauge",
         "stream_monitor_drift_score": "gauge",

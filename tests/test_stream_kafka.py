@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 import pytest
+from confluent_kafka import Message
 from jsonschema import Draft202012Validator
 from kafka_support import bootstrap, new_topic, payloads, produce, read_all, run_in_thread
 
@@ -253,3 +254,31 @@ def test_consumer_settings_reach_only_consumers(
     assert bool(warnings) == warned, warnings
     if warned:
         assert "session.timeout.ms is a consumer property" in warnings[0]
+
+
+def test_messages_fetched_before_a_rebalance_or_rewind_are_skipped(profile: Profile) -> None:
+    """A batch can hold messages of a partition just revoked, or below the offset a rewind
+    went back to: they are not processed a second time, and the skip is counted."""
+    monitor = KafkaMonitor(profile, settings_for("input"))
+    good = payloads(traffic(300, seed=3))
+
+    def batch(partition: int, first: int, count: int) -> list[Message]:
+        return [
+            Message(topic="input", partition=partition, offset=o, value=good[o], key=None)
+            for o in range(first, first + count)
+        ]
+
+    monitor.owned = {("input", 0)}
+    monitor._process(batch(0, 0, 100) + batch(1, 0, 100))  # partition 1 is not ours
+    assert monitor.pipeline.counters.messages == 100
+    assert monitor.pipeline.monitor("input", 0).next_offset == 100
+    assert ("input", 1) not in monitor.pipeline.monitors
+    monitor._process(batch(0, 40, 100))  # 40..99 again, then 100..139
+    assert monitor.pipeline.counters.messages == 140
+    assert monitor.pipeline.monitor("input", 0).messages == 140
+    assert monitor.pipeline.monitor("input", 0).next_offset == 140
+    text = monitor.metrics.render().decode()
+    assert 'stream_monitor_records_stale_total{partition="1",topic="input"} 100.0' in text
+    assert 'stream_monitor_records_stale_total{partition="0",topic="input"} 60.0' in text
+    assert 'stream_monitor_records_consumed_total{partition="0",topic="input"} 140.0' in text
+    monitor.consumer.close()

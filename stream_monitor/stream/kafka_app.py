@@ -32,6 +32,7 @@ with a log line (a restart creates a new producer).
 
 from __future__ import annotations
 
+import bisect
 import collections
 import dataclasses
 import itertools
@@ -127,12 +128,11 @@ class KafkaMonitor:
                 "stats_cb": self.metrics.observe_librdkafka_stats,
             },
         )
-        self.exactly_once = settings.processing_guarantee == "exactly_once"
-        self.txn: TransactionalProducer | None = None
+        self.txn: TransactionalProducer | None = None  # exactly-once mode
         # Reading state on assign may wait for a dead instance's checkpoint transaction to be
         # aborted by the broker: up to its timeout plus the broker's clean-up interval.
         self.state_read_timeout_s = STATE_READ_TIMEOUT_S
-        if self.exactly_once:
+        if settings.processing_guarantee == "exactly_once":
             transactional_id = f"stream-monitor-{settings.monitor}-{settings.instance_id}"
             timeout_s = kafka_io.transaction_timeout_s(
                 {**settings.kafka, **settings.kafka_producer}
@@ -236,7 +236,10 @@ class KafkaMonitor:
             self._log_consumer_errors(messages)
             messages = [m for m in messages if m.error() is None]
         s = self.settings
-        for (topic, partition), payloads, offsets, keys in _by_partition(messages, s.input_topics):
+        for part in _by_partition(messages, s.input_topics):
+            (topic, partition), payloads, offsets, keys = self._unseen(part)
+            if not offsets:
+                continue
             alerts, dead = self.pipeline.process_payloads(topic, partition, payloads, offsets, keys)
             for letter in dead:
                 self._dead_letter(letter)
@@ -267,6 +270,30 @@ class KafkaMonitor:
             self.dirty.add((topic, partition))
         self.producer.poll(0)
         self.metrics.batch_seconds(time.perf_counter() - started)
+
+    def _unseen(self, part: _Part) -> _Part:
+        """The part of a partition's messages this instance has to process.
+
+        Messages of a partition it no longer owns, or below the partition's next offset, were
+        fetched before a rebalance or a rewind; processing them would publish alerts or
+        state for records that are another owner's or already counted. librdkafka drops
+        such messages itself since 2.0.2 (confluentinc/librdkafka#4117); this check keeps
+        the guarantee independent of that.
+        """
+        (topic, partition), payloads, offsets, keys = part
+        if (topic, partition) not in self.owned:
+            skip = len(offsets)
+        else:
+            next_offset = self.pipeline.monitor(topic, partition).next_offset
+            skip = 0 if next_offset is None else bisect.bisect_left(offsets, next_offset)
+        if skip:
+            self.metrics.stale(topic, partition, skip)
+            log.warning(
+                "skipped messages fetched before a rebalance or rewind",
+                extra={"topic": topic, "partition": partition, "count": skip},
+            )
+            return (topic, partition), payloads[skip:], offsets[skip:], keys[skip:]
+        return part
 
     def _export_scores(self, topic: str, partition: int) -> None:
         """Set the drift-score gauges to each column's latest window scores."""
@@ -308,7 +335,7 @@ class KafkaMonitor:
         In exactly-once mode one transaction holds the outputs of every dirty partition, so
         its checkpoint covers them all, whatever ``partitions`` says.
         """
-        if self.exactly_once:
+        if self.txn is not None:
             self._commit_transaction()
         else:
             self._checkpoint_at_least_once(partitions)
@@ -505,7 +532,7 @@ class KafkaMonitor:
                     "offset": tp.offset if blob is not None else None,
                 },
             )
-        if self.exactly_once:
+        if self.txn is not None:
             self._remember_start_offsets(consumer, [tp for tp in partitions if tp.offset < 0])
         consumer.assign(partitions)
         self.ready.set()
