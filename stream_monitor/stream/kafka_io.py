@@ -136,20 +136,30 @@ def producer(
     return Producer(config)
 
 
+def _list_topics(admin: AdminClient, base: dict[str, Any], timeout_s: float) -> dict[str, Any]:
+    """The cluster's topics. Asked in one-second steps: librdkafka reports a failed
+    authentication only to the error callback (served by ``poll``) while the call itself
+    waits out its timeout, so wrong credentials are told within about a second."""
+    errors = base.get("error_cb")
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            return admin.list_topics(timeout=1.0).topics
+        except KafkaException:
+            admin.poll(0)  # serves the error callback, which says why
+            if isinstance(errors, ClientErrors) and errors.auth_error is not None:
+                raise ConfigError(
+                    f"stream.kafka: cannot connect to {base.get('bootstrap.servers')}: "
+                    f"{errors.auth_error}"
+                ) from None
+            if time.monotonic() >= deadline:
+                raise
+
+
 def ensure_topics(base: dict[str, Any], inputs: Iterable[str], outputs: dict[str, bool]) -> None:
     """Check the input topics exist; create the missing output topics (``True``: compacted)."""
     admin = AdminClient(base)
-    try:
-        existing = admin.list_topics(timeout=15).topics
-    except KafkaException:
-        admin.poll(0)  # serves the error callback, which says why
-        errors = base.get("error_cb")
-        if isinstance(errors, ClientErrors) and errors.auth_error is not None:
-            raise ConfigError(
-                f"stream.kafka: cannot connect to {base.get('bootstrap.servers')}: "
-                f"{errors.auth_error}"
-            ) from None
-        raise
+    existing = _list_topics(admin, base, timeout_s=15.0)
     missing_inputs = [t for t in inputs if t not in existing]
     if missing_inputs:
         raise ConfigError(f"input topic {missing_inputs[0]!r} does not exist on the cluster")
