@@ -120,14 +120,35 @@ def write_config(
 
 
 def start(config: Path) -> subprocess.Popen[bytes]:
-    """Start the monitor process (killed at the end of the test if still running)."""
-    process = subprocess.Popen(
-        [sys.executable, "-m", "stream_monitor", "run", "--config", str(config)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    """Start the monitor process (killed at the end of the test if still running); its
+    output goes to a log file of its own in the deployment's ``logs`` folder."""
+    logs = config.parent / "logs"
+    logs.mkdir(exist_ok=True)
+    path = logs / f"{config.stem}-{len(list(logs.iterdir())):03d}.log"
+    with path.open("wb") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "stream_monitor", "run", "--config", str(config)],
+            stdout=log,
+            stderr=log,
+        )
     kafka_support.monitors.append(process)
     return process
+
+
+def monitor_logs(config: Path, lines: int = 40) -> str:
+    """For a failure message: the last log lines of each process of the deployment, without
+    the routine checkpoints (assignments with their restored offsets, rewinds, warnings and
+    errors stay, and so does the checkpoint just before a revoke or a stop)."""
+    out = []
+    for path in sorted((config.parent / "logs").glob("*.log")):
+        every = path.read_text(errors="replace").splitlines()
+        kept = [
+            line
+            for line, after in zip(every, [*every[1:], ""], strict=True)
+            if '"msg":"checkpoint"' not in line or '"msg":"revoked"' in after
+        ]
+        out += [f"--- {path.name}", *kept[-lines:]]
+    return "\n".join(out)
 
 
 def committed_to_end(config: Path, topic: str) -> bool:
@@ -174,8 +195,10 @@ def finish(config: Path, topic: str, process: subprocess.Popen[Any]) -> None:
     along; then stop it with SIGTERM, which must exit cleanly."""
     deadline = time.monotonic() + 300
     while not committed_to_end(config, topic):
-        assert time.monotonic() < deadline, "the monitor did not finish the input"
-        assert process.poll() is None, f"the monitor exited with {process.returncode}"
+        assert time.monotonic() < deadline, f"the input was not finished\n{monitor_logs(config)}"
+        assert process.poll() is None, (
+            f"the monitor exited with {process.returncode}\n{monitor_logs(config)}"
+        )
         time.sleep(1.0)
     process.send_signal(signal.SIGTERM)
     assert process.wait(60) == 0
@@ -252,7 +275,9 @@ def assert_every_offset_counted_once(config: Path, topic: str) -> None:
             blob = states[state_key(settings["monitor"], topic, p)]
             assert blob is not None
             _, meta = checkpoint.decode(blob)
-            assert (meta["next_offset"], meta["messages"]) == (end, end), f"partition {p}"
+            assert (meta["next_offset"], meta["messages"]) == (end, end), (
+                f"partition {p}\n{monitor_logs(config)}"
+            )
             assert meta["dead_lettered"] == 0
     finally:
         consumer.close()
@@ -264,11 +289,11 @@ def assert_same_alerts(config: Path, expected: list[str], guarantee: str) -> Non
     assert len(expected) > 5, "the drift raised too few alerts to check anything"
     got = alert_ids(config)
     if guarantee == "exactly_once":
-        assert sorted(got) == sorted(expected)
+        assert sorted(got) == sorted(expected), monitor_logs(config)
         assert len(set(got)) == len(got)
         assert_no_hanging_transactions(config)
     else:
-        assert sorted(set(got)) == sorted(set(expected))
+        assert sorted(set(got)) == sorted(set(expected)), monitor_logs(config)
 
 
 @pytest.mark.parametrize("guarantee", ["exactly_once", "at_least_once"])
@@ -294,7 +319,7 @@ def test_clean_stops_never_duplicate(tmp_path: Path, profile_path: Path, guarant
     assert_every_offset_counted_once(config, live.topic)
     expected = reference_ids(tmp_path, live, profile_path, guarantee)
     got = alert_ids(config)
-    assert sorted(got) == sorted(expected)
+    assert sorted(got) == sorted(expected), monitor_logs(config)
     if guarantee == "exactly_once":
         assert_no_hanging_transactions(config)
 

@@ -15,6 +15,7 @@ from test_crash_recovery import (
     assert_every_offset_counted_once,
     assert_same_alerts,
     committed_to_end,
+    monitor_logs,
     reference_ids,
     start,
     write_config,
@@ -27,7 +28,7 @@ def wait_until_done(config: Path, topic: str, processes: list[subprocess.Popen[b
     """Wait for the group to commit the end of the input; restart any instance that died."""
     deadline = time.monotonic() + 300
     while not committed_to_end(config, topic):
-        assert time.monotonic() < deadline, "the input was not consumed"
+        assert time.monotonic() < deadline, f"the input was not consumed\n{monitor_logs(config)}"
         time.sleep(1.0)
     for process in processes:
         if process.poll() is None:
