@@ -50,7 +50,7 @@ from confluent_kafka import KafkaError, KafkaException, Message, Producer, Topic
 
 from stream_monitor.metrics import HealthServer, StreamMetrics
 from stream_monitor.profile.model import Profile
-from stream_monitor.stream import kafka_io
+from stream_monitor.stream import checkpoint, kafka_io
 from stream_monitor.stream.pipeline import Counters, DeadLetter, Pipeline
 from stream_monitor.stream.settings import StreamSettings
 from stream_monitor.stream.transactions import (
@@ -62,8 +62,7 @@ from stream_monitor.stream.transactions import (
 log = logging.getLogger("stream_monitor.run")
 
 
-# How long reading the state of newly assigned partitions may take (exactly-once mode adds
-# the transaction timeout).
+# How long reading the state of newly assigned partitions may take.
 STATE_READ_TIMEOUT_S = 60.0
 
 
@@ -129,8 +128,6 @@ class KafkaMonitor:
             },
         )
         self.txn: TransactionalProducer | None = None  # exactly-once mode
-        # Reading state on assign may wait for a dead instance's checkpoint transaction to be
-        # aborted by the broker: up to its timeout plus the broker's clean-up interval.
         self.state_read_timeout_s = STATE_READ_TIMEOUT_S
         if settings.processing_guarantee == "exactly_once":
             transactional_id = f"stream-monitor-{settings.monitor}-{settings.instance_id}"
@@ -144,7 +141,6 @@ class KafkaMonitor:
                 self.stopping,
                 transaction_timeout_s=timeout_s,
             )
-            self.state_read_timeout_s += timeout_s
         else:
             self._producer = kafka_io.producer(self.base, **settings.kafka_producer)
         # Exactly-once: per partition, the last committed (next offset, state), to rewind to.
@@ -507,13 +503,7 @@ class KafkaMonitor:
     def _on_assign(self, consumer: Any, partitions: list[TopicPartition]) -> None:
         s = self.settings
         keys = {kafka_io.state_key(s.monitor, tp.topic, tp.partition): tp for tp in partitions}
-        states = kafka_io.read_states(
-            self.base,
-            s.state_topic,
-            keys,
-            consumer_settings=s.kafka_consumer,
-            timeout_s=self.state_read_timeout_s,
-        )
+        states = self._read_states(consumer, keys)
         for key, tp in keys.items():
             monitor = self.pipeline.monitor(tp.topic, tp.partition)
             blob = states.get(key)
@@ -536,6 +526,43 @@ class KafkaMonitor:
             self._remember_start_offsets(consumer, [tp for tp in partitions if tp.offset < 0])
         consumer.assign(partitions)
         self.ready.set()
+
+    def _read_states(self, consumer: Any, keys: dict[bytes, TopicPartition]) -> dict[bytes, bytes]:
+        """The partitions' checkpoints, each at least as far as the partition's committed
+        input offset.
+
+        Both modes write a checkpoint before (at-least-once) or with (exactly-once) the
+        offsets it covers, so a checkpoint behind the committed offset is one whose
+        transaction's commit markers the broker had not written when it was read: the
+        checkpoint the previous owner committed on revoke, a moment ago. Restoring the one
+        before it would process an interval again and publish its alerts twice, so the
+        state topic is read again until it has caught up.
+        """
+        s = self.settings
+        deadline = time.monotonic() + self.state_read_timeout_s
+        parts = [TopicPartition(tp.topic, tp.partition) for tp in keys.values()]
+        committed = {
+            key: tp.offset
+            for key, tp in zip(keys, _committed(consumer, parts, deadline), strict=True)
+        }
+        base = {**self.base, **s.kafka_consumer}
+        while True:
+            states = kafka_io.read_states(base, s.state_topic, keys, self.state_read_timeout_s)
+            behind = [
+                key
+                for key, offset in committed.items()
+                if offset >= 0 and _next_offset(states.get(key)) < offset
+            ]
+            if not behind:
+                return states
+            if time.monotonic() > deadline:
+                raise TimeoutError(
+                    f"state topic {s.state_topic!r}: the checkpoints of {len(behind)} "
+                    f"partition(s) stayed behind their committed offsets for "
+                    f"{self.state_read_timeout_s:.0f} s"
+                )
+            log.info("checkpoint not readable yet, reading again", extra={"behind": len(behind)})
+            time.sleep(0.2)
 
     def _remember_start_offsets(self, consumer: Any, fresh: list[TopicPartition]) -> None:
         """Where a partition with no stored state starts, for rewinding after an abort: its
@@ -611,6 +638,28 @@ def _by_partition(messages: list[Message], topics: tuple[str, ...]) -> list[_Par
         else:
             grouped[key] = (key, values[lo:hi], offsets[lo:hi], keys[lo:hi])
     return list(grouped.values())
+
+
+def _committed(consumer: Any, parts: list[TopicPartition], deadline: float) -> list[Any]:
+    """The group's committed offsets of ``parts``, asked again until ``deadline`` while the
+    group coordinator is away (e.g. moving after a broker restart)."""
+    while True:
+        try:
+            return cast(list[Any], consumer.committed(parts, timeout=10))
+        except KafkaException as error:
+            if error.args[0].fatal() or time.monotonic() > deadline:
+                raise
+            log.warning("committed offsets not available yet", extra={"code": error.args[0].name()})
+            time.sleep(0.5)
+
+
+def _next_offset(blob: bytes | None) -> int:
+    """The input offset a checkpoint resumes at (-1 for none)."""
+    if blob is None:
+        return -1
+    _, meta = checkpoint.decode(blob)
+    offset = meta.get("next_offset")
+    return -1 if offset is None else int(offset)
 
 
 def _offsets_text(commits: list[TopicPartition]) -> str:

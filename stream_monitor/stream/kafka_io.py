@@ -17,16 +17,12 @@ from typing import Any
 
 from confluent_kafka import (
     Consumer,
-    IsolationLevel,
     KafkaError,
     KafkaException,
     Producer,
     TopicPartition,
 )
-from confluent_kafka.admin import (  # type: ignore[attr-defined]
-    AdminClient,
-    OffsetSpec,
-)
+from confluent_kafka.admin import AdminClient
 from confluent_kafka.cimpl import NewTopic
 
 from stream_monitor.errors import ConfigError
@@ -189,72 +185,39 @@ def state_key(monitor: str, topic: str, partition: int) -> bytes:
     return f"{monitor}\x1f{topic}\x1f{partition}".encode()
 
 
-def _state_range(base: dict[str, Any], state_topic: str) -> dict[int, tuple[int, int]]:
-    """Per non-empty partition of the state topic: (earliest offset, high watermark).
-
-    The high watermark is asked for with ``read_uncommitted``: the end a ``read_committed``
-    client is told is the last stable offset, which stops short of any transaction not yet
-    marked committed, such as the checkpoint an instance committed just before handing its
-    partitions over (the broker writes the commit markers after it answers the commit).
-    """
-    admin = AdminClient(base)
-    meta = admin.list_topics(state_topic, timeout=15).topics.get(state_topic)
-    if meta is None or meta.error is not None:
-        return {}
-    parts = [TopicPartition(state_topic, p) for p in meta.partitions]
-    ranges: dict[int, list[int]] = {tp.partition: [0, 0] for tp in parts}
-    specs = (OffsetSpec.earliest(), OffsetSpec.latest())  # type: ignore[no-untyped-call]
-    for index, spec in enumerate(specs):
-        futures = admin.list_offsets(
-            dict.fromkeys(parts, spec),
-            isolation_level=IsolationLevel.READ_UNCOMMITTED,
-            request_timeout=15,
-        )
-        for tp, future in futures.items():
-            ranges[tp.partition][index] = future.result().offset
-    return {p: (low, high) for p, (low, high) in ranges.items() if high > low}
-
-
 def read_states(
-    base: dict[str, Any],
-    state_topic: str,
-    keys: Iterable[bytes],
-    *,
-    consumer_settings: dict[str, Any] | None = None,
-    timeout_s: float = 60.0,
+    base: dict[str, Any], state_topic: str, keys: Iterable[bytes], timeout_s: float = 30.0
 ) -> dict[bytes, bytes]:
-    """The latest committed checkpoint of each key, read from the start of the state topic.
+    """The latest checkpoint of each key, read with ``read_committed`` from the start of the
+    state topic up to its last stable offset.
 
-    Reads with ``read_committed`` up to the high watermark, so it returns only once every
-    transaction that wrote to the state topic before the call has committed or aborted: a
-    checkpoint the previous owner committed is always seen, and an instance killed in the
-    middle of its checkpoint holds the read up until the broker aborts its transaction
-    (``transaction.timeout.ms`` plus the broker's clean-up interval).
+    That end stops short of any transaction still open on the state topic, and also of one
+    whose commit markers the broker has not written yet (it writes them just after it
+    answers the commit): a checkpoint committed a moment ago may not be here yet. The
+    caller compares what it got with the committed input offsets and reads again if needed.
     """
     wanted = set(keys)
-    ranges = _state_range(base, state_topic)
-    found: dict[bytes, bytes] = {}
-    if not ranges:
-        return found
-    ends = {p: high for p, (_, high) in ranges.items()}
-    reader = consumer(
-        {**base, **(consumer_settings or {})}, f"stream-monitor-state-reader-{uuid.uuid4()}"
-    )
+    reader = consumer(base, f"stream-monitor-state-reader-{uuid.uuid4()}")
     try:
-        reader.assign([TopicPartition(state_topic, p, low) for p, (low, _) in ranges.items()])
+        meta = reader.list_topics(state_topic, timeout=15).topics.get(state_topic)
+        if meta is None or meta.error is not None:
+            return {}
+        ends: dict[int, int] = {}
+        starts = []
+        for p in meta.partitions:
+            low, high = reader.get_watermark_offsets(TopicPartition(state_topic, p), timeout=15)
+            if high > low:
+                ends[p] = high
+                starts.append(TopicPartition(state_topic, p, low))
+        found: dict[bytes, bytes] = {}
+        if not starts:
+            return found
+        reader.assign(starts)
         done: set[int] = set()
-        started = time.monotonic()
-        warned = False
+        deadline = time.monotonic() + timeout_s
         while len(done) < len(ends):
-            waited = time.monotonic() - started
-            if waited > timeout_s:
+            if time.monotonic() > deadline:
                 raise TimeoutError(f"reading state topic {state_topic!r} took over {timeout_s} s")
-            if waited > 5 and not warned:
-                warned = True
-                log.warning(
-                    "waiting for an open transaction on the state topic to end",
-                    extra={"topic": state_topic},
-                )
             for message in reader.consume(num_messages=1000, timeout=0.5):
                 if message.error() is not None:
                     continue
@@ -269,7 +232,7 @@ def read_states(
                         found[key] = value
                 if offset + 1 >= ends[partition]:
                     done.add(partition)
-            # Positions past the last message count too (e.g. transaction markers).
+            # Positions past the last message count too (e.g. aborted transaction markers).
             for tp in reader.position([TopicPartition(state_topic, p) for p in ends]):
                 if tp.offset >= ends[tp.partition]:
                     done.add(tp.partition)
