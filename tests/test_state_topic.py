@@ -71,9 +71,10 @@ class Deployment:
         consumer.close()
 
     def read(self) -> dict[bytes, bytes]:
-        return self.monitor._read_states(
+        states, _ = self.monitor._read_states(
             self.monitor.consumer, {self.key: TopicPartition(self.topic, 0)}
         )
+        return states
 
     def close(self) -> None:
         self.monitor.consumer.close()

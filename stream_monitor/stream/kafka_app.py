@@ -131,15 +131,14 @@ class KafkaMonitor:
         self.state_read_timeout_s = STATE_READ_TIMEOUT_S
         if settings.processing_guarantee == "exactly_once":
             transactional_id = f"stream-monitor-{settings.monitor}-{settings.instance_id}"
-            timeout_s = kafka_io.transaction_timeout_s(
-                {**settings.kafka, **settings.kafka_producer}
-            )
             self.txn = TransactionalProducer(
                 lambda: kafka_io.producer(
                     self.base, transactional_id=transactional_id, **settings.kafka_producer
                 ),
                 self.stopping,
-                transaction_timeout_s=timeout_s,
+                transaction_timeout_s=kafka_io.transaction_timeout_s(
+                    {**settings.kafka, **settings.kafka_producer}
+                ),
             )
         else:
             self._producer = kafka_io.producer(self.base, **settings.kafka_producer)
@@ -503,7 +502,7 @@ class KafkaMonitor:
     def _on_assign(self, consumer: Any, partitions: list[TopicPartition]) -> None:
         s = self.settings
         keys = {kafka_io.state_key(s.monitor, tp.topic, tp.partition): tp for tp in partitions}
-        states = self._read_states(consumer, keys)
+        states, committed = self._read_states(consumer, keys)
         for key, tp in keys.items():
             monitor = self.pipeline.monitor(tp.topic, tp.partition)
             blob = states.get(key)
@@ -523,13 +522,16 @@ class KafkaMonitor:
                 },
             )
         if self.txn is not None:
-            self._remember_start_offsets(consumer, [tp for tp in partitions if tp.offset < 0])
+            fresh = [(tp, committed[key]) for key, tp in keys.items() if tp.offset < 0]
+            self._remember_start_offsets(consumer, fresh)
         consumer.assign(partitions)
         self.ready.set()
 
-    def _read_states(self, consumer: Any, keys: dict[bytes, TopicPartition]) -> dict[bytes, bytes]:
+    def _read_states(
+        self, consumer: Any, keys: dict[bytes, TopicPartition]
+    ) -> tuple[dict[bytes, bytes], dict[bytes, int]]:
         """The partitions' checkpoints, each at least as far as the partition's committed
-        input offset.
+        input offset; and those committed offsets (negative: never committed).
 
         Both modes write a checkpoint before (at-least-once) or with (exactly-once) the
         offsets it covers, so a checkpoint behind the committed offset is one whose
@@ -554,7 +556,7 @@ class KafkaMonitor:
                 if offset >= 0 and _next_offset(states.get(key)) < offset
             ]
             if not behind:
-                return states
+                return states, committed
             if time.monotonic() > deadline:
                 raise TimeoutError(
                     f"state topic {s.state_topic!r}: the checkpoints of {len(behind)} "
@@ -564,13 +566,12 @@ class KafkaMonitor:
             log.info("checkpoint not readable yet, reading again", extra={"behind": len(behind)})
             time.sleep(0.2)
 
-    def _remember_start_offsets(self, consumer: Any, fresh: list[TopicPartition]) -> None:
+    def _remember_start_offsets(
+        self, consumer: Any, fresh: list[tuple[TopicPartition, int]]
+    ) -> None:
         """Where a partition with no stored state starts, for rewinding after an abort: its
         committed offset, or (never committed) its earliest offset."""
-        if not fresh:
-            return
-        for tp in consumer.committed(fresh, timeout=30):
-            offset = tp.offset
+        for tp, offset in fresh:
             if offset < 0:
                 offset, _ = consumer.get_watermark_offsets(tp, timeout=30)
             self.committed[(tp.topic, tp.partition)] = (offset, None)
