@@ -31,6 +31,11 @@ def add_data_flags(parser: argparse.ArgumentParser) -> None:
         metavar="REF",
         help="reference: a CSV, Parquet or NDJSON file, or a profile",
     )
+    add_current_flag(parser)
+
+
+def add_current_flag(parser: argparse.ArgumentParser) -> None:
+    """The current data file a batch job scores."""
     add_flag(
         parser,
         "current_data_path",

@@ -32,7 +32,7 @@ from stream_monitor.batch.degradation import (
 )
 from stream_monitor.batch.outputs import Metric, add_output_flags, export
 from stream_monitor.cli import EXIT_DRIFT, EXIT_OK
-from stream_monitor.cli._flags import add_flag, check_output
+from stream_monitor.cli._flags import add_current_flag, add_flag, check_output
 from stream_monitor.errors import ConfigError
 
 COMMAND = "check-degradation"
@@ -50,14 +50,7 @@ def register(subparsers: Any) -> None:
             "--fail-on-degradation, 2 bad input."
         ),
     )
-    add_flag(
-        parser,
-        "current_data_path",
-        required=True,
-        type=Path,
-        metavar="CUR",
-        help="current data: a CSV, Parquet or NDJSON file",
-    )
+    add_current_flag(parser)
     parser.add_argument("--target", required=True, metavar="COL", help="column of true values")
     parser.add_argument(
         "--prediction", required=True, metavar="COL", help="column of predictions or scores"
