@@ -8,7 +8,7 @@ import numpy as np
 from numba import njit
 from numpy.typing import NDArray
 
-from stream_monitor.detectors._base import DriftDetector, drain
+from stream_monitor.detectors._base import _OUT_CAPACITY, DriftDetector, drain
 
 _MODES = {"up": 0, "down": 1, "both": 2}
 
@@ -33,6 +33,7 @@ def _page_hinkley_kernel(
     values: NDArray[np.float64],
     start: int,
     out: NDArray[np.int64],
+    out_stat: NDArray[np.float64],
     min_instances: float,
     delta: float,
     threshold: float,
@@ -81,6 +82,11 @@ def _page_hinkley_kernel(
             if (mode == 0 and up) or (mode == 1 and down) or (mode == 2 and (up or down)):
                 drift = 1
                 out[n_out] = i - 1
+                # The distance that crossed the threshold, in the threshold's unit.
+                out_stat[n_out] = max(
+                    s_inc - min_inc if mode != 1 else -np.inf,
+                    max_dec - s_dec if mode != 0 else -np.inf,
+                )
                 n_out += 1
     f[_MEAN] = mean
     f[_N] = n
@@ -110,6 +116,8 @@ class PageHinkley(DriftDetector):
         ``"up"`` for increases of the mean, ``"down"`` for decreases, ``"both"`` for either.
 
     After a detection the state is reset at the start of the next update, as in river.
+    ``last_statistics`` holds, for each position the last ``update_many`` returned, the
+    cumulative sum's distance from its extreme that crossed ``threshold``.
     On raw data the defaults fire often (about 600 times per million N(0, 1) values, as in
     river); the streaming monitor therefore feeds standardised values.
 
@@ -138,6 +146,7 @@ class PageHinkley(DriftDetector):
         self.threshold = threshold
         self.alpha = alpha
         self.mode = mode
+        self.last_statistics: NDArray[np.float64] = np.empty(0)
         super().__init__()
 
     def _fresh_state(self) -> dict[str, NDArray[Any]]:
@@ -155,9 +164,17 @@ class PageHinkley(DriftDetector):
             self._state["floats"],
             self._state["flags"],
         )
-        return drain(
-            lambda start, out: _page_hinkley_kernel(values, start, out, *args), len(values)
-        )
+        out_stat = np.empty(_OUT_CAPACITY, dtype=np.float64)
+        stats: list[NDArray[np.float64]] = []
+
+        def kernel(start: int, out: NDArray[np.int64]) -> tuple[int, int]:
+            written, next_start = _page_hinkley_kernel(values, start, out, out_stat, *args)
+            stats.append(out_stat[:written].copy())
+            return written, next_start
+
+        positions = drain(kernel, len(values))
+        self.last_statistics = np.concatenate(stats) if len(stats) > 1 else stats[0]
+        return positions
 
     def _params(self) -> dict[str, Any]:
         return {
