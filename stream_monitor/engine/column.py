@@ -1,12 +1,22 @@
 """One column's detectors, fed from batches of that column's values.
 
-A numeric column feeds three detectors: a tumbling-window histogram scored against the
-reference, and ADWIN and Page-Hinkley on each value's rank in the reference (its fine bin's
-mid-rank, found by the same pass that counts it), standardised by the mean and sd of those
-ranks over the reference. Ranks are bounded and keep one distribution under no drift,
-whatever the column's shape, so one set of detector parameters fits every column: on
-z-scores, a heavy-tailed column made ADWIN fire on stationary traffic. A categorical column
-feeds the histogram only, with values as category codes.
+Every column, numeric or categorical, feeds:
+
+- a tumbling-window histogram scored against the reference (PSI, Jensen-Shannon, ...);
+- ADWIN and Page-Hinkley on two channels of each value's randomised probability integral
+  transform against the reference (``detectors.pit``): location, which moves when the column
+  shifts, and spread, which moves when it widens or narrows around its median (or a
+  category's share changes). Both channels have mean 0 and sd 1 under no drift whatever the
+  column's shape, so one set of detector parameters fits every column and channel. The
+  detectors on the spread channel are named ``adwin_spread`` and ``page_hinkley_spread``.
+
+A categorical column also watches the share of each frequent category (at least
+``MIN_TRACKED_SHARE`` of the reference, at most ``MAX_TRACKED`` of them) with two Bernoulli
+CUSUMs, for a rise and a fall of 30 % (``engine.rates``): detector ``category_share``.
+
+Each batch also yields its rows' data-quality codes (``QUALITY_*``), which the data set's
+quality monitor turns into shares of nulls, infinities, out-of-range values and unseen
+categories.
 """
 
 from __future__ import annotations
@@ -19,12 +29,32 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from stream_monitor.detectors import ADWIN, HistogramDrift, NumericReference, PageHinkley
+from stream_monitor.detectors.cusum import BernoulliCUSUM
+from stream_monitor.detectors.pit import column_salt, pit_channels, pit_table
 from stream_monitor.detectors.window import Reference
+from stream_monitor.engine.rates import share_channels
 from stream_monitor.settings import STREAM_ADWIN, STREAM_PAGE_HINKLEY, STREAM_WINDOW_ROWS
 
 # How many standardised values up to a sequential detection its reported score averages:
 # few enough that the score shows the shift the detector just saw.
 _SCORE_SPAN = 100
+
+#: Data-quality code of a row's value: fine, null (or NaN), infinite, outside the reference
+#: (beyond its range, or a category it never had), and, for dead-lettered records, a value of
+#: the wrong type or no opinion (the record was bad for another reason).
+QUALITY_OK, QUALITY_NULL, QUALITY_INFINITE, QUALITY_OUTSIDE, QUALITY_TYPE, QUALITY_NONE = (
+    0,
+    1,
+    2,
+    3,
+    4,
+    5,
+)
+
+#: Categories watched by share CUSUMs: those with at least this reference share, and at most
+#: this many per column (the most frequent).
+MIN_TRACKED_SHARE = 0.01
+MAX_TRACKED = 20
 
 
 class RecentValues:
@@ -63,11 +93,14 @@ class DriftEvent:
     or ``concept_drift``.
 
     ``position`` is the index, in the batch given to ``update_many``, of the row at which the
-    detector fired (the window's last row, for histogram scores). For ADWIN and Page-Hinkley
-    ``score`` is the mean standardised rank over the last 100 values up to that row (0
-    under no drift; the sign tells the direction), ``threshold`` the detector's own
-    parameter (``delta`` or ``threshold``), and ``window_rows`` 1: the event is about the row
-    at which the detector fired.
+    detector fired (the window's last row, for histogram scores); for ``data_quality`` events,
+    the index among the batch's records, dead-lettered ones included. For ADWIN, ``score`` is
+    the mean channel value over the last 100 values up to that row (0 under no drift; the
+    sign tells the direction) and ``threshold`` its ``delta``; for Page-Hinkley, ``score`` is
+    the cumulative sum's distance from its extreme and ``threshold`` the distance at which it
+    fires; for CUSUMs, the log likelihood ratio and its threshold, in nats. ``window_rows`` is
+    1 for sequential detectors: the event is about the row at which the detector fired.
+    ``details`` explains the event (the channel, the measure, the category, the shares).
     """
 
     type: str
@@ -78,10 +111,19 @@ class DriftEvent:
     position: int
     window_rows: int
     p_value: float | None = None
+    details: Mapping[str, Any] | None = None
+
+
+#: The sequential channels and the suffix of their detectors' names.
+_CHANNELS = (("location", ""), ("spread", "_spread"))
 
 
 class ColumnMonitor:
     """The detectors of one column, with their state as plain arrays.
+
+    ``index`` is the column's position in its data set: it salts the column's randomised
+    transform. ``first_row`` of ``update_many`` is the index, in the column's whole stream,
+    of the batch's first value (the caller counts rows, so batches may be cut anywhere).
 
     Examples
     --------
@@ -93,8 +135,11 @@ class ColumnMonitor:
     >>> monitor = ColumnMonitor("x", ref, window=1_000)
     >>> monitor.update_many(rng.uniform(-1, 1, 5_000))
     []
-    >>> [(e.detector, e.position) for e in monitor.update_many(rng.uniform(0, 2, 3_000))]
-    [('adwin', 55), ('page_hinkley', 76), ('psi', 999), ('psi', 1999), ('psi', 2999)]
+    >>> [(e.detector, e.position) for e in monitor.update_many(rng.uniform(0, 2, 3_000), 5_000)]
+    [('adwin', 55), ('adwin_spread', 55), ('page_hinkley', 76), ('page_hinkley_spread', 109),
+     ('psi', 999), ('psi', 1999), ('psi', 2999)]
+    >>> monitor.quality_codes[-3:].tolist()  # 3: above the reference's maximum
+    [0, 0, 3]
     """
 
     def __init__(
@@ -102,35 +147,73 @@ class ColumnMonitor:
         name: str,
         reference: Reference,
         *,
+        index: int = 0,
         event_type: str = "feature_drift",
         window: int = STREAM_WINDOW_ROWS,
         methods: Mapping[str, float | None] | None = None,
         adwin: Mapping[str, Any] | None = STREAM_ADWIN,
         page_hinkley: Mapping[str, Any] | None = STREAM_PAGE_HINKLEY,
+        share_threshold: float | None = None,
     ) -> None:
         self.name = name
         self.event_type = event_type
         self.numeric = isinstance(reference, NumericReference)
-        if isinstance(reference, NumericReference):
-            ranks, mean, sd = reference.rank_table()
-            self.standard_ranks = (ranks - mean) / (sd if sd > 0 else 1.0)
         self.histogram = HistogramDrift(reference, window=window, methods=methods)
-        self.sequential: dict[str, ADWIN | PageHinkley] = {}
-        if self.numeric and adwin is not None:
-            self.sequential["adwin"] = ADWIN(**adwin)
-        if self.numeric and page_hinkley is not None:
-            self.sequential["page_hinkley"] = PageHinkley(**page_hinkley)
-        self.recent = RecentValues()
+        self.lower, self.width = pit_table(reference.counts)
+        self.salt = column_salt(index)
+        self.sequential: dict[str, tuple[str, ADWIN | PageHinkley]] = {}
+        for channel, suffix in _CHANNELS:
+            if adwin is not None:
+                self.sequential[f"adwin{suffix}"] = (channel, ADWIN(**adwin))
+            if page_hinkley is not None:
+                self.sequential[f"page_hinkley{suffix}"] = (channel, PageHinkley(**page_hinkley))
+        self.recent = {channel: RecentValues() for channel, _ in _CHANNELS}
+        self.shares = self.share_channels(reference) if share_threshold else []
+        self.share_cusum = (
+            BernoulliCUSUM(
+                [p0 for _, p0, _ in self.shares],
+                [p1 for *_, p1 in self.shares],
+                threshold=share_threshold,
+            )
+            if self.shares and share_threshold
+            else None
+        )
         #: The latest score of each histogram method, drifting or not (for gauges).
         self.last_scores: dict[str, tuple[float, bool]] = {}
+        #: Each row's data-quality code (``QUALITY_*``) in the last batch.
+        self.quality_codes: NDArray[np.int8] = np.empty(0, dtype=np.int8)
 
-    def update_many(self, values: ArrayLike) -> list[DriftEvent]:
-        """Feed one batch of this column; return the drift events it raised, in row order."""
+    @staticmethod
+    def share_channels(reference: Reference) -> list[tuple[int, float, float]]:
+        """``(category code, p0, p1)`` of each share CUSUM of a categorical column."""
+        if isinstance(reference, NumericReference):
+            return []
+        counts = reference.counts.astype(np.float64)
+        total = float(counts.sum())
+        named = counts[:-1]
+        order = [int(c) for c in np.argsort(-named, kind="stable")[:MAX_TRACKED]]
+        tracked = [c for c in order if named[c] >= MIN_TRACKED_SHARE * total]
+        if len(named) == 2 and counts[-1] == 0:
+            tracked = tracked[:1]  # a binary column: one share says both
+        return [(c, p0, p1) for c in tracked for p0, p1 in share_channels(named[c], total)]
+
+    def update_many(self, values: ArrayLike, first_row: int = 0) -> list[DriftEvent]:
+        """Feed one batch of this column; return the drift events it raised, in row order.
+
+        A numeric column's values are floats (NaN for null); a categorical column's are its
+        codes (``-1`` null, ``K`` a category outside the reference's).
+        """
         events: list[DriftEvent] = []
         arr = np.asarray(values)
-        bins = np.empty(arr.shape[0], dtype=np.int64) if self.sequential else None
-        for closed in self.histogram.update_many(arr, bins_out=bins):
-            for score in closed.scores:
+        n = arr.shape[0]
+        if self.numeric:
+            bins = np.empty(n, dtype=np.int64)
+            closed = self.histogram.update_many(arr, bins_out=bins)
+        else:
+            bins = np.ascontiguousarray(arr, dtype=np.int64)
+            closed = self.histogram.update_many(bins)
+        for window in closed:
+            for score in window.scores:
                 self.last_scores[score.method] = (score.value, score.drift_detected)
                 if score.drift_detected:
                     events.append(
@@ -140,46 +223,116 @@ class ColumnMonitor:
                             score.method,
                             score.value,
                             score.threshold,
-                            closed.end,
-                            closed.rows,
+                            window.end,
+                            window.rows,
                             score.p_value,
                         )
                     )
-        if bins is not None:
-            z = self.standard_ranks[bins]
-            for label, detector in self.sequential.items():
-                limit = detector.delta if isinstance(detector, ADWIN) else detector.threshold
-                for pos in detector.update_many(z):
-                    events.append(
-                        DriftEvent(
-                            self.event_type,
-                            self.name,
-                            label,
-                            self.recent.mean_at(z, int(pos)),
-                            float(limit),
-                            int(pos),
-                            1,
-                        )
-                    )
-            self.recent.extend(z)
+        self.quality_codes = self._quality(arr, bins)
+        if self.sequential:
+            events.extend(self._sequential(bins, first_row))
+        if self.share_cusum is not None:
+            events.extend(self._category_shares(bins))
         events.sort(key=lambda e: e.position)
         return events
+
+    def _sequential(self, bins: NDArray[np.int64], first_row: int) -> list[DriftEvent]:
+        location, spread = pit_channels(bins, first_row, self.salt, self.lower, self.width)
+        streams = {"location": location, "spread": spread}
+        events = []
+        for label, (channel, detector) in self.sequential.items():
+            z = streams[channel]
+            positions = detector.update_many(z)
+            for k, pos in enumerate(positions):
+                if isinstance(detector, ADWIN):
+                    score, limit = self.recent[channel].mean_at(z, int(pos)), detector.delta
+                else:
+                    score, limit = float(detector.last_statistics[k]), detector.threshold
+                events.append(
+                    DriftEvent(
+                        self.event_type,
+                        self.name,
+                        label,
+                        score,
+                        float(limit),
+                        int(pos),
+                        1,
+                        details={
+                            "channel": channel,
+                            "recent_mean": self.recent[channel].mean_at(z, int(pos)),
+                        },
+                    )
+                )
+        for channel, z in streams.items():
+            self.recent[channel].extend(z)
+        return events
+
+    def _category_shares(self, codes: NDArray[np.int64]) -> list[DriftEvent]:
+        assert self.share_cusum is not None
+        tracked = np.array([c for c, _, _ in self.shares], dtype=np.int64)
+        hits = (codes[None, :] == tracked[:, None]).astype(np.float64)
+        hits[:, codes < 0] = np.nan
+        events = []
+        for channel, pos, stat in self.share_cusum.update_many(hits):
+            code, p0, p1 = self.shares[channel]
+            lo = max(0, pos + 1 - _SCORE_SPAN * 10)
+            seen = codes[lo : pos + 1]
+            seen = seen[seen >= 0]
+            events.append(
+                DriftEvent(
+                    self.event_type,
+                    self.name,
+                    "category_share",
+                    stat,
+                    self.share_cusum.threshold,
+                    pos,
+                    1,
+                    details={
+                        "category_code": code,
+                        "direction": "rise" if p1 > p0 else "fall",
+                        "reference_share": float(self.width[code]),
+                        "recent_share": float(np.mean(seen == code)) if seen.size else None,
+                    },
+                )
+            )
+        return events
+
+    def _quality(self, values: NDArray[Any], bins: NDArray[np.int64]) -> NDArray[np.int8]:
+        """Each row's data-quality code."""
+        codes = np.zeros(bins.shape[0], dtype=np.int8)
+        if self.numeric:
+            codes[np.isnan(values)] = QUALITY_NULL
+            codes[np.isinf(values)] = QUALITY_INFINITE
+            outside = (bins == 0) | (bins == self.lower.shape[0] - 1)
+        else:
+            codes[bins < 0] = QUALITY_NULL
+            outside = bins == self.lower.shape[0] - 1
+        codes[outside] = QUALITY_OUTSIDE
+        return codes
 
     def snapshot(self) -> dict[str, NDArray[Any]]:
         """Return every detector's state, with keys prefixed by the detector's name."""
         snap = {f"histogram.{k}": v for k, v in self.histogram.snapshot().items()}
-        snap["recent"] = self.recent.values.copy()
-        for label, detector in self.sequential.items():
+        for channel, recent in self.recent.items():
+            snap[f"recent.{channel}"] = recent.values.copy()
+        for label, (_, detector) in self.sequential.items():
             snap.update({f"{label}.{k}": v for k, v in detector.snapshot().items()})
+        if self.share_cusum is not None:
+            snap.update({f"category_share.{k}": v for k, v in self.share_cusum.snapshot().items()})
         return snap
 
     def restore(self, snapshot: Mapping[str, NDArray[Any]]) -> None:
         """Restore every detector from a ``snapshot()``."""
 
         def part(prefix: str) -> dict[str, NDArray[Any]]:
-            return {k[len(prefix) + 1 :]: v for k, v in snapshot.items() if k.startswith(prefix)}
+            return {
+                k[len(prefix) + 1 :]: v for k, v in snapshot.items() if k.startswith(prefix + ".")
+            }
 
         self.histogram.restore(part("histogram"))
-        self.recent.values = np.array(snapshot["recent"], dtype=np.float64)
-        for label, detector in self.sequential.items():
+        for channel, recent in self.recent.items():
+            recent.values = np.array(snapshot[f"recent.{channel}"], dtype=np.float64)
+        for label, (_, detector) in self.sequential.items():
             detector.restore(part(label))
+        if self.share_cusum is not None:
+            self.share_cusum.restore(part("category_share"))

@@ -1,12 +1,17 @@
 """All the monitors of a data set, built from its reference profile and fed DataFrames.
 
 Each profiled column gets a ``ColumnMonitor``: features raise ``feature_drift``, the target
-``label_drift`` and the prediction ``prediction_drift``. When both the target and the
-prediction are profiled, a concept monitor watches the model's errors: for a categorical
-target the error indicator (prediction differs from target) feeds DDM and ADWIN; for a
-numeric target the absolute residual, in reference standard deviations of the target, feeds
-ADWIN and Page-Hinkley. A rise in either is ``concept_drift``. A numeric prediction against a
-boolean target is read as a probability: the predicted label is ``prediction >= 0.5``.
+``label_drift`` and the prediction ``prediction_drift``. The features and the prediction
+also feed the ``QualityMonitor`` (``data_quality``); the target is left out there, since
+labels often arrive apart from the records. Every rate channel (quality measures and
+category shares) shares one threshold, from the false-alarm budget (``engine.rates``).
+
+When both the target and the prediction are profiled, a concept monitor watches the model's
+errors: for a categorical target the error indicator (prediction differs from target) feeds
+DDM and ADWIN; for a numeric target the absolute residual, in reference standard deviations
+of the target, feeds ADWIN and Page-Hinkley. A rise in either is ``concept_drift``. A
+numeric prediction against a boolean target is read as a probability: the predicted label is
+``prediction >= 0.5``.
 """
 
 from __future__ import annotations
@@ -26,7 +31,10 @@ from stream_monitor.detectors import (
     NumericReference,
     PageHinkley,
 )
-from stream_monitor.engine.column import ColumnMonitor, DriftEvent, RecentValues
+from stream_monitor.detectors.cusum import threshold_for
+from stream_monitor.engine.column import QUALITY_NONE, ColumnMonitor, DriftEvent, RecentValues
+from stream_monitor.engine.quality import QualityMonitor, quality_channels
+from stream_monitor.engine.rates import BUDGET_RECORDS, FALSE_ALARMS
 from stream_monitor.profile.model import (
     CategoricalColumnProfile,
     ColumnProfile,
@@ -61,6 +69,24 @@ class MonitorSettings:
         default_factory=lambda: dict(STREAM_PAGE_HINKLEY)
     )
     concept_drift: bool = True
+    data_quality: bool = True
+    category_shares: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class Interleaved:
+    """Where a batch's dead-lettered records sit among its decoded rows.
+
+    The batch's records, in offset order, are numbered ``0..n-1``: ``row_slots[i]`` is row
+    ``i``'s number and ``dead_slots[j]`` dead record ``j``'s; ``dead_codes[c, j]`` is dead
+    record ``j``'s quality code for profile column ``c`` (``QUALITY_TYPE`` for a field of the
+    wrong type, ``QUALITY_NULL`` for a required field that was absent, ``QUALITY_NONE`` when
+    the record says nothing about the column).
+    """
+
+    row_slots: NDArray[np.int64]
+    dead_slots: NDArray[np.int64]
+    dead_codes: NDArray[np.int8]
 
 
 def numeric_reference(column: NumericColumnProfile) -> NumericReference:
@@ -188,27 +214,38 @@ class DatasetMonitor:
         self.profile = profile
         self.settings = settings or MonitorSettings()
         s = self.settings
+        references = [
+            numeric_reference(c)
+            if isinstance(c, NumericColumnProfile)
+            else CategoricalReference(c.counts)
+            for c in profile.columns
+        ]
+        channels = quality_channels(profile.columns) if s.data_quality else []
+        channels = [c for c in channels if profile.columns[c.column].role != "target"]
+        shares = (
+            sum(len(ColumnMonitor.share_channels(r)) for r in references)
+            if s.category_shares
+            else 0
+        )
+        #: The threshold (nats) of every rate channel: the budget shared by all of them.
+        self.rate_threshold = threshold_for(len(channels) + shares, BUDGET_RECORDS, FALSE_ALARMS)
         self.columns: dict[str, ColumnMonitor] = {}
-        for column in profile.columns:
-            event_type = _EVENT_TYPES[column.role]
-            if isinstance(column, NumericColumnProfile):
-                self.columns[column.name] = ColumnMonitor(
-                    column.name,
-                    numeric_reference(column),
-                    event_type=event_type,
-                    window=s.window,
-                    methods=s.numeric_methods,
-                    adwin=s.adwin,
-                    page_hinkley=s.page_hinkley,
-                )
-            else:
-                self.columns[column.name] = ColumnMonitor(
-                    column.name,
-                    CategoricalReference(column.counts),
-                    event_type=event_type,
-                    window=s.window,
-                    methods=s.categorical_methods,
-                )
+        for i, (column, reference) in enumerate(zip(profile.columns, references, strict=True)):
+            numeric = isinstance(column, NumericColumnProfile)
+            self.columns[column.name] = ColumnMonitor(
+                column.name,
+                reference,
+                index=i,
+                event_type=_EVENT_TYPES[column.role],
+                window=s.window,
+                methods=s.numeric_methods if numeric else s.categorical_methods,
+                adwin=s.adwin,
+                page_hinkley=s.page_hinkley,
+                share_threshold=self.rate_threshold if s.category_shares else None,
+            )
+        self.quality = QualityMonitor(channels, self.rate_threshold)
+        #: Rows fed so far: the index in the stream of the next batch's first row.
+        self.rows = 0
         target, prediction = profile.target, profile.prediction
         self.concept = (
             ConceptMonitor(target, prediction, s)
@@ -216,8 +253,14 @@ class DatasetMonitor:
             else None
         )
 
-    def update(self, frame: pl.DataFrame) -> list[DriftEvent]:
-        """Feed one batch of records; return the drift events, ordered by row."""
+    def update(
+        self, frame: pl.DataFrame, interleaved: Interleaved | None = None
+    ) -> list[DriftEvent]:
+        """Feed one batch of records; return the drift events, ordered by row.
+
+        ``interleaved`` places the batch's dead-lettered records among its rows, for the
+        quality measures; the positions of ``data_quality`` events count them too.
+        """
         frame = self._with_all_columns(frame)
         events: list[DriftEvent] = []
         for column in self.profile.columns:
@@ -226,11 +269,29 @@ class DatasetMonitor:
                 values: NDArray[Any] = numeric_values(frame, column.name)
             else:
                 values = category_codes(frame, column)
-            events.extend(monitor.update_many(values))
+            events.extend(monitor.update_many(values, self.rows))
         if self.concept is not None:
             events.extend(self.concept.update(frame))
         events.sort(key=lambda e: e.position)
+        events.extend(self.quality.update(self._quality_codes(frame.height, interleaved)))
+        self.rows += frame.height
         return events
+
+    def _quality_codes(self, rows: int, interleaved: Interleaved | None) -> NDArray[np.int8]:
+        """The batch's quality codes, one row per profile column, one column per record."""
+        monitors = list(self.columns.values())
+        if interleaved is None:
+            return (
+                np.stack([m.quality_codes for m in monitors])
+                if monitors
+                else np.empty((0, rows), dtype=np.int8)
+            )
+        n = interleaved.row_slots.shape[0] + interleaved.dead_slots.shape[0]
+        codes = np.full((len(monitors), n), QUALITY_NONE, dtype=np.int8)
+        for c, monitor in enumerate(monitors):
+            codes[c, interleaved.row_slots] = monitor.quality_codes
+        codes[:, interleaved.dead_slots] = interleaved.dead_codes
+        return codes
 
     def _with_all_columns(self, frame: pl.DataFrame) -> pl.DataFrame:
         missing = [c for c in self.profile.names if c not in frame.columns]
@@ -248,6 +309,8 @@ class DatasetMonitor:
             snap.update({f"c{i}/{k}": v for k, v in monitor.snapshot().items()})
         if self.concept is not None:
             snap.update({f"concept/{k}": v for k, v in self.concept.snapshot().items()})
+        snap.update({f"quality/{k}": v for k, v in self.quality.snapshot().items()})
+        snap["rows"] = np.array([self.rows], dtype=np.int64)
         return snap
 
     def restore(self, snapshot: Mapping[str, NDArray[Any]]) -> None:
@@ -262,3 +325,8 @@ class DatasetMonitor:
             self.concept.restore(
                 {k[len(prefix) :]: v for k, v in snapshot.items() if k.startswith(prefix)}
             )
+        prefix = "quality/"
+        self.quality.restore(
+            {k[len(prefix) :]: v for k, v in snapshot.items() if k.startswith(prefix)}
+        )
+        self.rows = int(snapshot["rows"][0])
