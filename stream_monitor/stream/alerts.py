@@ -25,7 +25,8 @@ import numpy as np
 
 from stream_monitor.engine import DriftEvent
 
-ALERT_SCHEMA_VERSION = 1
+#: Version 2 added the ``data_quality`` type and the optional ``details`` object.
+ALERT_SCHEMA_VERSION = 2
 ALERT_TYPES = (
     "feature_drift",
     "label_drift",
@@ -33,6 +34,7 @@ ALERT_TYPES = (
     "concept_drift",
     "performance_degradation",
     "schema_violation",
+    "data_quality",
 )
 
 
@@ -82,8 +84,24 @@ def alert_id(monitor: str, type_: str, feature: str, detector: str, window: Wind
 
 
 def severity(event: DriftEvent) -> str:
-    """``critical`` for a score far past its threshold, ``warning`` otherwise."""
-    if event.detector in ("adwin", "page_hinkley", "ddm"):
+    """``critical`` for a change far past its threshold, ``warning`` otherwise.
+
+    Sequential detectors: a recent mean channel value (or error rate) of at least 1;
+    rate CUSUMs: a share at least 10 points (quality) or 50 % (category share) off the
+    reference's.
+    """
+    details = event.details or {}
+    if "recent_mean" in details or event.detector == "ddm":
+        recent = details.get("recent_mean", event.score)
+        return "critical" if recent is not None and abs(recent) >= 1.0 else "warning"
+    if "recent_share" in details:
+        recent, ref = details["recent_share"], details["reference_share"]
+        if recent is None:
+            return "warning"
+        if event.type == "data_quality":
+            return "critical" if recent - ref >= 0.1 else "warning"
+        return "critical" if abs(recent - ref) >= 0.5 * ref else "warning"
+    if event.detector in ("adwin", "page_hinkley"):
         return "critical" if abs(event.score) >= 1.0 else "warning"
     if event.p_value is not None:
         return "critical" if event.p_value < event.threshold / 10 else "warning"
@@ -128,6 +146,15 @@ def build_alert(
         "detected_at": when.isoformat(timespec="milliseconds").replace("+00:00", "Z"),
         "window": win,
         "suppressed_since_last": suppressed_since_last,
+        **({"details": _details(event.details)} if event.details else {}),
+    }
+
+
+def _details(details: Any) -> dict[str, Any]:
+    """Event details as JSON values: non-finite floats become null."""
+    return {
+        k: (_finite(v) if isinstance(v, float) else v.item() if isinstance(v, np.generic) else v)
+        for k, v in details.items()
     }
 
 

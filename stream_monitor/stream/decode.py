@@ -59,6 +59,8 @@ class BadRecord:
     index: int
     reason: str
     detail: str
+    #: The fields at fault, when the reason is about fields (``wrong_type``, ``missing_field``).
+    fields: tuple[str, ...] = ()
 
 
 @dataclass(slots=True)
@@ -116,6 +118,49 @@ class Decoder:
         if clean is not None:
             return clean
         return self._decode_mixed(payloads)
+
+    def decode_frame(self, frame: pl.DataFrame) -> DecodedBatch:
+        """Check already-typed rows (from a file) as payloads are checked: every row ends
+        either in ``frame`` (cast to the schema) or in ``bad``.
+
+        A value that does not cast to its column's type is ``wrong_type`` (strings are never
+        wrong: any value has a text form), a required field that is absent or null is
+        ``missing_field``, and a field the file lacks counts as absent in every row.
+        """
+        n = frame.height
+        present = [name for name in self.schema.names() if name in frame.columns]
+        cast = frame.select(
+            [pl.col(name).cast(self.schema[name], strict=False) for name in present]
+            + [
+                pl.lit(None, dtype=self.schema[name]).alias(name)
+                for name in self.schema.names()
+                if name not in frame.columns
+            ]
+        ).select(self.schema.names())
+        failed = [
+            name
+            for name in present
+            if self._kinds[name] != "string" and frame[name].dtype != self.schema[name]
+        ]
+        bad: list[BadRecord] = []
+        row_source = list(range(n))
+        if failed:
+            lost = frame.select(
+                (pl.col(name).is_not_null() & cast[name].is_null()).alias(name) for name in failed
+            )
+            any_lost = lost.select(pl.any_horizontal(pl.all())).to_series()
+            if any_lost.any():
+                rows = any_lost.arg_true()
+                for r, flags in zip(rows.to_list(), lost[rows].iter_rows(), strict=True):
+                    names = tuple(c for c, hit in zip(failed, flags, strict=True) if hit)
+                    detail = f"field {names[0]!r} does not fit its column's type"
+                    bad.append(BadRecord(r, WRONG_TYPE, detail, names))
+                cast = cast.filter(~any_lost)
+                row_source = [r for r, hit in enumerate(any_lost.to_list()) if not hit]
+        batch = DecodedBatch(cast, row_source, bad)
+        batch.frame, batch.row_source = self._check_required([], cast, row_source, batch.bad)
+        batch.bad.sort(key=lambda b: b.index)
+        return batch
 
     def _decode_clean(self, payloads: Sequence[bytes | None]) -> DecodedBatch | None:
         """The fast path: one join, one parse, no per-payload Python. None if it does not fit."""
@@ -232,7 +277,11 @@ class Decoder:
             except _PARSE_ERRORS:
                 single = None
             if single is None or single.height != 1:
-                bad.append(BadRecord(i, WRONG_TYPE, "a field does not fit its column's type"))
+                found = self._diagnose(value) if value is not None else None
+                if found is not None and found[0] == WRONG_TYPE:
+                    bad.append(BadRecord(i, *found))
+                else:
+                    bad.append(BadRecord(i, WRONG_TYPE, "a field does not fit its column's type"))
             else:
                 parts.append((i, single, [i]))
 
@@ -260,23 +309,23 @@ class Decoder:
             return
         parts.append((i, frame, [i] * frame.height))
 
-    def _diagnose(self, value: bytes) -> tuple[str, str] | None:
+    def _diagnose(self, value: bytes) -> tuple[str, str, tuple[str, ...]] | None:
         """Why a payload is bad, checked with the standard library; None if it looks valid."""
         try:
             text = value.decode("utf-8")
         except UnicodeDecodeError as error:
-            return INVALID_UTF8, f"invalid UTF-8 at byte {error.start}"
+            return INVALID_UTF8, f"invalid UTF-8 at byte {error.start}", ()
         try:
             doc = json.loads(text, parse_constant=_reject_constant)
         except (ValueError, RecursionError) as error:
-            return INVALID_JSON, _json_error(error)
+            return INVALID_JSON, _json_error(error), ()
         objects = doc if isinstance(doc, list) else [doc]
         for obj in objects:
             if not isinstance(obj, dict):
-                return NOT_AN_OBJECT, f"a JSON {type(obj).__name__}, not an object"
+                return NOT_AN_OBJECT, f"a JSON {type(obj).__name__}, not an object", ()
             for name, kind in self._kinds.items():
                 if name in obj and not _fits(obj[name], kind):
-                    return WRONG_TYPE, f"field {name!r} is a {_json_type(obj[name])}"
+                    return WRONG_TYPE, f"field {name!r} is a {_json_type(obj[name])}", (name,)
         return None
 
     def _check_required(
@@ -292,14 +341,24 @@ class Decoder:
         mask = frame.select(missing).to_series()
         if not mask.any():
             return frame, row_source
-        dropped_sources = {row_source[r] for r in mask.arg_true().to_list()}
-        for src in sorted(dropped_sources):
-            rows = [r for r, s in enumerate(row_source) if s == src]
-            nulls = [c for c in self.required if frame[c].gather(rows).is_null().any()]
-            bad.append(BadRecord(src, MISSING_FIELD, f"required field {nulls[0]!r} is missing"))
-        keep = [s not in dropped_sources for s in row_source]
+        # One pass over the rows with a null required field: which fields, per source payload.
+        rows = mask.arg_true()
+        nulls = frame.select(pl.col(c).gather(rows).is_null() for c in self.required)
+        sources = [row_source[r] for r in rows.to_list()]
+        fields_of: dict[int, list[str]] = {}
+        for src, flags in zip(sources, nulls.iter_rows(), strict=True):
+            found = fields_of.setdefault(src, [])
+            found.extend(
+                c for c, null in zip(self.required, flags, strict=True) if null and c not in found
+            )
+        for src in sorted(fields_of):
+            names = tuple(fields_of[src])
+            bad.append(
+                BadRecord(src, MISSING_FIELD, f"required field {names[0]!r} is missing", names)
+            )
+        keep = [s not in fields_of for s in row_source]
         keep_series = pl.Series(keep, dtype=pl.Boolean)
-        return frame.filter(keep_series), [s for s in row_source if s not in dropped_sources]
+        return frame.filter(keep_series), [s for s in row_source if s not in fields_of]
 
 
 def _in_source_order(

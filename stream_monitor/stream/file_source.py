@@ -1,8 +1,10 @@
 """Stream a file (Parquet, CSV or NDJSON) through the pipeline, as if it were one partition.
 
 The file's rows are cut into batches of ``batch_size`` rows; a row's offset is its row
-number. The rows skip JSON decoding (they are typed already) but take every other step a
-Kafka record takes: the same detectors, windows, alert ids and rate limits.
+number. The rows skip JSON parsing (they are typed already) but take every other step a
+Kafka record takes: the same field checks (a value of the wrong type, a required field
+absent or null: the row is dead-lettered with its reason and counted), detectors, windows,
+alert ids and rate limits. Dead letters go to ``dead_letters`` if given.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import numpy as np
 import polars as pl
 
 from stream_monitor.io import iter_file_batches, scan_data
-from stream_monitor.stream.pipeline import Counters, Pipeline
+from stream_monitor.stream.pipeline import Counters, DeadLetter, Pipeline
 from stream_monitor.stream.sinks import JsonLinesSink
 
 
@@ -42,6 +44,7 @@ def run_file(
     batch_size: int,
     max_records: int | None = None,
     progress: Callable[[int], None] | None = None,
+    dead_letters: Callable[[list[DeadLetter]], None] | None = None,
 ) -> Counters:
     """Stream the file at ``path`` through ``pipeline``; alerts go to ``sink``."""
     available = set(scan_data(path).collect_schema().names())
@@ -52,7 +55,10 @@ def run_file(
         if max_records is not None and offset + frame.height > max_records:
             frame = frame.slice(0, max_records - offset)
         offsets = np.arange(offset, offset + frame.height, dtype=np.int64)
-        sink.send(pipeline.process_frame(topic, 0, frame, offsets))
+        alerts, dead = pipeline.process_rows(topic, 0, frame, offsets)
+        sink.send(alerts)
+        if dead_letters is not None and dead:
+            dead_letters(dead)
         offset += frame.height
         if progress is not None:
             progress(offset)

@@ -16,7 +16,7 @@ import polars as pl
 from numpy.typing import NDArray
 
 from stream_monitor.engine import DriftEvent
-from stream_monitor.engine.dataset import DatasetMonitor, MonitorSettings
+from stream_monitor.engine.dataset import DatasetMonitor, Interleaved, MonitorSettings
 from stream_monitor.profile.model import Profile
 from stream_monitor.stream import checkpoint
 from stream_monitor.stream.alerts import RateLimiter, WindowInfo, build_alert
@@ -64,18 +64,39 @@ class PartitionMonitor:
         self.quality_bad = 0
         self.quality_first_offset: int | None = None
 
-    def process(self, frame: pl.DataFrame, offsets: NDArray[np.int64]) -> list[dict[str, Any]]:
-        """Score decoded rows (``offsets[i]`` is row ``i``'s offset); return new alerts."""
+    def process(
+        self,
+        frame: pl.DataFrame,
+        offsets: NDArray[np.int64],
+        interleaved: Interleaved | None = None,
+        record_offsets: NDArray[np.int64] | None = None,
+    ) -> list[dict[str, Any]]:
+        """Score decoded rows (``offsets[i]`` is row ``i``'s offset); return new alerts.
+
+        ``interleaved`` places the batch's dead-lettered records among the rows (their
+        offsets, in order, are ``record_offsets``), for the data-quality measures.
+        """
         n = frame.height
-        if n == 0:
+        if n == 0 and interleaved is None:
             return []
-        events = self.engine.update(frame)
+        events = self.engine.update(frame, interleaved)
         window = self.settings.window
         times = self._times(frame)
+        row_of_record = None
+        if interleaved is not None and record_offsets is not None:
+            row_of_record = np.full(record_offsets.shape[0], -1, dtype=np.int64)
+            row_of_record[interleaved.row_slots] = np.arange(n)
         alerts = []
         for event in events:
             pos = event.position
-            if event.window_rows > 1:
+            if event.type == "data_quality" and row_of_record is not None:
+                assert record_offsets is not None
+                offset = int(record_offsets[pos])
+                row = int(row_of_record[pos])
+                t = None if times is None or row < 0 else times[row]
+                t = t if isinstance(t, str) else None
+                info = WindowInfo(1, offset, offset, self.partition, self.topic, t, t)
+            elif event.window_rows > 1:
                 start = pos - window + 1
                 first = int(offsets[start]) if start >= 0 else self.window_first_offset
                 t0, t1 = self._window_times(times, max(start, 0), pos, carried=start < 0)
@@ -99,9 +120,10 @@ class PartitionMonitor:
                 alerts.append(
                     build_alert(self.alerts.monitor, event, info, suppressed_since_last=held)
                 )
-        self._advance_window(offsets, times)
+        if n:
+            self._advance_window(offsets, times)
+            self.next_offset = int(offsets[-1]) + 1
         self.rows += n
-        self.next_offset = int(offsets[-1]) + 1
         return alerts
 
     def check_quality(

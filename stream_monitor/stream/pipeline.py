@@ -16,8 +16,16 @@ import numpy as np
 import polars as pl
 from numpy.typing import NDArray
 
+from stream_monitor.engine.column import QUALITY_NONE, QUALITY_NULL, QUALITY_TYPE
+from stream_monitor.engine.dataset import Interleaved
 from stream_monitor.profile.model import NumericColumnProfile, Profile
-from stream_monitor.stream.decode import BadRecord, Decoder
+from stream_monitor.stream.decode import (
+    MISSING_FIELD,
+    WRONG_TYPE,
+    BadRecord,
+    DecodedBatch,
+    Decoder,
+)
 from stream_monitor.stream.partition import AlertSettings, PartitionMonitor
 from stream_monitor.stream.settings import StreamSettings
 
@@ -91,6 +99,7 @@ class Pipeline:
             max_bytes=settings.max_payload_bytes,
         )
         self.monitors: dict[tuple[str | None, int], PartitionMonitor] = {}
+        self._column_index = {c.name: i for i, c in enumerate(profile.columns)}
         self.counters = Counters()
         self._alert_settings = AlertSettings(
             settings.monitor,
@@ -129,6 +138,30 @@ class Pipeline:
     ) -> tuple[list[dict[str, Any]], list[DeadLetter]]:
         """Decode and score one partition's batch of messages."""
         batch = self.decoder.decode(payloads)
+        return self.process_decoded(topic, partition, batch, payloads, offsets, keys)
+
+    def process_rows(
+        self,
+        topic: str | None,
+        partition: int,
+        frame: pl.DataFrame,
+        offsets: Sequence[int] | NDArray[np.int64],
+    ) -> tuple[list[dict[str, Any]], list[DeadLetter]]:
+        """Check and score one partition's batch of typed rows (from a file), one record per
+        row, with the same field checks as payloads get."""
+        batch = self.decoder.decode_frame(frame)
+        return self.process_decoded(topic, partition, batch, [None] * frame.height, offsets)
+
+    def process_decoded(
+        self,
+        topic: str | None,
+        partition: int,
+        batch: DecodedBatch,
+        payloads: Sequence[bytes | None],
+        offsets: Sequence[int] | NDArray[np.int64],
+        keys: Sequence[bytes | None] | None = None,
+    ) -> tuple[list[dict[str, Any]], list[DeadLetter]]:
+        """Score one partition's decoded batch; ``payloads[i]`` is message ``i``'s bytes."""
         dead = [self._dead_letter(topic, partition, b, payloads, offsets, keys) for b in batch.bad]
         self.counters.messages += len(payloads)
         self.counters.dead_lettered += len(dead)
@@ -142,10 +175,40 @@ class Pipeline:
         bad[[b.index for b in batch.bad]] = True
         quality = monitor.check_quality(bad, offsets_array)
         self.counters.alerts += len(quality)
-        row_offsets = offsets_array[np.asarray(batch.row_source, dtype=np.int64)]
-        alerts = self.process_frame(topic, partition, batch.frame, row_offsets, counted=False)
+        row_source = np.asarray(batch.row_source, dtype=np.int64)
+        row_offsets = offsets_array[row_source]
+        interleaved, record_offsets = self._interleave(row_source, batch.bad, offsets_array)
+        self.counters.records += batch.frame.height
+        self.counters.scored += batch.frame.height
+        alerts = monitor.process(batch.frame, row_offsets, interleaved, record_offsets)
+        self.counters.alerts += len(alerts)
         monitor.next_offset = int(offsets_array[-1]) + 1
         return quality + alerts, dead
+
+    def _interleave(
+        self, row_source: NDArray[np.int64], bad: Sequence[BadRecord], offsets: NDArray[np.int64]
+    ) -> tuple[Interleaved | None, NDArray[np.int64] | None]:
+        """Place the dead-lettered records among the rows, in payload order, with the quality
+        code each gives its fields (a required field absent, a field of the wrong type)."""
+        if not bad:
+            return None, None
+        dead_source = np.array([b.index for b in bad], dtype=np.int64)
+        keys = np.concatenate([row_source, dead_source])
+        order = np.argsort(keys, kind="stable")
+        slot = np.empty_like(order)
+        slot[order] = np.arange(order.shape[0])
+        n_rows = row_source.shape[0]
+        codes = np.full((len(self._column_index), len(bad)), QUALITY_NONE, dtype=np.int8)
+        for j, record in enumerate(bad):
+            code = {MISSING_FIELD: QUALITY_NULL, WRONG_TYPE: QUALITY_TYPE}.get(record.reason)
+            if code is None:
+                continue
+            for name in record.fields:
+                column = self._column_index.get(name)
+                if column is not None:
+                    codes[column, j] = code
+        interleaved = Interleaved(slot[:n_rows], slot[n_rows:], codes)
+        return interleaved, offsets[keys[order]]
 
     def process_frame(
         self,
@@ -171,7 +234,7 @@ class Pipeline:
         partition: int,
         bad: BadRecord,
         payloads: Sequence[bytes | None],
-        offsets: Sequence[int],
+        offsets: Sequence[int] | NDArray[np.int64],
         keys: Sequence[bytes | None] | None,
     ) -> DeadLetter:
         return DeadLetter(
