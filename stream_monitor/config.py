@@ -63,6 +63,9 @@ class ProfileSettings:
     prediction: str | None = None
     exclude: tuple[str, ...] = ()
     kinds: Mapping[str, KindOverride] = field(default_factory=dict)
+    #: ``daily`` or ``weekly``: also count every column per time slot of ``timestamp``.
+    seasonality: str | None = None
+    timestamp: str | None = None
 
     def __post_init__(self) -> None:
         # Copies, so that a caller's list or dict cannot change a frozen settings object.
@@ -129,6 +132,13 @@ def _check(values: Mapping[str, Any], labels: Mapping[str, str]) -> None:
                 raise ConfigError(f"{label(role)}: column {name!r} is also excluded")
     if values["target"] is not None and values["target"] == values["prediction"]:
         raise ConfigError(f"{label('prediction')}: column {values['target']!r} is the target too")
+    season, timestamp = values["seasonality"], values["timestamp"]
+    if season is not None and season not in ("daily", "weekly"):
+        raise ConfigError(f"{label('seasonality')}: must be daily or weekly, got {season!r}")
+    if timestamp is not None:
+        _column_name(timestamp, label("timestamp"))
+    if season is not None and timestamp is None:
+        raise ConfigError(f"{label('seasonality')}: needs a timestamp column (timestamp: ...)")
     kinds = values["kinds"]
     if not isinstance(kinds, Mapping):
         raise ConfigError(f"{label('kinds')}: must map column names to a kind, got {kinds!r}")

@@ -153,3 +153,37 @@ def make(name: str, seed: int, *, variant: int = 0) -> Scenario:
     return Scenario(
         name, reference, pl.concat([before, after], how="vertical_relaxed"), feature, BEFORE
     )
+
+
+def seasonal(
+    seed: int, *, shift_sd: float = 0.0, seconds_per_row: float = 2.0, amplitude_sd: float = 2.0
+) -> Scenario:
+    """A column with a daily cycle, records in time order: the reference covers five days,
+    the live stream the next nine; from live row 200,000 on, ``shift_sd`` is added to the
+    cycle. The cycle's amplitude and the shift are in units of the column's noise sd.
+    Timestamps are ISO 8601 strings in ``ts``."""
+    rng = np.random.default_rng(seed)
+    start = np.datetime64("2026-03-02T00:00:00")
+
+    def frame(first: int, n: int, shift_from: int | None) -> pl.DataFrame:
+        seconds = (first + np.arange(n)) * seconds_per_row
+        hours = (seconds / 3600.0) % 24
+        load = 50 + amplitude_sd * 5 * np.sin(2 * np.pi * hours / 24) + rng.normal(0, 5, n)
+        if shift_from is not None:
+            load[shift_from:] += shift_sd * 5
+        stamps = start + (seconds * 1e6).astype("timedelta64[us]")
+        text = np.datetime_as_string(stamps, unit="s")
+        return pl.DataFrame(
+            {"ts": [t + "Z" for t in text.tolist()], "load": load, "normal": rng.normal(0, 1, n)}
+        )
+
+    reference = frame(0, REFERENCE_ROWS * 2, None)
+    shift = BEFORE if shift_sd else None
+    live = frame(REFERENCE_ROWS * 2, BEFORE + AFTER, shift)
+    return Scenario(
+        "daily cycle" + (f", +{shift_sd} sd" if shift_sd else ""),
+        reference,
+        live,
+        "load" if shift_sd else None,
+        shift,
+    )

@@ -430,7 +430,7 @@ def test_profile_file_layout(tmp_path: Path, mixed: pl.DataFrame) -> None:
     assert table.schema.names == SCHEMA.names
     assert table.column("name").to_pylist() == list(profile.names)
     metadata = {k.decode(): v.decode() for k, v in (table.schema.metadata or {}).items()}
-    assert metadata["stream_monitor.format_version"] == "1"
+    assert metadata["stream_monitor.format_version"] == "2"
     assert metadata["stream_monitor.row_count"] == "2000"
     assert metadata["stream_monitor.source"] == str(tmp_path / "d.parquet")
 
@@ -466,9 +466,9 @@ def test_newer_format_version_is_refused(tmp_path: Path, mixed: pl.DataFrame) ->
     write_profile(build_profile(_write(mixed, tmp_path / "d.parquet")), path)
     table = pq.read_table(path)
     metadata = dict(table.schema.metadata or {})
-    metadata[b"stream_monitor.format_version"] = b"2"
+    metadata[b"stream_monitor.format_version"] = b"3"
     pq.write_table(table.replace_schema_metadata(metadata), path)
-    with pytest.raises(ProfileFormatError, match=f"^{path}: profile format version 2 .* 1"):
+    with pytest.raises(ProfileFormatError, match=f"^{path}: profile format version 3 .* 2"):
         read_profile(path)
 
 

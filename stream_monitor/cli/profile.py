@@ -28,6 +28,8 @@ _FLAGS = {
     "bins": "--bins",
     "sketch_bins": "--sketch-bins",
     "top_k": "--top-k",
+    "seasonality": "--seasonality",
+    "timestamp": "--timestamp",
 }
 
 
@@ -50,6 +52,12 @@ def register(subparsers: Any) -> None:
     parser.add_argument(
         "--top-k", type=int, metavar="K", help="categories kept per column (default 20)"
     )
+    parser.add_argument(
+        "--seasonality",
+        choices=("daily", "weekly"),
+        help="also count every column per UTC hour of the day or of the week of --timestamp",
+    )
+    parser.add_argument("--timestamp", metavar="COL", help="event-time column, for --seasonality")
     parser.set_defaults(func=run)
 
 
@@ -89,6 +97,9 @@ def summary(profile: Profile) -> str:
         text += f"; {', '.join(roles)}"
     if meta.excluded:
         text += f"; {len(meta.excluded)} excluded"
+    if profile.seasonality is not None:
+        season = profile.seasonality
+        text += f"; {season.period} seasons of {season.timestamp}"
     if not meta.exact_quantiles:
         text += f"; quantiles from a sample of {meta.quantile_sample_rows} rows"
     return text

@@ -28,20 +28,22 @@ _ROOT12 = float(np.sqrt(12.0))
 
 
 def pit_table(counts: ArrayLike) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
-    """Each bin's cumulative share before it and its own share, from reference bin counts.
+    """Each bin's cumulative share before it and its own share, from reference bin counts
+    (one row of counts per slot, for a seasonal reference: the tables then have rows too).
 
     >>> lower, width = pit_table([0, 1, 3, 0])
     >>> lower.tolist(), width.tolist()
     ([0.0, 0.0, 0.25, 1.0], [0.0, 0.25, 0.75, 0.0])
     """
     c = np.asarray(counts, dtype=np.float64)
-    total = c.sum()
-    if not total > 0:
+    total = c.sum(axis=-1, keepdims=True)
+    if not np.all(total > 0):
         raise ValueError("the reference has no counts")
     width = c / total
-    lower = np.concatenate([[0.0], np.cumsum(width)[:-1]])
+    before = np.cumsum(width, axis=-1) - width
     # Rounding must not push the last bins past 1.
-    return np.minimum(lower, 1.0), width
+    lower = np.minimum(before, 1.0)
+    return lower, width
 
 
 @njit(cache=True, nogil=True)
@@ -57,6 +59,9 @@ def _unit(row: np.int64, salt: np.uint64) -> float:
 @njit(cache=True, nogil=True)
 def _pit_kernel(
     bins: NDArray[np.int64],
+    first: NDArray[np.int64],
+    second: NDArray[np.int64],
+    weight: NDArray[np.float64],
     first_row: int,
     salt: np.uint64,
     lower: NDArray[np.float64],
@@ -65,14 +70,21 @@ def _pit_kernel(
     spread: NDArray[np.float64],
 ) -> None:
     root12 = np.sqrt(12.0)
-    top = lower.shape[0]
+    top = lower.shape[1]
+    seasonal = first.shape[0] == bins.shape[0]
     for i in range(bins.shape[0]):
         b = bins[i]
         if b < 0 or b >= top:
             location[i] = np.nan
             spread[i] = np.nan
             continue
-        u = lower[b] + _unit(np.int64(first_row + i), salt) * width[b]
+        v = _unit(np.int64(first_row + i), salt)
+        if seasonal:
+            s, t, w = first[i], second[i], weight[i]
+            lo = (1.0 - w) * lower[s, b] + w * lower[t, b]
+            u = lo + v * ((1.0 - w) * width[s, b] + w * width[t, b])
+        else:
+            u = lower[0, b] + v * width[0, b]
         location[i] = (u - 0.5) * root12
         spread[i] = (abs(2.0 * u - 1.0) - 0.5) * root12
 
@@ -88,10 +100,13 @@ def pit_channels(
     salt: np.uint64,
     lower: NDArray[np.float64],
     width: NDArray[np.float64],
+    slots: tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.float64]] | None = None,
 ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
     """The location and spread channels of a batch of bin indices (negative: no value, NaN).
 
-    ``first_row`` is the index in the whole stream of ``bins[0]``.
+    ``first_row`` is the index in the whole stream of ``bins[0]``. With per-slot tables,
+    ``slots`` gives each value's two table rows and the second one's weight: the value is
+    scored against their mixture.
 
     >>> import numpy as np
     >>> lower, width = pit_table([0, 50, 50, 0])
@@ -103,12 +118,17 @@ def pit_channels(
     """
     location = np.empty(bins.shape[0], dtype=np.float64)
     spread = np.empty(bins.shape[0], dtype=np.float64)
+    none = np.empty(0, dtype=np.int64)
+    first, second, weight = (none, none, np.empty(0)) if slots is None else slots
     _pit_kernel(
         np.ascontiguousarray(bins, dtype=np.int64),
+        np.ascontiguousarray(first, dtype=np.int64),
+        np.ascontiguousarray(second, dtype=np.int64),
+        np.ascontiguousarray(weight, dtype=np.float64),
         first_row,
         salt,
-        lower,
-        width,
+        np.atleast_2d(lower),
+        np.atleast_2d(width),
         location,
         spread,
     )

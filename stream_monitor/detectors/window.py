@@ -14,7 +14,7 @@ report and the stream give the same number for the same data.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -78,6 +78,9 @@ class CategoricalReference:
 
 Reference = NumericReference | CategoricalReference
 
+#: Each row's two seasonal slots and the second one's weight (``profile.seasonal.neighbours``).
+Neighbours = tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.float64]]
+
 
 def score_numeric(
     reference: NumericReference, sketch: NumericSketch, thresholds: Mapping[str, float | None]
@@ -131,6 +134,14 @@ def score_categorical(
             raise ValueError(f"unknown categorical drift method {method!r}")
         results.append(sc.make_score(method, value, threshold))
     return tuple(results)
+
+
+def mixture(table: NDArray[np.float64], slot_rows: NDArray[np.float64]) -> NDArray[np.float64]:
+    """The reference a window should look like: each slot's shares weighted by the window's
+    rows in that slot (``slot_rows`` has one entry per row of ``table``)."""
+    shares = table / table.sum(axis=1, keepdims=True)
+    weighted: NDArray[np.float64] = slot_rows.astype(np.float64) @ shares
+    return weighted
 
 
 def _normed(distance: float, std: float) -> float:
@@ -190,7 +201,10 @@ class HistogramDrift:
         *,
         window: int = 10_000,
         methods: Mapping[str, float | None] | None = None,
+        slot_table: NDArray[np.float64] | None = None,
     ) -> None:
+        #: Seasonal reference: bin counts per time slot (last row: overall), or None.
+        self.slot_table = slot_table
         if window < 1:
             raise ValueError(f"window must be at least 1 row, got {window}")
         self.reference = reference
@@ -213,14 +227,22 @@ class HistogramDrift:
         else:
             self.sketch = CategoricalSketch(self.reference.n_categories)
         self.rows_in_window = 0
+        slots = 0 if self.slot_table is None else self.slot_table.shape[0]
+        self.slot_rows = np.zeros(slots, dtype=np.float64)
 
     def update_many(
-        self, values: ArrayLike, *, bins_out: NDArray[np.int64] | None = None
+        self,
+        values: ArrayLike,
+        *,
+        bins_out: NDArray[np.int64] | None = None,
+        slots: Neighbours | None = None,
     ) -> list[WindowResult]:
         """Count a batch; return the results of the windows that closed within it.
 
         For a numeric column, ``bins_out`` (int64, as long as ``values``) receives each
-        value's fine bin, -1 for NaN and infinities.
+        value's fine bin, -1 for NaN and infinities. With a seasonal reference, ``slots``
+        gives each row's two rows of ``slot_table`` and the second one's weight: a window is
+        scored against the mixture of its rows' slots.
         """
         if isinstance(self.sketch, NumericSketch):
             arr: NDArray[Any] = np.ascontiguousarray(values, dtype=np.float64)
@@ -235,6 +257,11 @@ class HistogramDrift:
                 self.sketch.update_many(arr, pos, pos + take, bins_out=bins_out)
             else:
                 self.sketch.update_many(arr, pos, pos + take)
+            if slots is not None and self.slot_rows.shape[0]:
+                first, second, weight = (part[pos : pos + take] for part in slots)
+                size = self.slot_rows.shape[0]
+                self.slot_rows += np.bincount(first, weights=1.0 - weight, minlength=size)
+                self.slot_rows += np.bincount(second, weights=weight, minlength=size)
             self.rows_in_window += take
             pos += take
             if self.rows_in_window == self.window:
@@ -243,11 +270,21 @@ class HistogramDrift:
 
     def score(self) -> tuple[sc.Score, ...]:
         """Score the current (possibly partial) window."""
+        reference = self._window_reference()
         if isinstance(self.sketch, NumericSketch):
-            assert isinstance(self.reference, NumericReference)
-            return score_numeric(self.reference, self.sketch, self.methods)
-        assert isinstance(self.reference, CategoricalReference)
-        return score_categorical(self.reference, self.sketch, self.methods)
+            assert isinstance(reference, NumericReference)
+            return score_numeric(reference, self.sketch, self.methods)
+        assert isinstance(reference, CategoricalReference)
+        return score_categorical(reference, self.sketch, self.methods)
+
+    def _window_reference(self) -> Reference:
+        """The reference, or with seasons, the mixture of the window's slots at its size."""
+        if self.slot_table is None or not self.slot_rows.any():
+            return self.reference
+        expected = mixture(self.slot_table, self.slot_rows)
+        total = float(self.reference.counts.sum())
+        counts = np.rint(expected * (total / expected.sum())).astype(np.int64)
+        return replace(self.reference, counts=counts)
 
     def _close(self, end: int) -> WindowResult:
         sketch = self.sketch
@@ -265,12 +302,16 @@ class HistogramDrift:
         """Return the open window's state as plain arrays."""
         snap = self.sketch.snapshot()
         snap["rows_in_window"] = np.array([self.rows_in_window], dtype=np.int64)
+        if self.slot_table is not None:
+            snap["slot_rows"] = self.slot_rows.copy()
         return snap
 
     def restore(self, snapshot: dict[str, NDArray[Any]]) -> None:
         """Restore an open window taken by ``snapshot``."""
         state = dict(snapshot)
         rows = int(state.pop("rows_in_window")[0])
+        if self.slot_table is not None:
+            self.slot_rows = np.array(state.pop("slot_rows"), dtype=np.float64)
         if not 0 <= rows < self.window:
             raise StateError(f"snapshot holds {rows} rows; this window closes at {self.window}")
         self.sketch.restore(state)

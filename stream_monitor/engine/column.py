@@ -31,8 +31,9 @@ from numpy.typing import ArrayLike, NDArray
 from stream_monitor.detectors import ADWIN, HistogramDrift, NumericReference, PageHinkley
 from stream_monitor.detectors.cusum import BernoulliCUSUM
 from stream_monitor.detectors.pit import column_salt, pit_channels, pit_table
-from stream_monitor.detectors.window import Reference
+from stream_monitor.detectors.window import Neighbours, Reference
 from stream_monitor.engine.rates import share_channels
+from stream_monitor.profile.seasonal import neighbours, slot_tables
 from stream_monitor.settings import STREAM_ADWIN, STREAM_PAGE_HINKLEY, STREAM_WINDOW_ROWS
 
 # How many standardised values up to a sequential detection its reported score averages:
@@ -154,12 +155,16 @@ class ColumnMonitor:
         adwin: Mapping[str, Any] | None = STREAM_ADWIN,
         page_hinkley: Mapping[str, Any] | None = STREAM_PAGE_HINKLEY,
         share_threshold: float | None = None,
+        slot_counts: NDArray[np.int64] | None = None,
     ) -> None:
         self.name = name
         self.event_type = event_type
         self.numeric = isinstance(reference, NumericReference)
-        self.histogram = HistogramDrift(reference, window=window, methods=methods)
-        self.lower, self.width = pit_table(reference.counts)
+        # With a seasonal reference, one table row per slot and a last one for no slot.
+        table = None if slot_counts is None else slot_tables(reference.counts, slot_counts)
+        self.seasonal = table is not None
+        self.histogram = HistogramDrift(reference, window=window, methods=methods, slot_table=table)
+        self.lower, self.width = pit_table(reference.counts if table is None else table)
         self.salt = column_salt(index)
         self.sequential: dict[str, tuple[str, ADWIN | PageHinkley]] = {}
         for channel, suffix in _CHANNELS:
@@ -168,7 +173,9 @@ class ColumnMonitor:
             if page_hinkley is not None:
                 self.sequential[f"page_hinkley{suffix}"] = (channel, PageHinkley(**page_hinkley))
         self.recent = {channel: RecentValues() for channel, _ in _CHANNELS}
-        self.shares = self.share_channels(reference) if share_threshold else []
+        # A seasonal column's shares may cycle: its category shares are left to the
+        # transform's channels, which are scored per slot.
+        self.shares = self.share_channels(reference) if share_threshold and table is None else []
         self.share_cusum = (
             BernoulliCUSUM(
                 [p0 for _, p0, _ in self.shares],
@@ -197,21 +204,28 @@ class ColumnMonitor:
             tracked = tracked[:1]  # a binary column: one share says both
         return [(c, p0, p1) for c in tracked for p0, p1 in share_channels(named[c], total)]
 
-    def update_many(self, values: ArrayLike, first_row: int = 0) -> list[DriftEvent]:
+    def update_many(
+        self, values: ArrayLike, first_row: int = 0, times: NDArray[np.float64] | None = None
+    ) -> list[DriftEvent]:
         """Feed one batch of this column; return the drift events it raised, in row order.
 
         A numeric column's values are floats (NaN for null); a categorical column's are its
-        codes (``-1`` null, ``K`` a category outside the reference's).
+        codes (``-1`` null, ``K`` a category outside the reference's). With a seasonal
+        reference, ``times`` gives each row's time in hours into its period (NaN: none).
         """
         events: list[DriftEvent] = []
         arr = np.asarray(values)
         n = arr.shape[0]
+        rows = None
+        if self.seasonal:
+            slots = self.lower.shape[0] - 1
+            rows = neighbours(np.full(n, np.nan) if times is None else times, slots)
         if self.numeric:
             bins = np.empty(n, dtype=np.int64)
-            closed = self.histogram.update_many(arr, bins_out=bins)
+            closed = self.histogram.update_many(arr, bins_out=bins, slots=rows)
         else:
             bins = np.ascontiguousarray(arr, dtype=np.int64)
-            closed = self.histogram.update_many(bins)
+            closed = self.histogram.update_many(bins, slots=rows)
         for window in closed:
             for score in window.scores:
                 self.last_scores[score.method] = (score.value, score.drift_detected)
@@ -230,14 +244,16 @@ class ColumnMonitor:
                     )
         self.quality_codes = self._quality(arr, bins)
         if self.sequential:
-            events.extend(self._sequential(bins, first_row))
+            events.extend(self._sequential(bins, first_row, rows))
         if self.share_cusum is not None:
             events.extend(self._category_shares(bins))
         events.sort(key=lambda e: e.position)
         return events
 
-    def _sequential(self, bins: NDArray[np.int64], first_row: int) -> list[DriftEvent]:
-        location, spread = pit_channels(bins, first_row, self.salt, self.lower, self.width)
+    def _sequential(
+        self, bins: NDArray[np.int64], first_row: int, rows: Neighbours | None
+    ) -> list[DriftEvent]:
+        location, spread = pit_channels(bins, first_row, self.salt, self.lower, self.width, rows)
         streams = {"location": location, "spread": spread}
         events = []
         for label, (channel, detector) in self.sequential.items():
@@ -290,7 +306,7 @@ class ColumnMonitor:
                     details={
                         "category_code": code,
                         "direction": "rise" if p1 > p0 else "fall",
-                        "reference_share": float(self.width[code]),
+                        "reference_share": float(self.width[..., code].flat[-1]),
                         "recent_share": float(np.mean(seen == code)) if seen.size else None,
                     },
                 )
@@ -300,13 +316,14 @@ class ColumnMonitor:
     def _quality(self, values: NDArray[Any], bins: NDArray[np.int64]) -> NDArray[np.int8]:
         """Each row's data-quality code."""
         codes = np.zeros(bins.shape[0], dtype=np.int8)
+        last = self.lower.shape[-1] - 1
         if self.numeric:
             codes[np.isnan(values)] = QUALITY_NULL
             codes[np.isinf(values)] = QUALITY_INFINITE
-            outside = (bins == 0) | (bins == self.lower.shape[0] - 1)
+            outside = (bins == 0) | (bins == last)
         else:
             codes[bins < 0] = QUALITY_NULL
-            outside = bins == self.lower.shape[0] - 1
+            outside = bins == last
         codes[outside] = QUALITY_OUTSIDE
         return codes
 

@@ -41,6 +41,7 @@ from stream_monitor.profile.model import (
     NumericColumnProfile,
     Profile,
 )
+from stream_monitor.profile.seasonal import slot_times
 from stream_monitor.settings import (
     STREAM_ADWIN,
     STREAM_DDM,
@@ -71,6 +72,8 @@ class MonitorSettings:
     concept_drift: bool = True
     data_quality: bool = True
     category_shares: bool = True
+    #: The event-time field; with a seasonal profile, records are scored against their slot.
+    timestamp_field: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -222,8 +225,15 @@ class DatasetMonitor:
         ]
         channels = quality_channels(profile.columns) if s.data_quality else []
         channels = [c for c in channels if profile.columns[c.column].role != "target"]
+        season = profile.seasonality
+        self.timestamp = (s.timestamp_field or season.timestamp) if season is not None else None
+        slot_counts = {} if season is None else dict(season.counts)
         shares = (
-            sum(len(ColumnMonitor.share_channels(r)) for r in references)
+            sum(
+                len(ColumnMonitor.share_channels(r))
+                for c, r in zip(profile.columns, references, strict=True)
+                if c.name not in slot_counts
+            )
             if s.category_shares
             else 0
         )
@@ -242,6 +252,7 @@ class DatasetMonitor:
                 adwin=s.adwin,
                 page_hinkley=s.page_hinkley,
                 share_threshold=self.rate_threshold if s.category_shares else None,
+                slot_counts=slot_counts.get(column.name),
             )
         self.quality = QualityMonitor(channels, self.rate_threshold)
         #: Rows fed so far: the index in the stream of the next batch's first row.
@@ -263,19 +274,29 @@ class DatasetMonitor:
         """
         frame = self._with_all_columns(frame)
         events: list[DriftEvent] = []
+        slots = self._slots(frame)
         for column in self.profile.columns:
             monitor = self.columns[column.name]
             if isinstance(column, NumericColumnProfile):
                 values: NDArray[Any] = numeric_values(frame, column.name)
             else:
                 values = category_codes(frame, column)
-            events.extend(monitor.update_many(values, self.rows))
+            events.extend(monitor.update_many(values, self.rows, slots))
         if self.concept is not None:
             events.extend(self.concept.update(frame))
         events.sort(key=lambda e: e.position)
         events.extend(self.quality.update(self._quality_codes(frame.height, interleaved)))
         self.rows += frame.height
         return events
+
+    def _slots(self, frame: pl.DataFrame) -> NDArray[np.float64] | None:
+        """Each row's time in hours into its period under a seasonal profile (NaN: none)."""
+        season = self.profile.seasonality
+        if season is None or self.timestamp is None:
+            return None
+        if self.timestamp not in frame.columns:
+            return np.full(frame.height, np.nan)
+        return slot_times(frame.get_column(self.timestamp), season.period)
 
     def _quality_codes(self, rows: int, interleaved: Interleaved | None) -> NDArray[np.int8]:
         """The batch's quality codes, one row per profile column, one column per record."""

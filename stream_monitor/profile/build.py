@@ -24,7 +24,7 @@ import os
 import warnings
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -36,6 +36,7 @@ from stream_monitor.config import ProfileSettings
 from stream_monitor.detectors.histogram import NumericSketch
 from stream_monitor.errors import ColumnError, DataFileError
 from stream_monitor.io import count_rows, iter_batches, iter_file_batches, reading, scan_data
+from stream_monitor.profile import seasonal
 from stream_monitor.profile.model import (
     PROFILE_FORMAT_VERSION,
     CategoricalColumnProfile,
@@ -302,7 +303,9 @@ def build_profile(path: str | Path, settings: ProfileSettings | None = None) -> 
     def batches(exprs: list[pl.Expr], categorical: list[str]) -> Iterator[pl.DataFrame]:
         return iter_file_batches(path, exprs, categorical=categorical)
 
-    return _profile(frame, settings, source=str(path), batches=batches)
+    return _with_seasons(
+        _profile(frame, settings, source=str(path), batches=batches), settings, batches
+    )
 
 
 def profile_frame(
@@ -317,7 +320,44 @@ def profile_frame(
     def batches(exprs: list[pl.Expr], _: list[str]) -> Iterator[pl.DataFrame]:
         return iter_batches(lazy, exprs, source=source)
 
-    return _profile(lazy, settings, source=source, batches=batches)
+    return _with_seasons(
+        _profile(lazy, settings, source=source, batches=batches), settings, batches
+    )
+
+
+def _with_seasons(profile: Profile, settings: ProfileSettings | None, batches: _Batches) -> Profile:
+    """The profile with per-slot counts, if the settings ask for a seasonality: one more
+    pass, counting each value into the bins the profile just fixed."""
+    if settings is None or settings.seasonality is None or settings.timestamp is None:
+        return profile
+    from stream_monitor.engine.dataset import category_codes
+
+    binners: dict[str, tuple[int, Callable[[pl.DataFrame], NDArray[np.int64]]]] = {}
+    for column in profile.columns:
+        if isinstance(column, NumericColumnProfile):
+
+            def numeric(frame: pl.DataFrame, c: NumericColumnProfile = column) -> NDArray[np.int64]:
+                values = frame.get_column(c.name).cast(pl.Float64).to_numpy()
+                bins = np.empty(values.shape[0], dtype=np.int64)
+                NumericSketch(c.edges).update_many(values, bins_out=bins)
+                return bins
+
+            binners[column.name] = (column.counts.shape[0], numeric)
+        else:
+
+            def categorical(
+                frame: pl.DataFrame, c: CategoricalColumnProfile = column
+            ) -> NDArray[np.int64]:
+                return category_codes(frame, c)
+
+            binners[column.name] = (column.counts.shape[0], categorical)
+    names = [settings.timestamp, *profile.names]
+    exprs = [pl.col(n) for n in dict.fromkeys(names)]
+    with reading(profile.metadata.source):
+        season = seasonal.build(
+            settings.seasonality, settings.timestamp, batches(exprs, []), binners
+        )
+    return replace(profile, seasonality=season)
 
 
 def _profile(

@@ -28,6 +28,7 @@ from numpy.typing import ArrayLike, NDArray
 
 from stream_monitor.detectors.histogram import CategoricalSketch, NumericSketch
 from stream_monitor.errors import ColumnError
+from stream_monitor.profile.seasonal import Seasonality
 
 __all__ = [
     "PROFILE_FORMAT_VERSION",
@@ -40,7 +41,8 @@ __all__ = [
     "ProfileMetadata",
 ]
 
-PROFILE_FORMAT_VERSION = 1
+#: Version 2 added the per-slot counts of seasonal profiles; version 1 files still read.
+PROFILE_FORMAT_VERSION = 2
 
 ColumnKind = Literal["numeric", "categorical", "boolean"]
 ColumnRole = Literal["feature", "target", "prediction"]
@@ -243,6 +245,8 @@ class Profile:
 
     columns: tuple[ColumnProfile, ...]
     metadata: ProfileMetadata
+    #: Per-slot counts of every column, for a reference with a daily or weekly cycle.
+    seasonality: Seasonality | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "columns", tuple(self.columns))

@@ -27,6 +27,7 @@ from stream_monitor.profile.model import (
     Profile,
     ProfileMetadata,
 )
+from stream_monitor.profile.seasonal import PERIODS, Seasonality
 
 __all__ = ["SCHEMA", "read_profile", "write_profile"]
 
@@ -61,6 +62,9 @@ SCHEMA = pa.schema(
         ("other_count", pa.int64()),
     ]
 )
+#: Format 2's optional column: a seasonal profile's per-slot counts, slot by slot, each the
+#: length of the column's ``counts`` (categorical: ``category_counts`` then "other").
+SLOT_COUNTS = pa.field("slot_counts", pa.list_(pa.int64()))
 
 _NUMERIC_FIELDS = (
     "nan_count",
@@ -115,7 +119,15 @@ def write_profile(profile: Profile, path: str | Path) -> None:
     """Write ``profile`` to the Parquet file ``path``, replacing it atomically."""
     target = Path(path)
     table = pa.Table.from_pylist([_row(c) for c in profile.columns], schema=SCHEMA)
-    table = table.replace_schema_metadata(_metadata(profile.metadata))
+    metadata = _metadata(profile.metadata)
+    season = profile.seasonality
+    if season is not None:
+        flat = [season.counts[c.name].ravel().tolist() for c in profile.columns]
+        table = table.append_column(SLOT_COUNTS, pa.array(flat, type=SLOT_COUNTS.type))
+        metadata[_KEY + "seasonality"] = json.dumps(
+            {"period": season.period, "timestamp": season.timestamp}
+        )
+    table = table.replace_schema_metadata(metadata)
     partial = target.with_name(f".{target.name}.{os.getpid()}.partial")
     try:
         pq.write_table(table, partial)
@@ -166,7 +178,16 @@ def read_profile(path: str | Path) -> Profile:
             excluded=json.loads(meta[_KEY + "excluded"]),
             **{name: int(settings[name]) for name in _SETTINGS},
         )
-        return Profile(columns=columns, metadata=metadata)
+        season = None
+        if _KEY + "seasonality" in meta:
+            spec = json.loads(meta[_KEY + "seasonality"])
+            flat = pq.read_table(file, columns=[SLOT_COUNTS.name]).column(0).to_pylist()
+            counts = {
+                c.name: np.array(f, dtype=np.int64).reshape(PERIODS[spec["period"]], -1)
+                for c, f in zip(columns, flat, strict=True)
+            }
+            season = Seasonality(spec["period"], spec["timestamp"], counts)
+        return Profile(columns=columns, metadata=metadata, seasonality=season)
     except (pa.ArrowException, OSError, KeyError, TypeError, ValueError) as error:
         raise ProfileFormatError(f"{path}: corrupt stream-monitor profile: {error}") from error
 

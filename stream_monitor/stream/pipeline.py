@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -87,6 +87,9 @@ class Pipeline:
 
     def __init__(self, profile: Profile, settings: StreamSettings) -> None:
         self.profile = profile
+        if settings.timestamp_field is None and profile.seasonality is not None:
+            # A seasonal profile scores records by their event time: read the same field.
+            settings = replace(settings, timestamp_field=profile.seasonality.timestamp)
         self.settings = settings
         required = (
             list(settings.required_fields)

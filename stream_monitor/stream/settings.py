@@ -72,6 +72,7 @@ class StreamSettings:
             adwin=self.adwin,
             page_hinkley=self.page_hinkley,
             concept_drift=self.concept_drift,
+            timestamp_field=self.timestamp_field,
         )
 
 
