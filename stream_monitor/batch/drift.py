@@ -68,6 +68,7 @@ from stream_monitor.detectors.window import CategoricalReference, score_categori
 from stream_monitor.engine.dataset import category_codes, numeric_reference, numeric_values
 from stream_monitor.errors import ColumnError, ConfigError, DataFileError
 from stream_monitor.io import count_rows, reading
+from stream_monitor.profile.build import EXCLUDED_BY_CONFIG
 from stream_monitor.profile.model import (
     CategoricalColumnProfile,
     ColumnProfile,
@@ -75,6 +76,7 @@ from stream_monitor.profile.model import (
     NumericColumnProfile,
     Profile,
 )
+from stream_monitor.roles import check_excluded, detect_roles
 
 __all__ = [
     "CategoricalHistogram",
@@ -222,7 +224,11 @@ class ConceptDrift:
 
 @dataclass(frozen=True)
 class DriftResult:
-    """Everything ``check-drift`` found; ``drift_report.build_report`` makes it JSON."""
+    """Everything ``check-drift`` found; ``drift_report.build_report`` makes it JSON.
+
+    ``excluded`` maps each column left out on purpose to why: by configuration, or as an
+    identifier or a timestamp (``stream_monitor.roles``), in the reference's column order.
+    """
 
     scores_from: Literal["exact", "sketch"]
     reference_source: str
@@ -236,6 +242,7 @@ class DriftResult:
     concept: ConceptDrift | None
     drift_share_threshold: float
     notes: tuple[str, ...] = field(default=())
+    excluded: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def n_features(self) -> int:
@@ -985,13 +992,14 @@ class _Column:
 
 @dataclass
 class _Plan:
-    """The columns to compare, the columns left out (why), notes for the report, and whether
-    concept drift is computed."""
+    """The columns to compare, the columns left out (why), notes for the report, whether
+    concept drift is computed, and the columns excluded on purpose (why)."""
 
     columns: list[_Column]
     left_out: list[str]
     notes: list[str]
     concept: bool
+    excluded: dict[str, str] = field(default_factory=dict)
 
 
 def _role(name: str, settings: DriftSettings) -> ColumnRole:
@@ -1029,14 +1037,26 @@ def _check_named(
             raise ColumnError(f"{cur}: {role} column {wanted!r} not found")
 
 
+def _user_named(s: DriftSettings) -> set[str]:
+    """Columns the settings give a role, kind or method: never guessed to be ids or times."""
+    named = {*s.exclude, *s.kinds, *s.columns}
+    return named | {n for n in (s.target, s.prediction) if n is not None}
+
+
 def _plan_data(
     reference: Data, ref_schema: pl.Schema, current: Data, cur_schema: pl.Schema, s: DriftSettings
 ) -> _Plan:
     _check_named(list(ref_schema), s, reference.source, cur_schema, current.source)
+    roles = detect_roles(reference.frame, source=reference.source, skip=_user_named(s))
+    excluded: dict[str, str] = {}
     columns: list[_Column] = []
     left_out: list[str] = []
     for name, ref_type in ref_schema.items():
         if name in s.exclude:
+            excluded[name] = EXCLUDED_BY_CONFIG
+            continue
+        if name in roles:
+            excluded[name] = roles[name]
             continue
         role = _role(name, s)
         if name not in cur_schema:
@@ -1061,14 +1081,18 @@ def _plan_data(
         else:
             kind = "numeric" if ref_class == "numeric" else "categorical"
         columns.append(_Column(name, role, kind))
-    roles = {c.role for c in columns}
-    return _Plan(columns, left_out, [], concept={"target", "prediction"} <= roles)
+    concept = {"target", "prediction"} <= {c.role for c in columns}
+    return _Plan(columns, left_out, [], concept=concept, excluded=excluded)
 
 
 def _plan_profile(
     profile: Profile, source: str, current: Data, cur_schema: pl.Schema, s: DriftSettings
 ) -> _Plan:
     _check_named(profile.names, s, source, cur_schema, current.source)
+    known = {*profile.names, *profile.metadata.excluded, *cur_schema}
+    check_excluded(s.exclude, known, source)
+    # The profile's own exclusions (by its configuration, as identifiers or timestamps) hold.
+    excluded = {n: why for n, why in profile.metadata.excluded.items() if n not in s.exclude}
     # The profile's own target and prediction hold their roles unless the settings name
     # others; missing from the current data, they only cost their drift (labels often come
     # later than the traffic), where a column named in the settings must be there.
@@ -1082,6 +1106,7 @@ def _plan_profile(
     for column in profile.columns:
         name = column.name
         if name in s.exclude:
+            excluded[name] = EXCLUDED_BY_CONFIG
             continue
         role = implicit.get(name) or _role(name, s)
         if name not in cur_schema:
@@ -1115,7 +1140,10 @@ def _plan_profile(
             "no concept drift: it needs raw reference data, as a profile keeps no model "
             "errors or residuals"
         )
-    return _Plan(columns, left_out, notes, concept=False)
+    for name in s.exclude:
+        if name not in excluded and name in profile.metadata.excluded:
+            excluded[name] = EXCLUDED_BY_CONFIG
+    return _Plan(columns, left_out, notes, concept=False, excluded=excluded)
 
 
 # --- the job ---------------------------------------------------------------------------------
@@ -1299,10 +1327,12 @@ def check_drift(
     else:
         source = reference.source
         ref_schema = _schema(reference)
+        check_excluded(settings.exclude, {*ref_schema, *cur_schema}, source)
+        # Finding identifiers reads the reference too: a text file is parsed once, for both.
+        reference = _in_memory(reference, list(ref_schema))
         reference_rows = _rows(reference)
         plan = _plan_data(reference, ref_schema, current, cur_schema, settings)
         ref_types = dict(ref_schema)
-        reference = _in_memory(reference, [c.name for c in plan.columns])
     current = _in_memory(current, [c.name for c in plan.columns])
 
     by_role = {c.role: c for c in plan.columns if c.role != "feature"}
@@ -1358,4 +1388,5 @@ def check_drift(
         concept=concept,
         drift_share_threshold=settings.drift_share_threshold,
         notes=(*left_out, *plan.notes),
+        excluded=plan.excluded,
     )

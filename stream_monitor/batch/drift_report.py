@@ -1,6 +1,6 @@
 """The drift report as a JSON-ready dict, and its check against the published JSON Schema.
 
-``build_report(result)`` lays out a ``DriftResult`` as version 1 of the report
+``build_report(result)`` lays out a ``DriftResult`` as version 2 of the report
 (``stream_monitor/schemas/drift_report.schema.json``, described in ``docs/drift-report.md``),
 which the HTML renderer and any other consumer read. Numbers that are not finite become
 null; every string from the data (column names, categories, sources) is kept as is, for the
@@ -32,7 +32,7 @@ from stream_monitor.batch.drift import (
 
 __all__ = ["SCHEMA_VERSION", "build_report", "dumps_report", "report_schema", "validate_report"]
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 _SCHEMA_FILE = "drift_report.schema.json"
 
 
@@ -125,6 +125,7 @@ def build_report(result: DriftResult, *, generated_at: dt.datetime | None = None
         "prediction_drift": None if result.prediction is None else _feature(result.prediction),
         "concept_drift": None if result.concept is None else _concept(result.concept),
         "notes": list(result.notes),
+        "excluded": dict(result.excluded),
     }
 
 

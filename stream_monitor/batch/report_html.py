@@ -1,6 +1,6 @@
 """The drift report as one self-contained HTML page.
 
-``render_html(report)`` turns the JSON-ready drift report (``schema_version`` 1) into a single
+``render_html(report)`` turns the JSON-ready drift report (``schema_version`` 2, or 1) into a single
 HTML document that opens offline and fetches nothing: the CSS and the script are inline, and
 every distribution is an SVG drawn here, in Python, from the report's bins. The page's size
 therefore depends on the number of features and bins, never on the number of rows (about
@@ -34,7 +34,9 @@ from stream_monitor import __version__
 
 __all__ = ["render_html"]
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+# Version 1 lacks the excluded columns and the data-quality verdicts; it renders without them.
+_READABLE_VERSIONS = (1, 2)
 
 _CSS = """
 :root{--fg:#1f2933;--muted:#5f6b7a;--line:#e3e7ec;--bg:#f5f7fa;--card:#fff;--head:#eef1f5;
@@ -215,8 +217,8 @@ _MAX_WIDTH_RATIO = 50.0
 def render_html(report: Mapping[str, Any]) -> str:
     """The drift report as one self-contained HTML document.
 
-    ``report`` is the JSON-ready drift report of schema version 1. Every string in it is
-    escaped; a ``ValueError`` names a schema version this renderer does not know.
+    ``report`` is the JSON-ready drift report of schema version 2 (or 1). Every string in it
+    is escaped; a ``ValueError`` names a schema version this renderer does not know.
 
     >>> page = render_html(
     ...     {
@@ -242,10 +244,10 @@ def render_html(report: Mapping[str, Any]) -> str:
     (True, True, False)
     """
     version = report.get("schema_version")
-    if version != SCHEMA_VERSION:
+    if isinstance(version, bool) or version not in _READABLE_VERSIONS:
         raise ValueError(
-            f"drift report has schema_version {version!r}; this renderer reads version "
-            f"{SCHEMA_VERSION}"
+            f"drift report has schema_version {version!r}; this renderer reads versions "
+            f"{' and '.join(map(str, _READABLE_VERSIONS))}"
         )
     features: Mapping[str, Mapping[str, Any]] = report.get("features") or {}
     reference = report.get("reference") or {}
@@ -262,11 +264,12 @@ def render_html(report: Mapping[str, Any]) -> str:
         _verdict(report),
         _overview(report, reference, current),
         _notes(report),
+        _excluded(report),
         _targets(report),
         _feature_table(features),
         _feature_cards(features),
         f"<footer>stream-monitor {_esc(__version__)} · drift report schema "
-        f"{SCHEMA_VERSION}</footer>\n",
+        f"{_esc(version)}</footer>\n",
         f"</main>\n<script>{_JS}</script>\n</body>\n</html>\n",
     ]
     return "".join(parts)
@@ -308,6 +311,20 @@ def _notes(report: Mapping[str, Any]) -> str:
     items = "".join(f"<li>{_esc(note)}</li>" for note in notes)
     return (
         f'<section class="card" id="notes"><h3 class="label">Notes</h3><ul>{items}</ul></section>\n'
+    )
+
+
+def _excluded(report: Mapping[str, Any]) -> str:
+    """The columns left out on purpose (configuration, identifiers, timestamps), if any."""
+    excluded = report.get("excluded")
+    if not isinstance(excluded, Mapping) or not excluded:
+        return ""
+    items = "".join(
+        f"<li><code>{_esc(name)}</code>: {_esc(why)}</li>" for name, why in excluded.items()
+    )
+    return (
+        '<section class="card" id="excluded"><h3 class="label">Not compared</h3>'
+        f"<ul>{items}</ul></section>\n"
     )
 
 

@@ -33,7 +33,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any
+from typing import Any, cast
 
 from stream_monitor.config import KIND_OVERRIDES, KindOverride, read_section
 from stream_monitor.errors import ConfigError
@@ -285,7 +285,8 @@ def load_drift_settings(
     """Read the ``drift:`` section of the YAML file at ``path`` and apply ``flags`` over it.
 
     ``flags`` maps a setting to ``(value, flag name)``; a value of None means the flag was not
-    given. Errors name the flag, or the file and the key, that holds the bad value.
+    given; the columns of an ``exclude`` flag add to those of the file. Errors name the flag,
+    or the file and the key, that holds the bad value.
     """
     values: dict[str, object] = {}
     labels: dict[str, str] = {}
@@ -300,6 +301,10 @@ def load_drift_settings(
         if key not in _KEYS:
             raise ValueError(f"no drift setting named {key!r}")
         if value is not None:
+            if key == "exclude" and isinstance(value, tuple):
+                # Columns excluded by flag add to those of the file.
+                earlier = cast(tuple[str, ...], values.get(key, ()))
+                value = tuple(dict.fromkeys([*earlier, *value]))
             values[key] = value
             labels[key] = flag
     defaults = DriftSettings()

@@ -73,6 +73,12 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser.add_argument("--config", type=Path, help="YAML config; its drift: section")
     parser.add_argument("--target", metavar="COL", help="column holding the target")
     parser.add_argument("--prediction", metavar="COL", help="column holding the prediction")
+    parser.add_argument(
+        "--exclude",
+        action="append",
+        metavar="COL",
+        help="leave this column out of the comparison (repeatable; adds to the config's)",
+    )
     add_flag(
         parser,
         "fail_on_drift",
@@ -85,7 +91,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 def open_data(path: Path) -> Data:
     """A data file to compare, read lazily."""
-    return Data(scan_data(path), str(path), columnar=path.suffix.lower() in _PARQUET)
+    frame = scan_data(path, parse_dates=True)
+    return Data(frame, str(path), columnar=path.suffix.lower() in _PARQUET)
 
 
 def open_reference(path: Path) -> Data | Profile:
@@ -139,7 +146,11 @@ def run(args: argparse.Namespace) -> int:
     json_path: Path | None = args.json_path
     check_output(report_path, "--report_path")
     check_output(json_path, "--json_path")
-    flags = {"target": (args.target, "--target"), "prediction": (args.prediction, "--prediction")}
+    flags: dict[str, tuple[object, str]] = {
+        "target": (args.target, "--target"),
+        "prediction": (args.prediction, "--prediction"),
+        "exclude": (tuple(args.exclude) if args.exclude else None, "--exclude"),
+    }
     settings = load_drift_settings(args.config, flags=flags)
     started = time.perf_counter()
     reference = open_reference(args.reference_data_path)
