@@ -1595,15 +1595,29 @@ def _compare_raw(
     return drift, ""
 
 
+def _binary_target(data: Data, name: str, dtype: pl.DataType) -> bool:
+    """Whether the target is a boolean, or an integer whose values are only 0 and 1."""
+    if dtype == pl.Boolean:
+        return True
+    if not dtype.is_integer():
+        return False
+    with reading(data.source):
+        values = data.frame.select(pl.col(name).drop_nulls().unique()).collect().get_column(name)
+    return set(values.to_list()) <= {0, 1}
+
+
 def _errors(
-    data: Data, target: _Column, prediction: _Column, target_type: pl.DataType
+    data: Data, target: _Column, prediction: _Column, *, classification: bool, binary: bool
 ) -> NDArray[np.float64]:
-    """Per row with both values: 0/1 for a wrong class, or the residual ``prediction - target``."""
+    """Per row with both values: 0/1 for a wrong class, or the residual ``prediction - target``.
+
+    A numeric prediction of a ``binary`` target (boolean or 0/1) is a probability or a 0/1
+    label: the predicted class is ``prediction >= 0.5``."""
     t, p = pl.col(target.name), pl.col(prediction.name)
     with reading(data.source):
         frame = data.frame.select(t, p).collect()
     truth, guess = frame.get_column(target.name), frame.get_column(prediction.name)
-    if target.kind == "numeric":
+    if not classification:
         if not guess.dtype.is_numeric():
             raise ColumnError(
                 f"{data.source}: the target {target.name!r} is numeric, so the prediction "
@@ -1613,11 +1627,11 @@ def _errors(
             frame, target.name
         )
         return residual[np.isfinite(residual)]
-    if target_type == pl.Boolean and guess.dtype.is_numeric():
-        # A probability against a boolean label: the predicted label is p >= 0.5.
+    if binary and guess.dtype.is_numeric():
         guess_f = guess.cast(pl.Float64)
         valid = truth.is_not_null() & guess_f.is_not_null() & guess_f.is_not_nan()
-        wrong = (guess_f.filter(valid) >= 0.5) != truth.filter(valid)
+        positive = truth.filter(valid).cast(pl.Int64) == 1
+        wrong = (guess_f.filter(valid) >= 0.5) != positive
     else:
         valid = truth.is_not_null() & guess.is_not_null()
         wrong = truth.filter(valid).cast(pl.String) != guess.filter(valid).cast(pl.String)
@@ -1633,15 +1647,19 @@ def _concept(
     target_type: pl.DataType,
     settings: DriftSettings,
 ) -> ConceptDrift:
-    ref = _errors(reference, target, prediction, target_type)
-    cur = _errors(current, target, prediction, target_type)
+    # A boolean or 0/1 integer target is a class label, whatever kind it was compared as.
+    binary = _binary_target(reference, target.name, target_type)
+    classification = target.kind == "categorical" or binary
+    kinds = {"classification": classification, "binary": binary}
+    ref = _errors(reference, target, prediction, **kinds)
+    cur = _errors(current, target, prediction, **kinds)
     for data, errors in ((reference, ref), (current, cur)):
         if not errors.size:
             raise ColumnError(
                 f"{data.source}: no row holds both the target {target.name!r} and the "
                 f"prediction {prediction.name!r}"
             )
-    if target.kind == "categorical":
+    if classification:
         x_ref, x_cur = int(ref.sum()), int(cur.sum())
         score, p_value = two_proportion_z(x_ref, ref.shape[0], x_cur, cur.shape[0])
         threshold = settings.threshold("z")
