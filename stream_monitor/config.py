@@ -223,7 +223,8 @@ def load_profile_settings(
     """Read the ``profile:`` section of the YAML file at ``path`` and apply ``flags`` over it.
 
     ``flags`` maps a setting to ``(value, flag name)``; a value of None means the flag was not
-    given. Errors name the flag, or the file and the key, that holds the bad value.
+    given; the columns of an ``exclude`` flag add to those of the file. Errors name the flag,
+    or the file and the key, that holds the bad value.
     """
     values: dict[str, object] = {}
     labels: dict[str, str] = {}
@@ -236,6 +237,10 @@ def load_profile_settings(
         if key not in _KEYS:
             raise ValueError(f"no profile setting named {key!r}")
         if value is not None:
+            if key == "exclude" and isinstance(value, tuple):
+                # Columns excluded by flag add to those of the file.
+                earlier = cast(tuple[str, ...], values.get(key, ()))
+                value = tuple(dict.fromkeys([*earlier, *value]))
             values[key] = value
             labels[key] = flag
     defaults = ProfileSettings()

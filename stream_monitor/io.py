@@ -8,6 +8,11 @@ The format follows the file's extension (case-insensitive)::
 
 Nothing is read until a query runs, and a query reads only the columns it selects. Any Polars
 or OS error met while reading becomes a ``DataFileError`` whose message starts with the path.
+
+With ``parse_dates=True`` a CSV column of ISO dates or datetimes is read as ``Date`` or
+``Datetime``, the types Parquet stores them as, so that the drift jobs see the same columns in
+either format. It is off by default: jobs that check text dates row by row (``validate-schema``)
+or pass event times on as text (the stream's file source) read the text itself.
 """
 
 from __future__ import annotations
@@ -42,19 +47,21 @@ _INFER_SCHEMA_LENGTH = 10_000
 # small enough to keep little of the file in memory.
 _BATCH_ROWS = 262_144
 
-_Scanner = Callable[[Path], pl.LazyFrame]
+_Scanner = Callable[[Path, bool], pl.LazyFrame]
 _T = TypeVar("_T")
 
 
-def _scan_csv(path: Path) -> pl.LazyFrame:
-    return pl.scan_csv(path, infer_schema_length=_INFER_SCHEMA_LENGTH)
+def _scan_csv(path: Path, parse_dates: bool) -> pl.LazyFrame:
+    return pl.scan_csv(path, infer_schema_length=_INFER_SCHEMA_LENGTH, try_parse_dates=parse_dates)
 
 
-def _scan_parquet(path: Path) -> pl.LazyFrame:
+def _scan_parquet(path: Path, parse_dates: bool) -> pl.LazyFrame:
     return pl.scan_parquet(path)
 
 
-def _scan_ndjson(path: Path) -> pl.LazyFrame:
+def _scan_ndjson(path: Path, parse_dates: bool) -> pl.LazyFrame:
+    # NDJSON has no date type and Polars' reader no date inference: dates stay text (the drift
+    # jobs recognise text dates by their values, stream_monitor.roles).
     return pl.scan_ndjson(path, infer_schema_length=_INFER_SCHEMA_LENGTH)
 
 
@@ -89,10 +96,11 @@ def reading(source: str | Path) -> Iterator[None]:
         raise DataFileError(f"{source}: cannot read: {_reason(error)}") from error
 
 
-def scan_data(path: str | Path) -> pl.LazyFrame:
+def scan_data(path: str | Path, *, parse_dates: bool = False) -> pl.LazyFrame:
     """Return a LazyFrame over a CSV, Parquet or NDJSON file, chosen by its extension.
 
     The schema is read here, so that a missing, corrupt or empty file fails at once.
+    ``parse_dates`` reads a CSV file's ISO dates and datetimes as dates (see above).
 
     Examples
     --------
@@ -113,7 +121,7 @@ def scan_data(path: str | Path) -> pl.LazyFrame:
     if not file.is_file():
         raise DataFileError(f"{path}: not a regular file")
     with reading(path):
-        frame = scanner(file)
+        frame = scanner(file, parse_dates)
         frame.collect_schema()
     return frame
 
@@ -148,7 +156,11 @@ def iter_batches(
 
 
 def iter_file_batches(
-    path: str | Path, columns: Sequence[pl.Expr | str], *, categorical: Sequence[str] = ()
+    path: str | Path,
+    columns: Sequence[pl.Expr | str],
+    *,
+    categorical: Sequence[str] = (),
+    parse_dates: bool = False,
 ) -> Iterator[pl.DataFrame]:
     """Yield the file's rows in order as DataFrames of ``columns``, reading only what they use.
 
@@ -156,11 +168,12 @@ def iter_file_batches(
     decoded on a background thread while the caller works on the current one: memory holds
     at most two row groups of the selected columns. The string columns named in
     ``categorical`` come as Polars categoricals straight from Parquet's dictionary pages,
-    which spares building every string. Other formats stream through Polars.
+    which spares building every string. Other formats stream through Polars, reading a CSV
+    file's dates as ``scan_data`` does with ``parse_dates``.
     """
     file = Path(path)
     if _SCANNERS.get(file.suffix.lower()) is not _scan_parquet:
-        yield from iter_batches(scan_data(path), columns, source=path)
+        yield from iter_batches(scan_data(path, parse_dates=parse_dates), columns, source=path)
         return
     exprs = [pl.col(c) if isinstance(c, str) else c for c in columns]
     names = list(dict.fromkeys(name for e in exprs for name in e.meta.root_names()))

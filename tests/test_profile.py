@@ -291,16 +291,20 @@ def test_polars_categorical_and_enum_columns_are_categorical(tmp_path: Path) -> 
 # -- kinds, roles and exclusions -----------------------------------------------------------
 
 
-def test_kinds_are_inferred_and_dates_left_out_with_a_warning(tmp_path: Path) -> None:
-    """Numbers, booleans and strings get their kinds; a date column is left out, warned."""
+def test_kinds_are_inferred_and_dates_excluded_as_timestamps(tmp_path: Path) -> None:
+    """Numbers, booleans and strings get their kinds; a date column is excluded as a
+    timestamp, saying so, and a column of another type is left out with a warning."""
     frame = pl.DataFrame(
-        {"n": [1.5, 2.5], "i": [1, 2], "b": [True, False], "s": ["u", "v"]}
+        {"n": [1.5, 2.5], "i": [1, 2], "b": [True, False], "s": ["u", "v"], "l": [[1], [2]]}
     ).with_columns(day=pl.Series([0, 1]).cast(pl.Date))
-    with pytest.warns(ProfileWarning, match=r"column 'day' has type Date, which is not profiled"):
+    with pytest.warns(ProfileWarning, match=r"column 'l' has type List\(Int64\), which is not"):
         profile = build_profile(_write(frame, tmp_path / "k.parquet"))
     kinds = {c.name: c.kind for c in profile.columns}
     assert kinds == {"n": "numeric", "i": "numeric", "b": "boolean", "s": "categorical"}
-    assert profile.metadata.excluded == {"day": "has type Date, which is not profiled"}
+    assert profile.metadata.excluded == {
+        "l": "has type List(Int64), which is not profiled",
+        "day": "timestamp: its type is Date",
+    }
 
 
 def test_config_overrides_kinds_and_excludes_columns(tmp_path: Path) -> None:

@@ -491,8 +491,11 @@ def test_values_of_the_wrong_type_are_escaped() -> None:
 
 def test_unknown_schema_version_is_refused() -> None:
     """A report of another schema version raises ValueError naming the versions."""
-    with pytest.raises(ValueError, match="schema_version 2; this renderer reads version 1"):
-        render_html(make_report() | {"schema_version": 2})
+    match = "schema_version 3; this renderer reads versions 1 and 2"
+    with pytest.raises(ValueError, match=match):
+        render_html(make_report() | {"schema_version": 3})
+    with pytest.raises(ValueError, match="schema_version True"):
+        render_html(make_report() | {"schema_version": True})
 
 
 # --- in the browser -------------------------------------------------------------------------
@@ -665,3 +668,19 @@ def test_notes_are_listed_and_escaped() -> None:
     assert '<section class="card" id="notes">' in page
     assert "<li>column &lt;b&gt;x&lt;/b&gt; was left out: entirely null</li>" in page
     assert "<b>x</b>" not in page
+
+
+def test_excluded_columns_are_listed_with_why_and_escaped() -> None:
+    """A version 2 report's excluded columns appear, each with its reason, escaped."""
+    report = make_report(targets=False) | {
+        "schema_version": 2,
+        "excluded": {"<b>id</b>": "identifier: 100.0% of its 2,000 values are distinct"},
+    }
+    page = render_html(report)
+    assert '<section class="card" id="excluded">' in page
+    assert (
+        "<li><code>&lt;b&gt;id&lt;/b&gt;</code>: identifier: 100.0% of its 2,000 values are "
+        "distinct</li>"
+    ) in page
+    assert "<b>id</b>" not in page
+    assert 'id="excluded"' not in render_html(make_report(targets=False))

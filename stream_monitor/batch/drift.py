@@ -22,6 +22,18 @@ Two kinds of reference:
 
 Null, NaN and infinite values are left out of every score and counted as missing.
 
+**Data quality** is drift too. Beside its distribution, each column gets shares that should
+not grow (``DataQuality``): nulls and NaN among its rows, infinities among its rows, finite
+values outside the reference's [min, max] (numeric), values of a category the reference never
+saw (categorical). Each share is held to the reference's by a one-sided Fisher exact test
+(``share_increase_p_value``, threshold 0.001) *and* a least practical effect (at least one
+percentage point more, or twice the reference share and a tenth of a point more), so that
+sampling noise does not fire on any sample size and trivial changes do not fire on huge ones.
+The reference's own share outside its range, or of unseen categories, is taken leave-one-out:
+the values that would be outside the range of the others (a unique minimum or maximum), or of
+a category seen once (Good-Turing's estimate of the unseen share). A column with no value at
+all in the current data always has drifted in quality.
+
 Choice of method when none is configured, after Evidently's ``get_default_stattest``, with
 ``n`` the reference's non-missing values and ``k`` the distinct values of both columns:
 
@@ -68,6 +80,7 @@ from stream_monitor.detectors.window import CategoricalReference, score_categori
 from stream_monitor.engine.dataset import category_codes, numeric_reference, numeric_values
 from stream_monitor.errors import ColumnError, ConfigError, DataFileError
 from stream_monitor.io import count_rows, reading
+from stream_monitor.profile.build import EXCLUDED_BY_CONFIG
 from stream_monitor.profile.model import (
     CategoricalColumnProfile,
     ColumnProfile,
@@ -75,6 +88,7 @@ from stream_monitor.profile.model import (
     NumericColumnProfile,
     Profile,
 )
+from stream_monitor.roles import check_excluded, detect_roles
 
 __all__ = [
     "CategoricalHistogram",
@@ -82,15 +96,18 @@ __all__ = [
     "ColumnDrift",
     "ConceptDrift",
     "Data",
+    "DataQuality",
     "DriftResult",
     "DriftWarning",
     "NumericHistogram",
     "NumericSummary",
+    "QualityCheck",
     "check_drift",
     "compare_categorical",
     "compare_numeric",
     "default_method",
     "ks_2samp_sorted",
+    "share_increase_p_value",
     "sturges_edges",
     "two_proportion_z",
     "wasserstein_sorted",
@@ -116,6 +133,11 @@ _TOP_SUMMARY = 5
 _TOP_HISTOGRAM = 20
 _OTHER = "other"
 _QUANTILES = (0.05, 0.5, 0.95)
+# The ratio rule of the least practical effect also needs this share of min_difference, so that
+# three nulls in ten million rows where there was one never count.
+_RATIO_FLOOR = 0.1
+
+QualityCheckName = Literal["missing", "infinite", "out_of_range", "unseen_category"]
 
 
 class DriftWarning(UserWarning):
@@ -181,11 +203,64 @@ class CategoricalHistogram:
 
 
 @dataclass(frozen=True)
+class QualityCheck:
+    """One share of a column's values that should not grow, on both sides, and its verdict.
+
+    ``missing`` and ``infinite`` count among all rows (``missing``: nulls and NaN);
+    ``out_of_range`` among the finite values, ``unseen_category`` among the non-null ones. The
+    reference count of the last two is leave-one-out (see the module docstring). ``p_value``
+    is the one-sided Fisher exact test's (1 when either side has no value to count).
+    """
+
+    name: QualityCheckName
+    reference_count: int
+    reference_total: int
+    current_count: int
+    current_total: int
+    p_value: float
+    drift_detected: bool
+
+    @property
+    def reference_share(self) -> float:
+        """``reference_count / reference_total``, NaN when the total is 0."""
+        return _share(self.reference_count, self.reference_total)
+
+    @property
+    def current_share(self) -> float:
+        """``current_count / current_total``, NaN when the total is 0."""
+        return _share(self.current_count, self.current_total)
+
+
+def _share(count: int, total: int) -> float:
+    return count / total if total else float("nan")
+
+
+@dataclass(frozen=True)
+class DataQuality:
+    """A column's data-quality checks and the rule they were held to: drift when a share's
+    p-value is below ``threshold`` and it grew by ``min_difference`` or more, or to
+    ``min_ratio`` times the reference share (and by a tenth of ``min_difference``)."""
+
+    checks: tuple[QualityCheck, ...]
+    threshold: float
+    min_difference: float
+    min_ratio: float
+
+    @property
+    def drift_detected(self) -> bool:
+        """Whether any check drifted."""
+        return any(c.drift_detected for c in self.checks)
+
+
+@dataclass(frozen=True)
 class ColumnDrift:
     """One column's drift: method, score, threshold, verdict, and what each side looks like.
 
     For a test ``score`` is its statistic (KS D, chi-square, |z|) and ``p_value`` decides;
-    for a distance ``p_value`` is None and ``score`` decides. A non-finite score is NaN.
+    for a distance ``p_value`` is None and ``score`` decides. A non-finite score is NaN, as is
+    the score of a column with no value to compare in the current data (its distribution does
+    not drift; its ``data_quality`` does). ``drift_detected`` is the distribution's verdict;
+    ``drifted`` is that or the data quality's.
     """
 
     name: str
@@ -199,6 +274,17 @@ class ColumnDrift:
     reference: NumericSummary | CategoricalSummary
     current: NumericSummary | CategoricalSummary
     histogram: NumericHistogram | CategoricalHistogram
+    data_quality: DataQuality | None = None
+
+    @property
+    def quality_drift_detected(self) -> bool:
+        """Whether the data quality drifted."""
+        return self.data_quality is not None and self.data_quality.drift_detected
+
+    @property
+    def drifted(self) -> bool:
+        """Whether the distribution or the data quality drifted."""
+        return self.drift_detected or self.quality_drift_detected
 
 
 @dataclass(frozen=True)
@@ -222,7 +308,11 @@ class ConceptDrift:
 
 @dataclass(frozen=True)
 class DriftResult:
-    """Everything ``check-drift`` found; ``drift_report.build_report`` makes it JSON."""
+    """Everything ``check-drift`` found; ``drift_report.build_report`` makes it JSON.
+
+    ``excluded`` maps each column left out on purpose to why: by configuration, or as an
+    identifier or a timestamp (``stream_monitor.roles``), in the reference's column order.
+    """
 
     scores_from: Literal["exact", "sketch"]
     reference_source: str
@@ -236,6 +326,7 @@ class DriftResult:
     concept: ConceptDrift | None
     drift_share_threshold: float
     notes: tuple[str, ...] = field(default=())
+    excluded: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def n_features(self) -> int:
@@ -244,8 +335,20 @@ class DriftResult:
 
     @property
     def n_drifted_features(self) -> int:
-        """Number of features whose drift was detected."""
-        return sum(f.drift_detected for f in self.features)
+        """Number of features whose distribution or data quality drifted."""
+        return sum(f.drifted for f in self.features)
+
+    @property
+    def n_quality_drifted_features(self) -> int:
+        """Number of features whose data quality drifted."""
+        return sum(f.quality_drift_detected for f in self.features)
+
+    @property
+    def data_quality_drift(self) -> bool:
+        """Whether the data quality of any compared column (target and prediction too)
+        drifted."""
+        columns = (*self.features, self.label, self.prediction)
+        return any(c is not None and c.quality_drift_detected for c in columns)
 
     @property
     def drift_share(self) -> float:
@@ -456,6 +559,135 @@ def two_proportion_z(x1: int, n1: int, x2: int, n2: int) -> tuple[float, float]:
     return z, float(2 * ndtr(-z))
 
 
+def share_increase_p_value(x_ref: int, n_ref: int, x_cur: int, n_cur: int) -> float:
+    """One-sided p-value that ``x_cur / n_cur`` exceeds ``x_ref / n_ref``: Fisher's exact test
+    (``scipy.stats.fisher_exact(..., alternative="greater")`` of the table current over
+    reference), the probability of ``x_cur`` or more of the ``x_ref + x_cur`` counted values
+    falling in the current sample. 1 when either sample is empty or nothing is counted now.
+
+    >>> round(share_increase_p_value(0, 1000, 10, 1000), 6)
+    0.000955
+    >>> share_increase_p_value(5, 1000, 0, 1000)
+    1.0
+    """
+    if n_ref <= 0 or n_cur <= 0 or x_cur <= 0:
+        return 1.0
+    return float(min(stats.hypergeom.sf(x_cur - 1, n_ref + n_cur, x_ref + x_cur, n_cur), 1.0))
+
+
+def _quality_check(
+    name: QualityCheckName,
+    reference: tuple[int, int],
+    current: tuple[int, int],
+    settings: DriftSettings,
+    *,
+    forced: bool = False,
+) -> QualityCheck:
+    """One check from the (count, total) of each side; ``forced`` makes it drift."""
+    (x_ref, n_ref), (x_cur, n_cur) = reference, current
+    p_value = share_increase_p_value(x_ref, n_ref, x_cur, n_cur)
+    drifted = forced
+    if not forced and n_ref and n_cur:
+        ref, cur = x_ref / n_ref, x_cur / n_cur
+        grown = cur - ref
+        least = settings.quality_min_difference
+        practical = grown >= least or (
+            cur >= settings.quality_min_ratio * ref and grown >= _RATIO_FLOOR * least
+        )
+        drifted = practical and p_value < settings.quality_threshold
+    return QualityCheck(name, x_ref, n_ref, x_cur, n_cur, p_value, drifted)
+
+
+def _data_quality(checks: Sequence[QualityCheck], settings: DriftSettings) -> DataQuality:
+    return DataQuality(
+        tuple(checks),
+        settings.quality_threshold,
+        settings.quality_min_difference,
+        settings.quality_min_ratio,
+    )
+
+
+class _Missing(NamedTuple):
+    """A numeric side's values that are not finite: nulls and NaN, and infinities."""
+
+    null_nan: int = 0
+    inf: int = 0
+
+    @property
+    def total(self) -> int:
+        return self.null_nan + self.inf
+
+
+def _numeric_quality(
+    ref_rows: int,
+    ref_missing: _Missing,
+    ref_outside: tuple[int, int],
+    cur_rows: int,
+    cur_missing: _Missing,
+    cur_outside: tuple[int, int],
+    settings: DriftSettings,
+) -> DataQuality:
+    """The checks of a numeric column; ``*_outside`` are (values outside the range, finite
+    values)."""
+    all_null = cur_rows > 0 and cur_missing.null_nan == cur_rows
+    return _data_quality(
+        [
+            _quality_check(
+                "missing",
+                (ref_missing.null_nan, ref_rows),
+                (cur_missing.null_nan, cur_rows),
+                settings,
+                forced=all_null,
+            ),
+            _quality_check(
+                "infinite", (ref_missing.inf, ref_rows), (cur_missing.inf, cur_rows), settings
+            ),
+            _quality_check("out_of_range", ref_outside, cur_outside, settings),
+        ],
+        settings,
+    )
+
+
+def _categorical_quality(
+    ref: tuple[int, int], ref_unseen: int, cur: tuple[int, int], cur_unseen: int, s: DriftSettings
+) -> DataQuality:
+    """The checks of a categorical column from each side's (non-null values, nulls) and
+    unseen counts."""
+    (ref_values, ref_nulls), (cur_values, cur_nulls) = ref, cur
+    cur_rows = cur_values + cur_nulls
+    return _data_quality(
+        [
+            _quality_check(
+                "missing",
+                (ref_nulls, ref_values + ref_nulls),
+                (cur_nulls, cur_rows),
+                s,
+                forced=cur_rows > 0 and cur_values == 0,
+            ),
+            _quality_check(
+                "unseen_category", (ref_unseen, ref_values), (cur_unseen, cur_values), s
+            ),
+        ],
+        s,
+    )
+
+
+def _left_out_of_range(s: NDArray[np.float64]) -> int:
+    """Values of the sorted array outside the range of the others: a unique minimum or
+    maximum (leave-one-out)."""
+    if s.shape[0] < 2:
+        return 0
+    return int(s[0] != s[1]) + int(s[-1] != s[-2])
+
+
+def _outside(cs: NDArray[np.float64], lo: float, hi: float) -> tuple[int, int]:
+    """(values of the sorted array outside [lo, hi], values)."""
+    n = cs.shape[0]
+    below = int(np.searchsorted(cs, lo, "left"))
+    above = n - int(np.searchsorted(cs, hi, "right"))
+    return below + above, n
+
+
 def _verdict(method: str, score: float, p_value: float | None, threshold: float) -> bool:
     if method in P_VALUE_METHODS:
         return p_value is not None and not math.isnan(p_value) and p_value < threshold
@@ -554,7 +786,8 @@ def _shares(counts: NDArray[np.int64] | NDArray[np.float64]) -> tuple[float, ...
 def _numeric_histogram(
     rs: NDArray[np.float64], cs: NDArray[np.float64], max_bins: int
 ) -> NumericHistogram:
-    lo, hi = min(rs[0], cs[0]), max(rs[-1], cs[-1])
+    """Sturges bins over both sides (the reference alone when the current one is empty)."""
+    lo, hi = (min(rs[0], cs[0]), max(rs[-1], cs[-1])) if cs.size else (rs[0], rs[-1])
     edges = sturges_edges(lo, hi, rs.shape[0] + cs.shape[0])
     if edges.shape[0] - 1 > max_bins:
         edges = np.unique(np.linspace(lo, hi, max_bins + 1))
@@ -617,12 +850,15 @@ def _categorical_histogram(
 # --- one column against raw reference data --------------------------------------------------
 
 
-def _finite_sorted(values: ArrayLike, nulls: int = 0) -> tuple[NDArray[np.float64], int]:
-    """The finite values, sorted, and the number of the others plus ``nulls``."""
+def _finite_sorted(values: ArrayLike, nulls: int = 0) -> tuple[NDArray[np.float64], _Missing]:
+    """The finite values, sorted, and the others counted: NaN with ``nulls``, infinities."""
     arr = np.asarray(values, dtype=np.float64)
     finite = np.isfinite(arr)
-    kept = arr if finite.all() else arr[finite]
-    return np.sort(kept), nulls + int(arr.shape[0] - kept.shape[0])
+    if finite.all():
+        return np.sort(arr), _Missing(nulls, 0)
+    kept = arr[finite]
+    inf = int(np.count_nonzero(np.isinf(arr)))
+    return np.sort(kept), _Missing(nulls + arr.shape[0] - kept.shape[0] - inf, inf)
 
 
 def compare_numeric(
@@ -647,11 +883,61 @@ def compare_numeric(
     return _compare_sorted(rs, r_missing, cs, c_missing, name, role, settings or DriftSettings())
 
 
+def _raw_numeric_quality(
+    rs: NDArray[np.float64],
+    r_missing: _Missing,
+    cs: NDArray[np.float64],
+    c_missing: _Missing,
+    settings: DriftSettings,
+) -> DataQuality:
+    return _numeric_quality(
+        rs.shape[0] + r_missing.total,
+        r_missing,
+        (_left_out_of_range(rs), rs.shape[0]),
+        cs.shape[0] + c_missing.total,
+        c_missing,
+        _outside(cs, rs[0], rs[-1]),
+        settings,
+    )
+
+
+def _unscored_numeric(
+    rs: NDArray[np.float64],
+    r_missing: _Missing,
+    c_missing: _Missing,
+    name: str,
+    role: ColumnRole,
+    settings: DriftSettings,
+) -> ColumnDrift:
+    """A numeric column with no finite current value: no score, its data quality only."""
+    configured = settings.method(name, "numeric")
+    method = (
+        _allowed(name, "numeric", configured)
+        if configured is not None
+        else default_method("numeric", rs.shape[0], _n_distinct(rs))
+    )
+    cs = np.empty(0, dtype=np.float64)
+    return ColumnDrift(
+        name=name,
+        role=role,
+        kind="numeric",
+        method=method,
+        score=float("nan"),
+        threshold=settings.threshold(method, name),
+        p_value=None,
+        drift_detected=False,
+        reference=_numeric_summary(rs, r_missing.total),
+        current=_numeric_summary(cs, c_missing.total),
+        histogram=_numeric_histogram(rs, cs, settings.histogram_bins),
+        data_quality=_raw_numeric_quality(rs, r_missing, cs, c_missing, settings),
+    )
+
+
 def _compare_sorted(
     rs: NDArray[np.float64],
-    r_missing: int,
+    r_missing: _Missing,
     cs: NDArray[np.float64],
-    c_missing: int,
+    c_missing: _Missing,
     name: str,
     role: ColumnRole,
     settings: DriftSettings,
@@ -694,9 +980,10 @@ def _compare_sorted(
         threshold=threshold,
         p_value=p_value,
         drift_detected=_verdict(method, score, p_value, threshold),
-        reference=_numeric_summary(rs, r_missing),
-        current=_numeric_summary(cs, c_missing),
+        reference=_numeric_summary(rs, r_missing.total),
+        current=_numeric_summary(cs, c_missing.total),
         histogram=_numeric_histogram(rs, cs, settings.histogram_bins),
+        data_quality=_raw_numeric_quality(rs, r_missing, cs, c_missing, settings),
     )
 
 
@@ -755,6 +1042,61 @@ def compare_categorical(
         reference=_categorical_summary(reference, reference_missing),
         current=_categorical_summary(current, current_missing),
         histogram=_categorical_histogram(reference, current),
+        data_quality=_raw_categorical_quality(
+            reference, reference_missing, current, current_missing, settings
+        ),
+    )
+
+
+def _raw_categorical_quality(
+    reference: Mapping[str, int],
+    reference_missing: int,
+    current: Mapping[str, int],
+    current_missing: int,
+    settings: DriftSettings,
+) -> DataQuality:
+    """Unseen categories: the reference's seen once (Good-Turing), the current's not seen."""
+    ref_unseen = sum(1 for n in reference.values() if n == 1)
+    cur_unseen = sum(n for key, n in current.items() if not reference.get(key))
+    return _categorical_quality(
+        (sum(reference.values()), reference_missing),
+        ref_unseen,
+        (sum(current.values()), current_missing),
+        cur_unseen,
+        settings,
+    )
+
+
+def _unscored_categorical(
+    reference: Mapping[str, int],
+    reference_missing: int,
+    current_missing: int,
+    name: str,
+    role: ColumnRole,
+    settings: DriftSettings,
+) -> ColumnDrift:
+    """A categorical column with no current value: no score, its data quality only."""
+    configured = settings.method(name, "categorical")
+    method = (
+        _allowed(name, "categorical", configured)
+        if configured is not None
+        else default_method("categorical", sum(reference.values()), len(reference))
+    )
+    return ColumnDrift(
+        name=name,
+        role=role,
+        kind="categorical",
+        method=method,
+        score=float("nan"),
+        threshold=settings.threshold(method, name),
+        p_value=None,
+        drift_detected=False,
+        reference=_categorical_summary(reference, reference_missing),
+        current=_categorical_summary({}, current_missing),
+        histogram=_categorical_histogram(reference, {}),
+        data_quality=_raw_categorical_quality(
+            reference, reference_missing, {}, current_missing, settings
+        ),
     )
 
 
@@ -769,13 +1111,22 @@ def _compare_numeric_sketch(
     settings: DriftSettings,
 ) -> ColumnDrift | None:
     """Score the current values (``nulls`` more were null) counted into the profile's bins;
-    None if none is finite."""
+    with none finite, no score (NaN) and the data quality only."""
     name = column.name
     sketch = column.sketch()
     sketch.update_many(values)
-    if not sketch.n:
-        return None
     reference = numeric_reference(column)
+    cs, c_missing = _finite_sorted(values, nulls)
+    quality = _numeric_quality(
+        column.count,
+        _Missing(column.null_count + column.nan_count, column.pos_inf_count + column.neg_inf_count),
+        # A profile does not say whether its extremes are unique: assume so.
+        (min(2, column.finite_count) if column.min < column.max else 0, column.finite_count),
+        cs.shape[0] + c_missing.total,
+        c_missing,
+        _outside(cs, column.min, column.max),
+        settings,
+    )
     configured = settings.method(name, "numeric")
     method = (
         _allowed(name, "numeric", configured)
@@ -789,7 +1140,9 @@ def _compare_numeric_sketch(
         )
     threshold = settings.threshold(method, name)
     p_value: float | None = None
-    if method == "ks":
+    if not sketch.n:
+        score = float("nan")
+    elif method == "ks":
         score = score_numeric(reference, sketch, {"ks": 1.0})[0].value
         p_value = _ks_p_asymptotic(score, column.finite_count, sketch.n)
     elif method == "chi_square":
@@ -797,7 +1150,6 @@ def _compare_numeric_sketch(
         score, p_value = sc.chi_square(ref_bins, reference.score_counts(sketch.counts))
     else:
         score = score_numeric(reference, sketch, {method: threshold})[0].value
-    cs, c_missing = _finite_sorted(values, nulls)
     return ColumnDrift(
         name=name,
         role=role,
@@ -808,8 +1160,9 @@ def _compare_numeric_sketch(
         p_value=p_value,
         drift_detected=_verdict(method, score, p_value, threshold),
         reference=_profile_summary(column),
-        current=_numeric_summary(cs, c_missing),
+        current=_numeric_summary(cs, c_missing.total),
         histogram=_sketch_histogram(column, reference.score_counts(sketch.counts), cs),
+        data_quality=quality,
     )
 
 
@@ -821,6 +1174,10 @@ def _sketch_histogram(
     edges = column.score_edges.tolist()
     ref = column.score_counts.tolist()
     cur = current.tolist()
+    if not cs.size:
+        return NumericHistogram(
+            tuple(edges), _shares(np.asarray(ref[1:-1])), tuple(0.0 for _ in ref[1:-1])
+        )
     if cur[-1] > 0:
         edges.append(float(cs[-1]))
     else:
@@ -840,12 +1197,11 @@ def _compare_categorical_sketch(
     role: ColumnRole,
     settings: DriftSettings,
 ) -> ColumnDrift | None:
-    """Score the current column counted into the profile's categories; None if all null."""
+    """Score the current column counted into the profile's categories; with no value, no
+    score (NaN) and the data quality only."""
     name = column.name
     sketch = column.sketch()
     sketch.update_many(category_codes(frame, column))
-    if not sketch.n:
-        return None
     configured = settings.method(name, "categorical")
     k = len(column.categories)
     ref_counts = column.counts
@@ -857,7 +1213,9 @@ def _compare_categorical_sketch(
     )
     threshold = settings.threshold(method, name)
     p_value: float | None = None
-    if method == "chi_square":
+    if not sketch.n:
+        score = float("nan")
+    elif method == "chi_square":
         score, p_value = sc.chi_square(ref_counts, sketch.counts)
     elif method == "z":
         # As with raw data: the share of values other than the first category in sorted
@@ -871,6 +1229,16 @@ def _compare_categorical_sketch(
         reference = CategoricalReference(ref_counts)
         score = score_categorical(reference, sketch, {method: threshold})[0].value
     current_counts, current_missing = _frame_value_counts(frame, name)
+    # A profile that kept every category knows those seen once; one that kept the top K only
+    # knows its "other" share, which then stands for the unseen one.
+    complete = column.other_count == 0
+    quality = _categorical_quality(
+        (column.count - column.null_count, column.null_count),
+        int(np.count_nonzero(column.category_counts == 1)) if complete else column.other_count,
+        (sum(current_counts.values()), current_missing),
+        int(sketch.counts[k]),
+        settings,
+    )
     named = dict(zip(column.categories, column.category_counts.tolist(), strict=True))
     current_named = {key: current_counts.get(key, 0) for key in column.categories}
     return ColumnDrift(
@@ -899,6 +1267,7 @@ def _compare_categorical_sketch(
             reference_other=column.other_count,
             current_other=int(sketch.counts[k]),
         ),
+        data_quality=quality,
     )
 
 
@@ -940,6 +1309,14 @@ def _read_numeric(data: Data, name: str) -> tuple[NDArray[np.float64], int]:
         )
     values: NDArray[np.float64] = converted.drop_nulls().to_numpy()
     return values, series.null_count()
+
+
+def _all_null(data: Data, name: str) -> bool:
+    """Whether the column holds no value at all."""
+    if data.frame.collect_schema()[name] == pl.Null:
+        return True
+    with reading(data.source):
+        return not data.frame.select(pl.col(name).is_not_null().any()).collect().item()
 
 
 def _read_counts(data: Data, name: str) -> tuple[dict[str, int], int]:
@@ -985,13 +1362,14 @@ class _Column:
 
 @dataclass
 class _Plan:
-    """The columns to compare, the columns left out (why), notes for the report, and whether
-    concept drift is computed."""
+    """The columns to compare, the columns left out (why), notes for the report, whether
+    concept drift is computed, and the columns excluded on purpose (why)."""
 
     columns: list[_Column]
     left_out: list[str]
     notes: list[str]
     concept: bool
+    excluded: dict[str, str] = field(default_factory=dict)
 
 
 def _role(name: str, settings: DriftSettings) -> ColumnRole:
@@ -1029,14 +1407,26 @@ def _check_named(
             raise ColumnError(f"{cur}: {role} column {wanted!r} not found")
 
 
+def _user_named(s: DriftSettings) -> set[str]:
+    """Columns the settings give a role, kind or method: never guessed to be ids or times."""
+    named = {*s.exclude, *s.kinds, *s.columns}
+    return named | {n for n in (s.target, s.prediction) if n is not None}
+
+
 def _plan_data(
     reference: Data, ref_schema: pl.Schema, current: Data, cur_schema: pl.Schema, s: DriftSettings
 ) -> _Plan:
     _check_named(list(ref_schema), s, reference.source, cur_schema, current.source)
+    roles = detect_roles(reference.frame, source=reference.source, skip=_user_named(s))
+    excluded: dict[str, str] = {}
     columns: list[_Column] = []
     left_out: list[str] = []
     for name, ref_type in ref_schema.items():
         if name in s.exclude:
+            excluded[name] = EXCLUDED_BY_CONFIG
+            continue
+        if name in roles:
+            excluded[name] = roles[name]
             continue
         role = _role(name, s)
         if name not in cur_schema:
@@ -1045,10 +1435,12 @@ def _plan_data(
             )
         cur_type = cur_schema[name]
         ref_class, cur_class = _dtype_class(ref_type), _dtype_class(cur_type)
-        if "null" in (ref_class, cur_class):
-            side = reference.source if ref_class == "null" else current.source
-            _left_out(name, role, f"{side}: column {name!r} has no value", left_out)
+        if ref_class == "null":
+            _left_out(name, role, f"{reference.source}: column {name!r} has no value", left_out)
             continue
+        if ref_class != cur_class and _all_null(current, name):
+            # No value now (a CSV reader calls such a column text): its data quality drifted.
+            cur_class = ref_class
         override = s.kinds.get(name)
         if override is None and ref_class != cur_class:
             raise _mismatch(name, reference.source, ref_type, current.source, cur_type)
@@ -1061,14 +1453,18 @@ def _plan_data(
         else:
             kind = "numeric" if ref_class == "numeric" else "categorical"
         columns.append(_Column(name, role, kind))
-    roles = {c.role for c in columns}
-    return _Plan(columns, left_out, [], concept={"target", "prediction"} <= roles)
+    concept = {"target", "prediction"} <= {c.role for c in columns}
+    return _Plan(columns, left_out, [], concept=concept, excluded=excluded)
 
 
 def _plan_profile(
     profile: Profile, source: str, current: Data, cur_schema: pl.Schema, s: DriftSettings
 ) -> _Plan:
     _check_named(profile.names, s, source, cur_schema, current.source)
+    known = {*profile.names, *profile.metadata.excluded, *cur_schema}
+    check_excluded(s.exclude, known, source)
+    # The profile's own exclusions (by its configuration, as identifiers or timestamps) hold.
+    excluded = {n: why for n, why in profile.metadata.excluded.items() if n not in s.exclude}
     # The profile's own target and prediction hold their roles unless the settings name
     # others; missing from the current data, they only cost their drift (labels often come
     # later than the traffic), where a column named in the settings must be there.
@@ -1082,6 +1478,7 @@ def _plan_profile(
     for column in profile.columns:
         name = column.name
         if name in s.exclude:
+            excluded[name] = EXCLUDED_BY_CONFIG
             continue
         role = implicit.get(name) or _role(name, s)
         if name not in cur_schema:
@@ -1103,11 +1500,7 @@ def _plan_profile(
                 "rebuild the profile to change its kind"
             )
         cur_type = cur_schema[name]
-        cur_class = _dtype_class(cur_type)
-        if cur_class == "null":
-            _left_out(name, role, f"{current.source}: column {name!r} has no value", left_out)
-            continue
-        if cur_class != _profile_class(column):
+        if _dtype_class(cur_type) != _profile_class(column) and not _all_null(current, name):
             raise _mismatch(name, source, column.dtype, current.source, cur_type)
         columns.append(_Column(name, role, kind, column))
     if {"target", "prediction"} <= {c.role for c in columns}:
@@ -1115,7 +1508,10 @@ def _plan_profile(
             "no concept drift: it needs raw reference data, as a profile keeps no model "
             "errors or residuals"
         )
-    return _Plan(columns, left_out, notes, concept=False)
+    for name in s.exclude:
+        if name not in excluded and name in profile.metadata.excluded:
+            excluded[name] = EXCLUDED_BY_CONFIG
+    return _Plan(columns, left_out, notes, concept=False, excluded=excluded)
 
 
 # --- the job ---------------------------------------------------------------------------------
@@ -1160,7 +1556,11 @@ def _compare_column(
     else:
         assert isinstance(reference, Data)
         drift, why = _compare_raw(column, reference, current, settings)
-    return why if drift is None else drift
+    # A feature with no current value is drift (of its data quality); a target or prediction
+    # with none cannot be compared at all.
+    if drift is None or (role != "feature" and drift.current.count == 0):
+        return why
+    return drift
 
 
 def _compare_raw(
@@ -1173,14 +1573,16 @@ def _compare_raw(
             return None, f"{reference.source}: column {name!r} has no finite value"
         cs, c_missing = _finite_sorted(*_read_numeric(current, name))
         if not cs.size:
-            return None, f"{current.source}: column {name!r} has no finite value"
+            drift = _unscored_numeric(rs, r_missing, c_missing, name, role, settings)
+            return drift, f"{current.source}: column {name!r} has no finite value"
         return _compare_sorted(rs, r_missing, cs, c_missing, name, role, settings), ""
     ref_counts, ref_missing = _read_counts(reference, name)
     if not ref_counts:
         return None, f"{reference.source}: column {name!r} has no value"
     cur_counts, cur_missing = _read_counts(current, name)
     if not cur_counts:
-        return None, f"{current.source}: column {name!r} has no value"
+        drift = _unscored_categorical(ref_counts, ref_missing, cur_missing, name, role, settings)
+        return drift, f"{current.source}: column {name!r} has no value"
     drift = compare_categorical(
         ref_counts,
         cur_counts,
@@ -1193,15 +1595,29 @@ def _compare_raw(
     return drift, ""
 
 
+def _binary_target(data: Data, name: str, dtype: pl.DataType) -> bool:
+    """Whether the target is a boolean, or an integer whose values are only 0 and 1."""
+    if dtype == pl.Boolean:
+        return True
+    if not dtype.is_integer():
+        return False
+    with reading(data.source):
+        values = data.frame.select(pl.col(name).drop_nulls().unique()).collect().get_column(name)
+    return set(values.to_list()) <= {0, 1}
+
+
 def _errors(
-    data: Data, target: _Column, prediction: _Column, target_type: pl.DataType
+    data: Data, target: _Column, prediction: _Column, *, classification: bool, binary: bool
 ) -> NDArray[np.float64]:
-    """Per row with both values: 0/1 for a wrong class, or the residual ``prediction - target``."""
+    """Per row with both values: 0/1 for a wrong class, or the residual ``prediction - target``.
+
+    A numeric prediction of a ``binary`` target (boolean or 0/1) is a probability or a 0/1
+    label: the predicted class is ``prediction >= 0.5``."""
     t, p = pl.col(target.name), pl.col(prediction.name)
     with reading(data.source):
         frame = data.frame.select(t, p).collect()
     truth, guess = frame.get_column(target.name), frame.get_column(prediction.name)
-    if target.kind == "numeric":
+    if not classification:
         if not guess.dtype.is_numeric():
             raise ColumnError(
                 f"{data.source}: the target {target.name!r} is numeric, so the prediction "
@@ -1211,11 +1627,11 @@ def _errors(
             frame, target.name
         )
         return residual[np.isfinite(residual)]
-    if target_type == pl.Boolean and guess.dtype.is_numeric():
-        # A probability against a boolean label: the predicted label is p >= 0.5.
+    if binary and guess.dtype.is_numeric():
         guess_f = guess.cast(pl.Float64)
         valid = truth.is_not_null() & guess_f.is_not_null() & guess_f.is_not_nan()
-        wrong = (guess_f.filter(valid) >= 0.5) != truth.filter(valid)
+        positive = truth.filter(valid).cast(pl.Int64) == 1
+        wrong = (guess_f.filter(valid) >= 0.5) != positive
     else:
         valid = truth.is_not_null() & guess.is_not_null()
         wrong = truth.filter(valid).cast(pl.String) != guess.filter(valid).cast(pl.String)
@@ -1231,15 +1647,19 @@ def _concept(
     target_type: pl.DataType,
     settings: DriftSettings,
 ) -> ConceptDrift:
-    ref = _errors(reference, target, prediction, target_type)
-    cur = _errors(current, target, prediction, target_type)
+    # A boolean or 0/1 integer target is a class label, whatever kind it was compared as.
+    binary = _binary_target(reference, target.name, target_type)
+    classification = target.kind == "categorical" or binary
+    kinds = {"classification": classification, "binary": binary}
+    ref = _errors(reference, target, prediction, **kinds)
+    cur = _errors(current, target, prediction, **kinds)
     for data, errors in ((reference, ref), (current, cur)):
         if not errors.size:
             raise ColumnError(
                 f"{data.source}: no row holds both the target {target.name!r} and the "
                 f"prediction {prediction.name!r}"
             )
-    if target.kind == "categorical":
+    if classification:
         x_ref, x_cur = int(ref.sum()), int(cur.sum())
         score, p_value = two_proportion_z(x_ref, ref.shape[0], x_cur, cur.shape[0])
         threshold = settings.threshold("z")
@@ -1299,10 +1719,12 @@ def check_drift(
     else:
         source = reference.source
         ref_schema = _schema(reference)
+        check_excluded(settings.exclude, {*ref_schema, *cur_schema}, source)
+        # Finding identifiers reads the reference too: a text file is parsed once, for both.
+        reference = _in_memory(reference, list(ref_schema))
         reference_rows = _rows(reference)
         plan = _plan_data(reference, ref_schema, current, cur_schema, settings)
         ref_types = dict(ref_schema)
-        reference = _in_memory(reference, [c.name for c in plan.columns])
     current = _in_memory(current, [c.name for c in plan.columns])
 
     by_role = {c.role: c for c in plan.columns if c.role != "feature"}
@@ -1358,4 +1780,5 @@ def check_drift(
         concept=concept,
         drift_share_threshold=settings.drift_share_threshold,
         notes=(*left_out, *plan.notes),
+        excluded=plan.excluded,
     )

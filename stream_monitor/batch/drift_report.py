@@ -1,6 +1,6 @@
 """The drift report as a JSON-ready dict, and its check against the published JSON Schema.
 
-``build_report(result)`` lays out a ``DriftResult`` as version 1 of the report
+``build_report(result)`` lays out a ``DriftResult`` as version 2 of the report
 (``stream_monitor/schemas/drift_report.schema.json``, described in ``docs/drift-report.md``),
 which the HTML renderer and any other consumer read. Numbers that are not finite become
 null; every string from the data (column names, categories, sources) is kept as is, for the
@@ -26,13 +26,14 @@ from stream_monitor.batch.drift import (
     CategoricalHistogram,
     ColumnDrift,
     ConceptDrift,
+    DataQuality,
     DriftResult,
     NumericHistogram,
 )
 
 __all__ = ["SCHEMA_VERSION", "build_report", "dumps_report", "report_schema", "validate_report"]
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 _SCHEMA_FILE = "drift_report.schema.json"
 
 
@@ -41,6 +42,30 @@ def _number(value: float | None) -> float | None:
     if value is None or not math.isfinite(value):
         return None
     return float(value)
+
+
+def _quality(quality: DataQuality | None) -> dict[str, Any] | None:
+    if quality is None:
+        return None
+    return {
+        "drift_detected": quality.drift_detected,
+        "threshold": quality.threshold,
+        "min_difference": quality.min_difference,
+        "min_ratio": quality.min_ratio,
+        "checks": {
+            check.name: {
+                "reference_count": check.reference_count,
+                "reference_total": check.reference_total,
+                "reference_share": _number(check.reference_share),
+                "current_count": check.current_count,
+                "current_total": check.current_total,
+                "current_share": _number(check.current_share),
+                "p_value": _number(check.p_value),
+                "drift_detected": check.drift_detected,
+            }
+            for check in quality.checks
+        },
+    }
 
 
 def _feature(drift: ColumnDrift) -> dict[str, Any]:
@@ -73,6 +98,7 @@ def _feature(drift: ColumnDrift) -> dict[str, Any]:
         "reference": summaries[0],
         "current": summaries[1],
         "histogram": histogram,
+        "data_quality": _quality(drift.data_quality),
     }
 
 
@@ -120,11 +146,13 @@ def build_report(result: DriftResult, *, generated_at: dt.datetime | None = None
         "drift_share_threshold": result.drift_share_threshold,
         "n_features": result.n_features,
         "n_drifted_features": result.n_drifted_features,
+        "data_quality_drift": result.data_quality_drift,
         "features": {f.name: _feature(f) for f in result.features},
         "label_drift": None if result.label is None else _feature(result.label),
         "prediction_drift": None if result.prediction is None else _feature(result.prediction),
         "concept_drift": None if result.concept is None else _concept(result.concept),
         "notes": list(result.notes),
+        "excluded": dict(result.excluded),
     }
 
 
@@ -150,8 +178,9 @@ def validate_report(report: Mapping[str, Any]) -> None:
     """Raise ``ValueError`` unless ``report`` follows the schema and adds up.
 
     Beyond the schema: no number is NaN or infinite, each numeric histogram has one share
-    fewer than edges, each categorical one a share per category, and the counts of drifted
-    features agree.
+    fewer than edges, each categorical one a share per category, the counts of drifted
+    features agree (a feature drifted when its distribution or its data quality did), and so
+    does ``data_quality_drift``.
     """
     _check_finite(report, "")
     error = best_match(_validator().iter_errors(report))
@@ -176,9 +205,19 @@ def validate_report(report: Mapping[str, Any]) -> None:
                     f"drift report: {where}: {side} has {len(histogram[side])} "
                     f"shares for {bins} bins"
                 )
-    drifted = sum(bool(feature["drift_detected"]) for feature in features.values())
+    drifted = sum(
+        bool(feature["drift_detected"]) or _quality_drifted(feature)
+        for feature in features.values()
+    )
     if report["n_features"] != len(features) or report["n_drifted_features"] != drifted:
         raise ValueError("drift report: n_features or n_drifted_features do not match features")
+    if report["data_quality_drift"] != any(_quality_drifted(f) for _, f in named):
+        raise ValueError("drift report: data_quality_drift does not match the columns")
+
+
+def _quality_drifted(feature: Mapping[str, Any]) -> bool:
+    quality = feature.get("data_quality")
+    return quality is not None and bool(quality["drift_detected"])
 
 
 def _check_finite(value: object, where: str) -> None:

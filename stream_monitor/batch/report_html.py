@@ -1,6 +1,6 @@
 """The drift report as one self-contained HTML page.
 
-``render_html(report)`` turns the JSON-ready drift report (``schema_version`` 1) into a single
+``render_html(report)`` turns the JSON-ready drift report (``schema_version`` 2, or 1) into a single
 HTML document that opens offline and fetches nothing: the CSS and the script are inline, and
 every distribution is an SVG drawn here, in Python, from the report's bins. The page's size
 therefore depends on the number of features and bins, never on the number of rows (about
@@ -34,7 +34,9 @@ from stream_monitor import __version__
 
 __all__ = ["render_html"]
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+# Version 1 lacks the excluded columns and the data-quality verdicts; it renders without them.
+_READABLE_VERSIONS = (1, 2)
 
 _CSS = """
 :root{--fg:#1f2933;--muted:#5f6b7a;--line:#e3e7ec;--bg:#f5f7fa;--card:#fff;--head:#eef1f5;
@@ -215,8 +217,8 @@ _MAX_WIDTH_RATIO = 50.0
 def render_html(report: Mapping[str, Any]) -> str:
     """The drift report as one self-contained HTML document.
 
-    ``report`` is the JSON-ready drift report of schema version 1. Every string in it is
-    escaped; a ``ValueError`` names a schema version this renderer does not know.
+    ``report`` is the JSON-ready drift report of schema version 2 (or 1). Every string in it
+    is escaped; a ``ValueError`` names a schema version this renderer does not know.
 
     >>> page = render_html(
     ...     {
@@ -242,10 +244,10 @@ def render_html(report: Mapping[str, Any]) -> str:
     (True, True, False)
     """
     version = report.get("schema_version")
-    if version != SCHEMA_VERSION:
+    if isinstance(version, bool) or version not in _READABLE_VERSIONS:
         raise ValueError(
-            f"drift report has schema_version {version!r}; this renderer reads version "
-            f"{SCHEMA_VERSION}"
+            f"drift report has schema_version {version!r}; this renderer reads versions "
+            f"{' and '.join(map(str, _READABLE_VERSIONS))}"
         )
     features: Mapping[str, Mapping[str, Any]] = report.get("features") or {}
     reference = report.get("reference") or {}
@@ -262,11 +264,12 @@ def render_html(report: Mapping[str, Any]) -> str:
         _verdict(report),
         _overview(report, reference, current),
         _notes(report),
+        _excluded(report),
         _targets(report),
         _feature_table(features),
         _feature_cards(features),
         f"<footer>stream-monitor {_esc(__version__)} · drift report schema "
-        f"{SCHEMA_VERSION}</footer>\n",
+        f"{_esc(version)}</footer>\n",
         f"</main>\n<script>{_JS}</script>\n</body>\n</html>\n",
     ]
     return "".join(parts)
@@ -291,12 +294,19 @@ def _verdict(report: Mapping[str, Any]) -> str:
     n_features = report.get("n_features", 0)
     n_drifted = report.get("n_drifted_features", 0)
     headline = "Dataset drift detected" if drifted else "No dataset drift"
+    quality = (
+        '<p id="quality-drift"><strong>Data quality drifted</strong> (missing, infinite, '
+        "out-of-range or unseen values grew): see the Data quality column.</p>\n"
+        if report.get("data_quality_drift")
+        else ""
+    )
     return (
         f'<section class="verdict {"drift" if drifted else "ok"}" id="verdict">\n'
         f'<p class="headline">{headline}</p>\n'
         f"<p>{_count(n_drifted)} of {_count(n_features)} features drifted: drift share "
         f"<strong>{_pct(report.get('drift_share'))}</strong> against a threshold of "
-        f"<strong>{_pct(report.get('drift_share_threshold'))}</strong>.</p>\n</section>\n"
+        f"<strong>{_pct(report.get('drift_share_threshold'))}</strong>.</p>\n{quality}"
+        "</section>\n"
     )
 
 
@@ -308,6 +318,20 @@ def _notes(report: Mapping[str, Any]) -> str:
     items = "".join(f"<li>{_esc(note)}</li>" for note in notes)
     return (
         f'<section class="card" id="notes"><h3 class="label">Notes</h3><ul>{items}</ul></section>\n'
+    )
+
+
+def _excluded(report: Mapping[str, Any]) -> str:
+    """The columns left out on purpose (configuration, identifiers, timestamps), if any."""
+    excluded = report.get("excluded")
+    if not isinstance(excluded, Mapping) or not excluded:
+        return ""
+    items = "".join(
+        f"<li><code>{_esc(name)}</code>: {_esc(why)}</li>" for name, why in excluded.items()
+    )
+    return (
+        '<section class="card" id="excluded"><h3 class="label">Not compared</h3>'
+        f"<ul>{items}</ul></section>\n"
     )
 
 
@@ -388,6 +412,7 @@ _COLUMNS = (
     ("Threshold", "threshold", "number", "ascending", True),
     ("p-value", "p_value", "number", "ascending", True),
     ("Verdict", "drift_detected", "number", "descending", False),
+    ("Data quality", "data_quality", "number", "descending", False),
 )
 
 
@@ -408,7 +433,9 @@ def _feature_table(features: Mapping[str, Mapping[str, Any]]) -> str:
     )
     rows = []
     for index, (name, feature) in enumerate(features.items()):
-        drifted = bool(feature.get("drift_detected"))
+        distribution = bool(feature.get("drift_detected"))
+        quality = _quality_drifted(feature)
+        drifted = distribution or quality
         rows.append(
             f'<tr{_DRIFTED_CLASS if drifted else ""} data-drifted="{_bool(drifted)}">'
             f'<td class="name"><a href="#feature-{index}">{_esc(name)}</a></td>'
@@ -420,9 +447,13 @@ def _feature_table(features: Mapping[str, Mapping[str, Any]]) -> str:
             f"{_num(feature.get('threshold'))}</td>"
             f'<td class="num" data-value="{_sort_key(feature.get("p_value"))}">'
             f"{_num(feature.get('p_value'), '.3g')}</td>"
-            f'<td data-value="{int(drifted)}">{_badge(drifted)}</td></tr>\n'
+            f'<td data-value="{int(distribution)}">{_badge(distribution)}</td>'
+            f"{_quality_cell(feature)}</tr>\n"
         )
-    n_drifted = sum(bool(feature.get("drift_detected")) for feature in features.values())
+    n_drifted = sum(
+        bool(feature.get("drift_detected")) or _quality_drifted(feature)
+        for feature in features.values()
+    )
     return (
         '<h2 id="features">Features</h2>\n<div class="toolbar">'
         f'<p class="muted">Showing <span id="shown-count">{len(features)}</span> of '
@@ -431,6 +462,59 @@ def _feature_table(features: Mapping[str, Mapping[str, Any]]) -> str:
         "</div>\n"
         '<div class="table"><table id="feature-table">\n'
         f"<thead><tr>{heads}</tr></thead>\n<tbody>\n{''.join(rows)}</tbody>\n</table></div>\n"
+    )
+
+
+def _quality_drifted(feature: Mapping[str, Any]) -> bool:
+    quality = feature.get("data_quality")
+    return isinstance(quality, Mapping) and bool(quality.get("drift_detected"))
+
+
+def _quality_cell(feature: Mapping[str, Any]) -> str:
+    """The table cell of a feature's data-quality verdict: the checks that drifted."""
+    quality = feature.get("data_quality")
+    if not isinstance(quality, Mapping):
+        return '<td data-value="">—</td>'
+    checks = quality.get("checks")
+    failed = [
+        _QUALITY_CHECKS.get(str(name), str(name))
+        for name, check in (checks.items() if isinstance(checks, Mapping) else ())
+        if isinstance(check, Mapping) and check.get("drift_detected")
+    ]
+    if not failed:
+        return '<td data-value="0"><span class="badge ok">OK</span></td>'
+    return f'<td data-value="1"><span class="badge drift">{_esc(", ".join(failed))}</span></td>'
+
+
+_QUALITY_CHECKS = {
+    "missing": "Missing",
+    "infinite": "Infinite",
+    "out_of_range": "Out of range",
+    "unseen_category": "Unseen category",
+}
+
+
+def _quality_table(quality: object) -> str:
+    """Each data-quality share on both sides, its p-value and verdict."""
+    if not isinstance(quality, Mapping):
+        return ""
+    checks = quality.get("checks")
+    if not isinstance(checks, Mapping):
+        return ""
+    body = "".join(
+        f'<tr><th scope="row">{_esc(_QUALITY_CHECKS.get(str(name), name))}</th>'
+        f'<td class="num">{_pct(check.get("reference_share"))}</td>'
+        f'<td class="num">{_pct(check.get("current_share"))}</td>'
+        f'<td class="num">{_num(check.get("p_value"), ".3g")}</td>'
+        f"<td>{_badge(bool(check.get('drift_detected')))}</td></tr>"
+        for name, check in checks.items()
+        if isinstance(check, Mapping)
+    )
+    return (
+        '<table class="stats quality"><thead><tr><th scope="col">Data quality</th>'
+        '<th scope="col" class="num">Reference</th><th scope="col" class="num">Current</th>'
+        '<th scope="col" class="num">p-value</th><th scope="col">Verdict</th></tr></thead>'
+        f"<tbody>{body}</tbody></table>\n"
     )
 
 
@@ -450,7 +534,8 @@ def _feature_cards(features: Mapping[str, Mapping[str, Any]]) -> str:
 def _feature_card(
     element_id: str, name: str, feature: Mapping[str, Any], *, filterable: bool = True
 ) -> str:
-    drifted = bool(feature.get("drift_detected"))
+    distribution = bool(feature.get("drift_detected"))
+    drifted = distribution or _quality_drifted(feature)
     kind = feature.get("kind")
     histogram = feature.get("histogram") or {}
     reference = feature.get("reference") or {}
@@ -471,7 +556,7 @@ def _feature_card(
         f'<p class="meta muted">{_esc(kind if kind is not None else "—")} · '
         f"{_esc(feature.get('method', '—'))} {_num(feature.get('score'))} "
         f"(threshold {_num(feature.get('threshold'))}){p_text}</p>\n"
-        f"{chart}{stats}</article>\n"
+        f"{chart}{stats}{_quality_table(feature.get('data_quality'))}</article>\n"
     )
 
 

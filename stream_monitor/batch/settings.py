@@ -13,6 +13,9 @@ Every key is optional; ``config/drift.example.yaml`` documents them::
       exclude: [id]                    # columns left out of the comparison
       kinds: {zip_code: categorical}   # column kinds overriding the data types
       histogram_bins: 30               # most bins of a numeric column's histogram in the report
+      quality_threshold: 0.001         # p-value below which a data-quality share grew ...
+      quality_min_difference: 0.01     # ... by at least this much (a share: 1 point) ...
+      quality_min_ratio: 2.0           # ... or to this many times the reference share
       target: default                  # optional; --target wins
       prediction: predicted_default    # optional; --prediction wins
 
@@ -33,7 +36,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any
+from typing import Any, cast
 
 from stream_monitor.config import KIND_OVERRIDES, KindOverride, read_section
 from stream_monitor.errors import ConfigError
@@ -111,6 +114,9 @@ class DriftSettings:
     histogram_bins: int = 30
     target: str | None = None
     prediction: str | None = None
+    quality_threshold: float = 0.001
+    quality_min_difference: float = 0.01
+    quality_min_ratio: float = 2.0
 
     def __post_init__(self) -> None:
         # Copies, so that a caller's list or dict cannot change a frozen settings object.
@@ -230,6 +236,7 @@ def _check(values: Mapping[str, Any], labels: Mapping[str, str]) -> None:
             f"{_label(labels, 'histogram_bins')}: must be an integer from 2 to "
             f"{_MAX_HISTOGRAM_BINS}, got {bins!r}"
         )
+    _check_quality(values, labels)
     for role in ("target", "prediction"):
         name = values[role]
         if name is not None:
@@ -240,6 +247,24 @@ def _check(values: Mapping[str, Any], labels: Mapping[str, str]) -> None:
         raise ConfigError(
             f"{_label(labels, 'prediction')}: column {values['target']!r} is the target too"
         )
+
+
+def _check_quality(values: Mapping[str, Any], labels: Mapping[str, str]) -> None:
+    """The data-quality rule: a p-value threshold in (0, 1), a least difference in [0, 1) and
+    a least ratio of at least 1."""
+    bounds = {
+        "quality_threshold": (0.0, 1.0, "a number in (0, 1)"),
+        "quality_min_difference": (0.0, 1.0, "a number in [0, 1)"),
+        "quality_min_ratio": (1.0, math.inf, "a number of at least 1"),
+    }
+    for key, (lo, hi, what) in bounds.items():
+        value = values[key]
+        number = not isinstance(value, bool) and isinstance(value, int | float)
+        ok = number and math.isfinite(value) and lo <= value < hi
+        if key == "quality_threshold" and ok:
+            ok = value > lo
+        if not ok:
+            raise ConfigError(f"{_label(labels, key)}: must be {what}, got {value!r}")
 
 
 def _from_yaml(key: str, value: object, label: str) -> object:
@@ -285,7 +310,8 @@ def load_drift_settings(
     """Read the ``drift:`` section of the YAML file at ``path`` and apply ``flags`` over it.
 
     ``flags`` maps a setting to ``(value, flag name)``; a value of None means the flag was not
-    given. Errors name the flag, or the file and the key, that holds the bad value.
+    given; the columns of an ``exclude`` flag add to those of the file. Errors name the flag,
+    or the file and the key, that holds the bad value.
     """
     values: dict[str, object] = {}
     labels: dict[str, str] = {}
@@ -300,6 +326,10 @@ def load_drift_settings(
         if key not in _KEYS:
             raise ValueError(f"no drift setting named {key!r}")
         if value is not None:
+            if key == "exclude" and isinstance(value, tuple):
+                # Columns excluded by flag add to those of the file.
+                earlier = cast(tuple[str, ...], values.get(key, ()))
+                value = tuple(dict.fromkeys([*earlier, *value]))
             values[key] = value
             labels[key] = flag
     defaults = DriftSettings()

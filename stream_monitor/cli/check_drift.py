@@ -9,8 +9,8 @@ it. Writes the HTML report to ``--report_path`` and, with ``--json_path``, the J
 progress line while it works when stderr is a terminal; exports metrics as the output flags
 say.
 
-Exit codes: 0 done (drift or not, unless ``--fail-on-drift``), 1 dataset drift with
-``--fail-on-drift``, 2 bad input (one line on stderr).
+Exit codes: 0 done (drift or not, unless ``--fail-on``), 1 a drift named by ``--fail-on``
+was found (``--fail-on-drift`` is ``--fail-on dataset``), 2 bad input (one line on stderr).
 """
 
 from __future__ import annotations
@@ -38,6 +38,8 @@ from stream_monitor.profile import Profile, read_profile
 from stream_monitor.profile.store import VERSION_KEY
 
 COMMAND = "check-drift"
+#: What ``--fail-on`` can name.
+FAIL_ON = ("dataset", "feature", "data_quality", "label", "prediction", "concept")
 _PROG = f"stream-monitor {COMMAND}"
 _PARQUET = (".parquet", ".pq")
 
@@ -73,11 +75,29 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser.add_argument("--config", type=Path, help="YAML config; its drift: section")
     parser.add_argument("--target", metavar="COL", help="column holding the target")
     parser.add_argument("--prediction", metavar="COL", help="column holding the prediction")
+    parser.add_argument(
+        "--exclude",
+        action="append",
+        metavar="COL",
+        help="leave this column out of the comparison (repeatable; adds to the config's)",
+    )
+    parser.add_argument(
+        "--fail-on",
+        action="append",
+        choices=FAIL_ON,
+        default=[],
+        metavar="DRIFT",
+        help=(
+            "exit 1 when this drift is found (repeatable): dataset (the share of drifted "
+            "features reached the threshold), feature (any feature's distribution), "
+            "data_quality (any column's), label, prediction, concept"
+        ),
+    )
     add_flag(
         parser,
         "fail_on_drift",
         action="store_true",
-        help="exit 1 when the dataset drifted",
+        help="the same as --fail-on dataset",
     )
     add_output_flags(parser)
     parser.set_defaults(func=run)
@@ -85,7 +105,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 def open_data(path: Path) -> Data:
     """A data file to compare, read lazily."""
-    return Data(scan_data(path), str(path), columnar=path.suffix.lower() in _PARQUET)
+    frame = scan_data(path, parse_dates=True)
+    return Data(frame, str(path), columnar=path.suffix.lower() in _PARQUET)
 
 
 def open_reference(path: Path) -> Data | Profile:
@@ -139,7 +160,11 @@ def run(args: argparse.Namespace) -> int:
     json_path: Path | None = args.json_path
     check_output(report_path, "--report_path")
     check_output(json_path, "--json_path")
-    flags = {"target": (args.target, "--target"), "prediction": (args.prediction, "--prediction")}
+    flags: dict[str, tuple[object, str]] = {
+        "target": (args.target, "--target"),
+        "prediction": (args.prediction, "--prediction"),
+        "exclude": (tuple(args.exclude) if args.exclude else None, "--exclude"),
+    }
     settings = load_drift_settings(args.config, flags=flags)
     started = time.perf_counter()
     reference = open_reference(args.reference_data_path)
@@ -178,7 +203,21 @@ def run(args: argparse.Namespace) -> int:
     elapsed = time.perf_counter() - started
     outputs = ", ".join(str(p) for p in written)
     print(f"{_PROG}: {summary(result)} -> {outputs} in {elapsed:.1f} s", file=sys.stderr)
-    return EXIT_DRIFT if args.fail_on_drift and result.dataset_drift else EXIT_OK
+    fail_on = set(args.fail_on) | ({"dataset"} if args.fail_on_drift else set())
+    return EXIT_DRIFT if fail_on & found(result) else EXIT_OK
+
+
+def found(result: DriftResult) -> set[str]:
+    """The kinds of drift of ``--fail-on`` that ``result`` holds."""
+    kinds = {
+        "dataset": result.dataset_drift,
+        "feature": any(f.drift_detected for f in result.features),
+        "data_quality": result.data_quality_drift,
+        "label": result.label is not None and result.label.drift_detected,
+        "prediction": result.prediction is not None and result.prediction.drift_detected,
+        "concept": result.concept is not None and result.concept.drift_detected,
+    }
+    return {kind for kind, drifted in kinds.items() if drifted}
 
 
 def summary(result: DriftResult) -> str:
@@ -188,6 +227,8 @@ def summary(result: DriftResult) -> str:
         f"{result.n_drifted_features} of {result.n_features} features drifted (share "
         f"{result.drift_share:.2f}, threshold {result.drift_share_threshold:g}): {verdict}"
     )
+    if result.n_quality_drifted_features:
+        text += f"; data quality drifted in {result.n_quality_drifted_features} of them"
     for what, drift in (
         ("label", result.label),
         ("prediction", result.prediction),
@@ -195,6 +236,9 @@ def summary(result: DriftResult) -> str:
     ):
         if drift is not None and drift.drift_detected:
             text += f"; {what} drift"
+    for what, column in (("target", result.label), ("prediction", result.prediction)):
+        if column is not None and column.quality_drift_detected:
+            text += f"; {what} data quality drift"
     return text
 
 
@@ -218,7 +262,15 @@ def metrics(result: DriftResult) -> Sequence[Metric]:
                 "feature_drift_detected",
                 float(feature.drift_detected),
                 {"feature": feature.name},
-                help="1 if the feature drifted",
+                help="1 if the feature's distribution drifted",
+            )
+        )
+        out.append(
+            Metric(
+                "feature_data_quality_drift_detected",
+                float(feature.quality_drift_detected),
+                {"feature": feature.name},
+                help="1 if the feature's data quality drifted",
             )
         )
     for kind, drift in (

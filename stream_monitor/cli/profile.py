@@ -2,8 +2,9 @@
 
 Reads a CSV, Parquet or NDJSON file and writes its profile (see ``docs/profile-format.md``)
 to a Parquet file. Settings come from the ``profile:`` section of ``--config``; the flags
-override them. Prints one summary line on stderr, preceded by a line per column that was
-left out of the profile without being excluded.
+override them (``--exclude`` adds to the config's ``exclude`` list). Identifier and timestamp
+columns are left out (``stream_monitor.roles``). Prints one summary line on stderr, preceded
+by a line per column left out as an identifier or a timestamp, or without being excluded.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from typing import Any
 from stream_monitor.cli._flags import check_output
 from stream_monitor.config import load_profile_settings
 from stream_monitor.profile import Profile, ProfileWarning, build_profile, write_profile
+from stream_monitor.roles import ROLES
 
 _PROG = "stream-monitor profile"
 
@@ -58,6 +60,12 @@ def register(subparsers: Any) -> None:
         help="also count every column per UTC hour of the day or of the week of --timestamp",
     )
     parser.add_argument("--timestamp", metavar="COL", help="event-time column, for --seasonality")
+    parser.add_argument(
+        "--exclude",
+        action="append",
+        metavar="COL",
+        help="leave this column out of the profile (repeatable)",
+    )
     parser.set_defaults(func=run)
 
 
@@ -65,7 +73,11 @@ def run(args: argparse.Namespace) -> int:
     """Build and write the profile; return the exit code."""
     out: Path = args.out
     check_output(out, "--out")
-    flags = {key: (getattr(args, key), flag) for key, flag in _FLAGS.items()}
+    flags: dict[str, tuple[object, str]] = {
+        key: (getattr(args, key), flag) for key, flag in _FLAGS.items()
+    }
+    if args.exclude:
+        flags["exclude"] = (tuple(args.exclude), "--exclude")
     settings = load_profile_settings(args.config, flags=flags)
     started = time.perf_counter()
     with warnings.catch_warnings(record=True) as caught:
@@ -78,6 +90,9 @@ def run(args: argparse.Namespace) -> int:
             warnings.warn_explicit(
                 warning.message, warning.category, warning.filename, warning.lineno
             )
+    for name, why in profile.metadata.excluded.items():
+        if why.partition(":")[0] in ROLES:
+            print(f"{_PROG}: column {name!r} left out ({why})", file=sys.stderr)
     write_profile(profile, out)
     elapsed = time.perf_counter() - started
     print(f"{_PROG}: {summary(profile)} -> {out} in {elapsed:.1f} s", file=sys.stderr)

@@ -11,9 +11,15 @@ columns of a batch are counted side by side on a small thread pool. Memory holds
 a batch or two, and the distinct categories; never a whole column.
 
 Column kinds come from the Polars schema (numbers are numeric, booleans boolean, strings,
-categoricals and enums categorical) unless the settings override them. Columns of any other
-type, and features with no value at all, are left out with a ``ProfileWarning``; a target or
-prediction column that cannot be profiled is a ``ColumnError``. ``docs/profile-format.md``
+categoricals and enums categorical) unless the settings override them. Identifier and
+timestamp columns (``stream_monitor.roles``) are excluded, with the reason in the metadata.
+A target, or prediction, of integers that are only 0 and 1 is a class label: it is profiled
+as categorical (categories ``"0"`` and ``"1"``), so that every job that reads the profile,
+the stream's concept monitor included, treats it as classification; a JSON 0 or 1 decodes
+into those categories as it does into any text column.
+Columns of any other type, and features with no value at all, are left out with a
+``ProfileWarning``; a target or prediction column that cannot be profiled is a
+``ColumnError``. ``docs/profile-format.md``
 says why the quantiles are sampled and bounds the error.
 """
 
@@ -47,6 +53,7 @@ from stream_monitor.profile.model import (
     Profile,
     ProfileMetadata,
 )
+from stream_monitor.roles import detect_roles
 
 __all__ = ["ProfileWarning", "build_profile", "profile_frame", "quantile_edges"]
 
@@ -90,16 +97,42 @@ def _inferred_kind(dtype: pl.DataType) -> ColumnKind | None:
     return None
 
 
-def _plan(
-    schema: pl.Schema, settings: ProfileSettings, source: str
-) -> tuple[list[_Plan], dict[str, str]]:
-    """Decide each column's kind and role; return the plans and the excluded columns."""
+def _check_names(schema: pl.Schema, settings: ProfileSettings, source: str) -> None:
+    """Every column the settings name must be in the data."""
     named = [(settings.target, "target column"), (settings.prediction, "prediction column")]
     named += [(name, "excluded column") for name in settings.exclude]
     named += [(name, "column in profile.kinds") for name in settings.kinds]
     for name, what in named:
         if name is not None and name not in schema:
             raise ColumnError(f"{source}: {what} {name!r} not found; columns: {', '.join(schema)}")
+
+
+def _binary_labels(lazy: pl.LazyFrame, schema: pl.Schema, settings: ProfileSettings) -> set[str]:
+    """The target and prediction columns of integers that are only 0 and 1 (kinds not set)."""
+    names = [
+        name
+        for name in (settings.target, settings.prediction)
+        if name is not None and name not in settings.kinds and schema[name].is_integer()
+    ]
+    if not names:
+        return set()
+    values = lazy.select(
+        pl.col(name).drop_nulls().is_in([0, 1]).all().alias(name) for name in names
+    ).collect()
+    return {name for name in names if values.get_column(name).item()}
+
+
+def _plan(
+    schema: pl.Schema,
+    settings: ProfileSettings,
+    source: str,
+    roles: dict[str, str],
+    binary: set[str],
+) -> tuple[list[_Plan], dict[str, str]]:
+    """Decide each column's kind and role; return the plans and the excluded columns.
+
+    ``roles`` holds the identifier and timestamp columns found, with why; ``binary`` the 0/1
+    integer target and prediction, profiled as categorical."""
     plans: list[_Plan] = []
     excluded: dict[str, str] = {}
     for name, dtype in schema.items():
@@ -111,7 +144,12 @@ def _plan(
         if name in settings.exclude:
             excluded[name] = EXCLUDED_BY_CONFIG
             continue
-        kind = settings.kinds.get(name) or _inferred_kind(dtype)
+        if name in roles:
+            excluded[name] = roles[name]
+            continue
+        kind = (
+            "categorical" if name in binary else settings.kinds.get(name) or _inferred_kind(dtype)
+        )
         if dtype == pl.Null:
             _left_out(name, role, "is entirely null", source, excluded)
         elif kind is None:
@@ -298,10 +336,10 @@ _Batches = Callable[[list[pl.Expr], list[str]], Iterator[pl.DataFrame]]
 
 def build_profile(path: str | Path, settings: ProfileSettings | None = None) -> Profile:
     """Profile the CSV, Parquet or NDJSON file at ``path``."""
-    frame = scan_data(path)
+    frame = scan_data(path, parse_dates=True)
 
     def batches(exprs: list[pl.Expr], categorical: list[str]) -> Iterator[pl.DataFrame]:
-        return iter_file_batches(path, exprs, categorical=categorical)
+        return iter_file_batches(path, exprs, categorical=categorical, parse_dates=True)
 
     return _with_seasons(
         _profile(frame, settings, source=str(path), batches=batches), settings, batches
@@ -366,7 +404,12 @@ def _profile(
     settings = settings or ProfileSettings()
     with reading(source):
         schema = lazy.collect_schema()
-    plans, excluded = _plan(schema, settings, source)
+    _check_names(schema, settings, source)
+    named = {settings.target, settings.prediction, *settings.exclude, *settings.kinds}
+    roles = detect_roles(lazy, source=source, skip={n for n in named if n is not None})
+    with reading(source):
+        binary = _binary_labels(lazy, schema, settings)
+    plans, excluded = _plan(schema, settings, source, roles, binary)
     if not plans:
         raise ColumnError(f"{source}: no column left to profile")
     n_rows = count_rows(lazy, source=source)
