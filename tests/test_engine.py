@@ -140,3 +140,39 @@ def test_dead_letter_share_alert_is_batch_independent(profile: Profile) -> None:
     expected = [("schema_violation", "dead_letter_share", 2_100, 3_099, 0.4)]
     assert alerts_for([]) == expected
     assert alerts_for([700, 2_150, 2_999]) == expected
+
+
+def test_zero_one_integer_labels_are_classification_in_the_stream() -> None:
+    """A 0/1 integer label with probability predictions: the error rate feeds DDM, and
+    concept drift fires only after the model starts being wrong."""
+    import json
+
+    from stream_monitor.stream.pipeline import Pipeline
+
+    rng = np.random.default_rng(12)
+
+    def frame(n: int, broken: bool) -> pl.DataFrame:
+        x = rng.normal(0, 1, n)
+        p = 1 / (1 + np.exp(-3 * x))
+        y = (rng.random(n) < (1 - p if broken else p)).astype(np.int64)
+        return pl.DataFrame({"x": x, "label": y, "score": p})
+
+    settings = ProfileSettings(target="label", prediction="score")
+    profile = profile_frame(frame(50_000, False), settings)
+    target = profile.target
+    assert target is not None
+    assert target.kind == "categorical"
+    pipeline = Pipeline(profile, StreamSettings())
+    live = pl.concat([frame(30_000, False), frame(30_000, True)])
+    payloads = [json.dumps(row).encode() for row in live.to_dicts()]
+    alerts = []
+    for start in range(0, len(payloads), 5_000):
+        got, dead = pipeline.process_payloads(
+            "t", 0, payloads[start : start + 5_000], list(range(start, start + 5_000))
+        )
+        assert dead == []
+        alerts += got
+    concept = [a for a in alerts if a["type"] == "concept_drift"]
+    assert concept
+    assert {a["detector"] for a in concept} >= {"ddm"}
+    assert 30_000 <= min(a["window"]["last_offset"] for a in concept) <= 30_500

@@ -132,6 +132,11 @@ class ConceptMonitor:
         self.target = target
         self.prediction = prediction
         self.classification = not isinstance(target, NumericColumnProfile)
+        #: A 0/1 label, profiled as the categories "0" and "1".
+        self.zero_one = isinstance(target, CategoricalColumnProfile) and set(target.categories) <= {
+            "0",
+            "1",
+        }
         self.detectors: dict[str, ADWIN | PageHinkley | DDM] = {}
         if self.classification:
             self.detectors["ddm"] = DDM(**STREAM_DDM)
@@ -154,6 +159,13 @@ class ConceptMonitor:
             if truth.dtype == pl.Boolean and guess.dtype.is_numeric():
                 # A probability against a boolean label: the predicted label is p >= 0.5.
                 wrong = (guess.cast(pl.Float64) >= 0.5) != truth
+            elif self.zero_one and guess.dtype.is_numeric():
+                # A probability against a 0/1 label (categories "0" and "1").
+                wrong = (guess.cast(pl.Float64) >= 0.5) != (truth.cast(pl.String) == "1")
+            elif self.zero_one:
+                # 0/1 labels both: compare as numbers, so that "1.0" predicts "1".
+                as_number = guess.cast(pl.String).cast(pl.Float64, strict=False)
+                wrong = as_number != truth.cast(pl.String).cast(pl.Float64, strict=False)
             else:
                 wrong = truth.cast(pl.String) != guess.cast(pl.String)
             wrong = wrong.cast(pl.Float64)
