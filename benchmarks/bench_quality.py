@@ -47,6 +47,8 @@ from stream_monitor.stream.pipeline import Pipeline
 from stream_monitor.stream.settings import StreamSettings
 from stream_monitor.stream.sinks import JsonLinesSink
 
+_ANY = ("*", "reconstruction_error")
+
 TARGETS = {
     "mean +0.3 sd": 500,
     "variance x1.5": 2_000,
@@ -55,6 +57,7 @@ TARGETS = {
     "category share doubled": 5_000,
     "nulls 1 % -> 10 %": 1_000,
     "column all null": 100,
+    "correlation flips sign": 20_000,
 }
 
 
@@ -110,10 +113,14 @@ def classify(
     delay = None
     false_alarms = 0
     for feature, row in positions:
-        if change is not None and feature == scenario.feature and row >= change:
+        caught = feature == scenario.feature or (
+            scenario.name == "correlation flips sign" and feature == "reconstruction_error"
+        )
+        if change is not None and caught and row >= change:
             delay = row - change if delay is None else min(delay, row - change)
-        elif not (change is not None and feature == "*" and row >= change):
-            # A record-level alert ("*": the dead-letter share) after the change is about it.
+        elif not (change is not None and feature in _ANY and row >= change):
+            # A record-level alert ("*": the dead-letter share) or a multivariate one after
+            # the change is about it: every column feeds those.
             false_alarms += 1
     return delay, false_alarms
 
@@ -140,7 +147,7 @@ def main() -> None:
                 delay, fa = classify(hits, scenario)
                 results[name]["ours"].append((delay, fa))
                 for a in alerts:
-                    changed = a["feature"] in (scenario.feature, "*")
+                    changed = a["feature"] in (scenario.feature, *_ANY)
                     prefix = "" if changed else f"false alarm {a['feature']}/"
                     detectors_seen[name][f"{prefix}{a['type']}/{a['detector']}"] += 1
                 if args.river and scenario.feature is not None:

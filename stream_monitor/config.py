@@ -66,6 +66,8 @@ class ProfileSettings:
     #: ``daily`` or ``weekly``: also count every column per time slot of ``timestamp``.
     seasonality: str | None = None
     timestamp: str | None = None
+    #: Fit PCA on the numeric features, for multivariate drift.
+    multivariate: bool = True
 
     def __post_init__(self) -> None:
         # Copies, so that a caller's list or dict cannot change a frozen settings object.
@@ -132,6 +134,8 @@ def _check(values: Mapping[str, Any], labels: Mapping[str, str]) -> None:
                 raise ConfigError(f"{label(role)}: column {name!r} is also excluded")
     if values["target"] is not None and values["target"] == values["prediction"]:
         raise ConfigError(f"{label('prediction')}: column {values['target']!r} is the target too")
+    if not isinstance(values["multivariate"], bool):
+        raise ConfigError(f"{label('multivariate')}: must be true or false")
     season, timestamp = values["seasonality"], values["timestamp"]
     if season is not None and season not in ("daily", "weekly"):
         raise ConfigError(f"{label('seasonality')}: must be daily or weekly, got {season!r}")

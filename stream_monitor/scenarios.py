@@ -66,6 +66,13 @@ def _frame(columns: dict[str, object], rng: np.random.Generator, null_share: flo
     return frame.with_columns(_nulls(rng, frame["amount"].to_numpy(), null_share).alias("amount"))
 
 
+def _pair(rng: np.random.Generator, n: int, rho: float) -> pl.DataFrame:
+    """Two standard normal columns ``a`` and ``b`` with correlation ``rho``."""
+    a = rng.normal(0, 1, n)
+    b = rho * a + np.sqrt(1 - rho * rho) * rng.normal(0, 1, n)
+    return pl.DataFrame({"a": a, "b": b})
+
+
 def _change(name: str) -> tuple[str, Callable[[pl.DataFrame, np.random.Generator], pl.DataFrame]]:
     """The changed column and how the live data after the change point is remade."""
 
@@ -111,6 +118,9 @@ def _change(name: str) -> tuple[str, Callable[[pl.DataFrame, np.random.Generator
 
         return apply
 
+    def flip(after: pl.DataFrame, rng: np.random.Generator) -> pl.DataFrame:
+        return after.with_columns(_pair(rng, after.height, -0.8))
+
     def all_null(after: pl.DataFrame, rng: np.random.Generator) -> pl.DataFrame:
         return after.with_columns(pl.lit(None, dtype=pl.Float64).alias("normal"))
 
@@ -123,6 +133,7 @@ def _change(name: str) -> tuple[str, Callable[[pl.DataFrame, np.random.Generator
         "new category at 15 %": ("city", new_category),
         "nulls 1 % -> 10 %": ("amount", nulls_to(0.10)),
         "column all null": ("normal", all_null),
+        "correlation flips sign": ("b", flip),
     }
     return changes[name]
 
@@ -136,6 +147,7 @@ SCENARIOS = (
     "new category at 15 %",
     "nulls 1 % -> 10 %",
     "column all null",
+    "correlation flips sign",
     "stationary",
 )
 
@@ -146,6 +158,12 @@ def make(name: str, seed: int, *, variant: int = 0) -> Scenario:
     reference = _frame(_columns(rng, REFERENCE_ROWS, variant), rng, 0.01)
     before = _frame(_columns(rng, BEFORE, variant), rng, 0.01)
     after = _frame(_columns(rng, AFTER, variant), rng, 0.01)
+    # Two correlated columns, drawn apart so that the others are the same with or without.
+    pairs = np.random.default_rng([seed, 1])
+    reference, before, after = (
+        pl.concat([f, _pair(pairs, f.height, 0.8)], how="horizontal")
+        for f in (reference, before, after)
+    )
     if name == "stationary":
         return Scenario(name, reference, pl.concat([before, after]), None, None)
     feature, apply = _change(name)

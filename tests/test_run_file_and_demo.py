@@ -28,7 +28,9 @@ def test_run_source_streams_a_file_and_flags_the_drift(tmp_path: Path) -> None:
     alerts = [json.loads(line) for line in out.read_text().splitlines()]
     for alert in alerts:
         VALIDATOR.validate(alert)
-    assert {a["feature"] for a in alerts} == {"tenure_months"}
+    # The drifting feature, and (after it) the multivariate reconstruction error it moves.
+    assert {a["feature"] for a in alerts} <= {"tenure_months", "reconstruction_error"}
+    assert "tenure_months" in {a["feature"] for a in alerts}
     assert 30_000 <= min(a["window"]["last_offset"] for a in alerts) <= 30_500
 
 
@@ -56,5 +58,6 @@ def test_demo_finds_the_drift_without_false_alarms(
     assert "False alarms on other columns: none." in out
     alerts = [json.loads(x) for x in (tmp_path / "alerts.jsonl").read_text().splitlines()]
     assert alerts
-    assert {a["feature"] for a in alerts} == {"income"}
+    assert {a["feature"] for a in alerts} <= {"income", "reconstruction_error"}
+    assert "income" in {a["feature"] for a in alerts}
     assert min(a["window"]["last_offset"] for a in alerts) >= 40_000

@@ -17,6 +17,7 @@ from typing import Any
 
 from stream_monitor.config import ProfileSettings
 from stream_monitor.profile.build import build_profile
+from stream_monitor.profile.multivariate import FEATURE
 from stream_monitor.profile.store import write_profile
 from stream_monitor.stream.file_source import run_file
 from stream_monitor.stream.pipeline import Pipeline
@@ -116,6 +117,16 @@ def run(args: argparse.Namespace) -> int:
             f"     The drift in '{args.feature}' was first flagged at record {first:,}, "
             f"{first - args.drift_at:,} records after it began."
         )
-    others = sorted(set(by_feature) - {args.feature})
+    # Every numeric feature feeds the multivariate reconstruction error: an alert on it once
+    # the drift has started is the same change, seen jointly.
+    joint = [
+        a
+        for a in shown
+        if a["type"] == "multivariate_drift" and a["window"]["last_offset"] >= args.drift_at
+    ]
+    if joint:
+        led = joint[0].get("details", {}).get("contributors", [])
+        _say(f"     Multivariate drift flagged too, led by: {', '.join(led) or 'n/a'}.")
+    others = sorted(set(by_feature) - {args.feature} - ({FEATURE} if joint else set()))
     _say(f"     False alarms on other columns: {', '.join(others) if others else 'none'}.")
     return 0

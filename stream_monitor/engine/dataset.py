@@ -17,7 +17,7 @@ numeric prediction against a boolean target is read as a probability: the predic
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -41,6 +41,7 @@ from stream_monitor.profile.model import (
     NumericColumnProfile,
     Profile,
 )
+from stream_monitor.profile.multivariate import FEATURE
 from stream_monitor.profile.seasonal import slot_times
 from stream_monitor.settings import (
     STREAM_ADWIN,
@@ -74,6 +75,8 @@ class MonitorSettings:
     category_shares: bool = True
     #: The event-time field; with a seasonal profile, records are scored against their slot.
     timestamp_field: str | None = None
+    #: Watch the reconstruction error of the profile's PCA, when it has one.
+    multivariate: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -267,6 +270,22 @@ class DatasetMonitor:
                 slot_counts=slot_counts.get(column.name),
             )
         self.quality = QualityMonitor(channels, self.rate_threshold)
+        fitted = profile.reconstruction if s.multivariate else None
+        self.reconstruction = fitted
+        self.multivariate = (
+            ColumnMonitor(
+                FEATURE,
+                numeric_reference(fitted.error),
+                index=len(profile.columns),
+                event_type="multivariate_drift",
+                window=s.window,
+                methods=s.numeric_methods,
+                adwin=s.adwin,
+                page_hinkley=s.page_hinkley,
+            )
+            if fitted is not None
+            else None
+        )
         #: Rows fed so far: the index in the stream of the next batch's first row.
         self.rows = 0
         target, prediction = profile.target, profile.prediction
@@ -287,18 +306,43 @@ class DatasetMonitor:
         frame = self._with_all_columns(frame)
         events: list[DriftEvent] = []
         slots = self._slots(frame)
+        numeric: dict[str, NDArray[np.float64]] = {}
         for column in self.profile.columns:
             monitor = self.columns[column.name]
             if isinstance(column, NumericColumnProfile):
                 values: NDArray[Any] = numeric_values(frame, column.name)
+                numeric[column.name] = values
             else:
                 values = category_codes(frame, column)
             events.extend(monitor.update_many(values, self.rows, slots))
+        if self.multivariate is not None and self.reconstruction is not None:
+            events.extend(self._multivariate(numeric, frame.height))
         if self.concept is not None:
             events.extend(self.concept.update(frame))
         events.sort(key=lambda e: e.position)
         events.extend(self.quality.update(self._quality_codes(frame.height, interleaved)))
         self.rows += frame.height
+        return events
+
+    def _multivariate(
+        self, numeric: Mapping[str, NDArray[np.float64]], rows: int
+    ) -> list[DriftEvent]:
+        """Events on the reconstruction error, naming the features whose residuals grew."""
+        assert self.multivariate is not None
+        assert self.reconstruction is not None
+        fitted = self.reconstruction
+        values = (
+            np.column_stack([numeric[name] for name in fitted.features])
+            if rows
+            else (np.empty((0, len(fitted.features))))
+        )
+        errors, squared = fitted.errors(values)
+        events = []
+        for event in self.multivariate.update_many(errors, self.rows):
+            lo = max(0, event.position + 1 - 1_000)
+            found = fitted.contributions(squared[lo : event.position + 1])
+            details = {**(event.details or {}), "contributors": found}
+            events.append(replace(event, details=details))
         return events
 
     def _slots(self, frame: pl.DataFrame) -> NDArray[np.float64] | None:
@@ -343,6 +387,8 @@ class DatasetMonitor:
         if self.concept is not None:
             snap.update({f"concept/{k}": v for k, v in self.concept.snapshot().items()})
         snap.update({f"quality/{k}": v for k, v in self.quality.snapshot().items()})
+        if self.multivariate is not None:
+            snap.update({f"multivariate/{k}": v for k, v in self.multivariate.snapshot().items()})
         snap["rows"] = np.array([self.rows], dtype=np.int64)
         return snap
 
@@ -362,4 +408,9 @@ class DatasetMonitor:
         self.quality.restore(
             {k[len(prefix) :]: v for k, v in snapshot.items() if k.startswith(prefix)}
         )
+        if self.multivariate is not None:
+            prefix = "multivariate/"
+            self.multivariate.restore(
+                {k[len(prefix) :]: v for k, v in snapshot.items() if k.startswith(prefix)}
+            )
         self.rows = int(snapshot["rows"][0])

@@ -42,7 +42,7 @@ from stream_monitor.config import ProfileSettings
 from stream_monitor.detectors.histogram import NumericSketch
 from stream_monitor.errors import ColumnError, DataFileError
 from stream_monitor.io import count_rows, iter_batches, iter_file_batches, reading, scan_data
-from stream_monitor.profile import seasonal
+from stream_monitor.profile import multivariate, seasonal
 from stream_monitor.profile.model import (
     PROFILE_FORMAT_VERSION,
     CategoricalColumnProfile,
@@ -341,9 +341,8 @@ def build_profile(path: str | Path, settings: ProfileSettings | None = None) -> 
     def batches(exprs: list[pl.Expr], categorical: list[str]) -> Iterator[pl.DataFrame]:
         return iter_file_batches(path, exprs, categorical=categorical, parse_dates=True)
 
-    return _with_seasons(
-        _profile(frame, settings, source=str(path), batches=batches), settings, batches
-    )
+    profile = _profile(frame, settings, source=str(path), batches=batches)
+    return _with_reconstruction(_with_seasons(profile, settings, batches), settings, batches)
 
 
 def profile_frame(
@@ -358,9 +357,45 @@ def profile_frame(
     def batches(exprs: list[pl.Expr], _: list[str]) -> Iterator[pl.DataFrame]:
         return iter_batches(lazy, exprs, source=source)
 
-    return _with_seasons(
-        _profile(lazy, settings, source=source, batches=batches), settings, batches
+    profile = _profile(lazy, settings, source=source, batches=batches)
+    return _with_reconstruction(_with_seasons(profile, settings, batches), settings, batches)
+
+
+def _with_reconstruction(
+    profile: Profile, settings: ProfileSettings | None, batches: _Batches
+) -> Profile:
+    """The profile with the PCA reconstruction of its numeric features (when it has two or
+    more that vary): one more pass, over a sample of rows."""
+    settings = settings or ProfileSettings()
+    numeric = [c for c in profile.columns if isinstance(c, NumericColumnProfile)]
+    columns = multivariate.eligible(numeric)
+    # The reconstruction error of cycling features cycles too, and is not scored per slot.
+    if not settings.multivariate or len(columns) < 2 or profile.seasonality is not None:
+        return profile
+    names = [c.name for c in columns]
+    meta = profile.metadata
+    with reading(meta.source):
+        values = multivariate.sample_rows(
+            batches([pl.col(n) for n in names], []), names, meta.row_count, settings.seed
+        )
+    try:
+        mean, scale, components = multivariate.fit(columns, values)
+    except ValueError:
+        return profile
+    errors, squared = multivariate.reconstruction_errors(values, mean, scale, components)
+    error_settings = ProfileSettings(
+        bins=settings.bins, sketch_bins=settings.sketch_bins, multivariate=False
     )
+    error_profile = profile_frame(
+        pl.DataFrame({multivariate.FEATURE: errors}).with_columns(pl.all().fill_nan(None)),
+        error_settings,
+        source=f"{meta.source} (reconstruction errors)",
+    ).column(multivariate.FEATURE)
+    assert isinstance(error_profile, NumericColumnProfile)
+    fitted = multivariate.Reconstruction(
+        tuple(names), mean, scale, components, np.nanmean(squared, axis=0), error_profile
+    )
+    return replace(profile, reconstruction=fitted)
 
 
 def _with_seasons(profile: Profile, settings: ProfileSettings | None, batches: _Batches) -> Profile:

@@ -21,7 +21,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
-from typing import Any, ClassVar, Literal, cast
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, cast
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -29,6 +29,9 @@ from numpy.typing import ArrayLike, NDArray
 from stream_monitor.detectors.histogram import CategoricalSketch, NumericSketch
 from stream_monitor.errors import ColumnError
 from stream_monitor.profile.seasonal import Seasonality
+
+if TYPE_CHECKING:
+    from stream_monitor.profile.multivariate import Reconstruction
 
 __all__ = [
     "PROFILE_FORMAT_VERSION",
@@ -247,6 +250,8 @@ class Profile:
     metadata: ProfileMetadata
     #: Per-slot counts of every column, for a reference with a daily or weekly cycle.
     seasonality: Seasonality | None = None
+    #: PCA of the numeric features, for multivariate drift (``profile.multivariate``).
+    reconstruction: Reconstruction | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "columns", tuple(self.columns))

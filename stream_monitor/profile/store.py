@@ -27,6 +27,7 @@ from stream_monitor.profile.model import (
     Profile,
     ProfileMetadata,
 )
+from stream_monitor.profile.multivariate import Reconstruction
 from stream_monitor.profile.seasonal import PERIODS, Seasonality
 
 __all__ = ["SCHEMA", "read_profile", "write_profile"]
@@ -127,6 +128,18 @@ def write_profile(profile: Profile, path: str | Path) -> None:
         metadata[_KEY + "seasonality"] = json.dumps(
             {"period": season.period, "timestamp": season.timestamp}
         )
+    fitted = profile.reconstruction
+    if fitted is not None:
+        metadata[_KEY + "reconstruction"] = json.dumps(
+            {
+                "features": list(fitted.features),
+                "mean": fitted.mean.tolist(),
+                "scale": fitted.scale.tolist(),
+                "components": fitted.components.tolist(),
+                "residual": fitted.residual.tolist(),
+                "error": _row(fitted.error),
+            }
+        )
     table = table.replace_schema_metadata(metadata)
     partial = target.with_name(f".{target.name}.{os.getpid()}.partial")
     try:
@@ -187,7 +200,20 @@ def read_profile(path: str | Path) -> Profile:
                 for c, f in zip(columns, flat, strict=True)
             }
             season = Seasonality(spec["period"], spec["timestamp"], counts)
-        return Profile(columns=columns, metadata=metadata, seasonality=season)
+        fitted = None
+        if _KEY + "reconstruction" in meta:
+            spec = json.loads(meta[_KEY + "reconstruction"])
+            error_column = _column(spec["error"])
+            if not isinstance(error_column, NumericColumnProfile):
+                raise ValueError("the reconstruction error is not a numeric column")
+            arrays = {
+                k: np.array(spec[k], dtype=np.float64)
+                for k in ("mean", "scale", "components", "residual")
+            }
+            fitted = Reconstruction(tuple(spec["features"]), error=error_column, **arrays)
+        return Profile(
+            columns=columns, metadata=metadata, seasonality=season, reconstruction=fitted
+        )
     except (pa.ArrowException, OSError, KeyError, TypeError, ValueError) as error:
         raise ProfileFormatError(f"{path}: corrupt stream-monitor profile: {error}") from error
 

@@ -25,7 +25,8 @@ import numpy as np
 
 from stream_monitor.engine import DriftEvent
 
-#: Version 2 added the ``data_quality`` type and the optional ``details`` object.
+#: Version 2 added the ``data_quality`` and ``multivariate_drift`` types and the optional
+#: ``details`` object.
 ALERT_SCHEMA_VERSION = 2
 ALERT_TYPES = (
     "feature_drift",
@@ -35,6 +36,7 @@ ALERT_TYPES = (
     "performance_degradation",
     "schema_violation",
     "data_quality",
+    "multivariate_drift",
 )
 
 

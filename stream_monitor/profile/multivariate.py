@@ -1,0 +1,135 @@
+"""Multivariate drift: how well the reference's principal components rebuild each record.
+
+A change in how features move together (a correlation that flips sign, a new cluster) can
+leave every column's own distribution as it was. Following NannyML's data reconstruction
+drift, the profile fits PCA on the reference's numeric features, each standardised by the
+reference's mean and standard deviation, keeping the fewest components that explain
+``EXPLAINED`` of the variance. A record's reconstruction error is the Euclidean distance
+between its standardised values and their projection back from those components. Its
+reference distribution is profiled like any numeric column, so the stream watches it with
+the same windows and sequential channels (type ``multivariate_drift``, feature
+``reconstruction_error``), and ``check-drift`` scores it like a feature.
+
+A seasonal profile fits no components: the error of cycling features would cycle too, and
+it is not (yet) scored per time slot.
+
+A record missing any of the features has no reconstruction error (its nulls are the data
+quality measures' business). ``contributions`` names the features whose residuals grew most
+against the reference, to say where to look.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import polars as pl
+from numpy.typing import NDArray
+
+from stream_monitor.profile.model import NumericColumnProfile
+
+#: Share of the standardised variance the kept components explain (NannyML's default).
+EXPLAINED = 0.65
+#: Rows of the reference the components are fitted on, at most.
+FIT_ROWS = 200_000
+FEATURE = "reconstruction_error"
+
+
+@dataclass(frozen=True, eq=False)
+class Reconstruction:
+    """The fitted components, and the reference distribution of the reconstruction error."""
+
+    features: tuple[str, ...]
+    mean: NDArray[np.float64]
+    scale: NDArray[np.float64]
+    components: NDArray[np.float64]
+    #: Each feature's mean squared residual on the reference.
+    residual: NDArray[np.float64]
+    error: NumericColumnProfile
+
+    def errors(
+        self, values: NDArray[np.float64]
+    ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+        """Each row's reconstruction error (NaN if a feature is missing), and its squared
+        residual per feature; ``values`` has one column per feature, in order."""
+        return reconstruction_errors(values, self.mean, self.scale, self.components)
+
+    def contributions(self, squared: NDArray[np.float64], top: int = 3) -> list[str]:
+        """The features whose mean squared residual over ``squared``'s rows grew most."""
+        recent = np.nanmean(squared, axis=0) if np.isfinite(squared).any() else self.residual
+        growth = recent - self.residual
+        order = np.argsort(-growth, kind="stable")[:top]
+        return [self.features[i] for i in order if growth[i] > 0]
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Reconstruction):
+            return NotImplemented
+        return (
+            self.features == other.features
+            and all(
+                np.array_equal(getattr(self, k), getattr(other, k))
+                for k in ("mean", "scale", "components", "residual")
+            )
+            and self.error == other.error
+        )
+
+    __hash__ = None  # type: ignore[assignment]
+
+
+def reconstruction_errors(
+    values: NDArray[np.float64],
+    mean: NDArray[np.float64],
+    scale: NDArray[np.float64],
+    components: NDArray[np.float64],
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """Reconstruction errors and squared residuals per feature (see ``Reconstruction``)."""
+    z = (values - mean) / scale
+    complete = np.all(np.isfinite(z), axis=1)
+    z = np.where(complete[:, None], z, 0.0)
+    residual = z - (z @ components.T) @ components
+    squared = residual * residual
+    error = np.sqrt(squared.sum(axis=1))
+    error[~complete] = np.nan
+    squared[~complete] = np.nan
+    return error, squared
+
+
+def eligible(columns: Sequence[NumericColumnProfile]) -> list[NumericColumnProfile]:
+    """The numeric features PCA can use: those that vary."""
+    return [c for c in columns if c.role == "feature" and c.std > 0 and np.isfinite(c.std)]
+
+
+def sample_rows(
+    batches: Iterator[pl.DataFrame], names: Sequence[str], n_rows: int, seed: int
+) -> NDArray[np.float64]:
+    """Up to ``FIT_ROWS`` rows (each kept with the same chance) of the named columns."""
+    rng = np.random.default_rng(seed)
+    keep = min(1.0, FIT_ROWS / max(n_rows, 1))
+    parts = []
+    for frame in batches:
+        block = np.column_stack([frame.get_column(n).cast(pl.Float64).to_numpy() for n in names])
+        if keep < 1.0:
+            block = block[rng.random(block.shape[0]) < keep]
+        parts.append(block)
+    return np.vstack(parts) if parts else np.empty((0, len(names)))
+
+
+def fit(
+    columns: Sequence[NumericColumnProfile], values: NDArray[np.float64]
+) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]:
+    """``(mean, scale, components)`` fitted on the complete rows of ``values``."""
+    mean = np.array([c.mean for c in columns])
+    scale = np.array([c.std for c in columns])
+    z = (values - mean) / scale
+    z = z[np.all(np.isfinite(z), axis=1)]
+    if z.shape[0] < 2:
+        raise ValueError("too few complete rows to fit components")
+    centred = z - z.mean(axis=0)
+    _, singular, vt = np.linalg.svd(centred, full_matrices=False)
+    share = np.cumsum(singular**2) / np.sum(singular**2)
+    k = int(np.searchsorted(share, EXPLAINED) + 1)
+    # Fix each component's sign (largest loading positive), so a fit is reproducible.
+    components = vt[:k]
+    signs = np.sign(components[np.arange(k), np.argmax(np.abs(components), axis=1)])
+    return mean, scale, components * signs[:, None]
