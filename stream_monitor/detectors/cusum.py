@@ -77,6 +77,45 @@ def _cusum_kernel(
     return n_out
 
 
+@njit(cache=True, nogil=True)
+def _cusum_coded_kernel(
+    codes: NDArray[np.int8],
+    rows: NDArray[np.int64],
+    tables: NDArray[np.float64],
+    up: NDArray[np.float64],
+    down: NDArray[np.float64],
+    threshold: float,
+    stat: NDArray[np.float64],
+    out_channel: NDArray[np.int64],
+    out_position: NDArray[np.int64],
+    out_stat: NDArray[np.float64],
+) -> int:
+    """``_cusum_kernel`` with channel ``c``'s values read as ``tables[c, codes[rows[c], i]]``,
+    so no value matrix is built: each code row serves every channel that reads it."""
+    n_out = 0
+    n = codes.shape[1]
+    for c in range(rows.shape[0]):
+        s = stat[c]
+        a = up[c]
+        b = down[c]
+        r = rows[c]
+        for i in range(n):
+            x = tables[c, codes[r, i]]
+            if x != x:
+                continue
+            s += x * a + (1.0 - x) * b
+            if s < 0.0:
+                s = 0.0
+            elif s > threshold:
+                out_channel[n_out] = c
+                out_position[n_out] = i
+                out_stat[n_out] = s
+                n_out += 1
+                s = 0.0
+        stat[c] = s
+    return n_out
+
+
 class BernoulliCUSUM:
     """CUSUMs for a change in rate on several 0/1 channels at once.
 
@@ -132,14 +171,42 @@ class BernoulliCUSUM:
             raise ValueError(f"values must have shape ({self.channels}, n), got {arr.shape}")
         # A signal needs the statistic to grow past the threshold from zero, which takes at
         # least threshold / max(up) values: that bounds the number of signals per channel.
-        step = float(max(np.max(self._up), np.max(self._down)))
-        per_channel = arr.shape[1] // max(1, int(self.threshold / step) if step > 0 else 1) + 1
-        size = self.channels * per_channel
+        size = self.channels * (arr.shape[1] // max(1, self._min_run()) + 1)
         out_c = np.empty(size, dtype=np.int64)
         out_p = np.empty(size, dtype=np.int64)
         out_s = np.empty(size, dtype=np.float64)
         n = _cusum_kernel(arr, self._up, self._down, self.threshold, self.stat, out_c, out_p, out_s)
         return [(int(out_c[k]), int(out_p[k]), float(out_s[k])) for k in range(n)]
+
+    def update_coded(
+        self, codes: NDArray[np.int8], rows: NDArray[np.int64], tables: NDArray[np.float64]
+    ) -> list[tuple[int, int, float]]:
+        """As ``update_many``, with channel ``c``'s value ``i`` being
+        ``tables[c, codes[rows[c], i]]`` (0, 1 or NaN): small integer codes in, no value
+        matrix built."""
+        codes = np.ascontiguousarray(codes, dtype=np.int8)
+        size = self.channels * (codes.shape[1] // max(1, self._min_run()) + 1)
+        out_c = np.empty(size, dtype=np.int64)
+        out_p = np.empty(size, dtype=np.int64)
+        out_s = np.empty(size, dtype=np.float64)
+        n = _cusum_coded_kernel(
+            codes,
+            rows,
+            tables,
+            self._up,
+            self._down,
+            self.threshold,
+            self.stat,
+            out_c,
+            out_p,
+            out_s,
+        )
+        return [(int(out_c[k]), int(out_p[k]), float(out_s[k])) for k in range(n)]
+
+    def _min_run(self) -> int:
+        """The fewest values from zero to a signal: bounds the signals per channel."""
+        step = float(max(np.max(self._up), np.max(self._down)))
+        return int(self.threshold / step) if step > 0 else 1
 
     def snapshot(self) -> dict[str, NDArray[Any]]:
         """The learned state (each channel's statistic) and the parameters it goes with."""

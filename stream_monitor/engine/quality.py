@@ -131,18 +131,20 @@ class QualityMonitor:
             if channels
             else None
         )
+        self._rows = np.array([c.column for c in channels], dtype=np.int64)
+        self._tables = np.array([_TABLES[c.measure] for c in channels]).reshape(
+            len(self.channels), QUALITY_NONE + 1
+        )
 
     def update(self, codes: NDArray[np.int8]) -> list[DriftEvent]:
         """Feed a ``(columns, records)`` batch of quality codes; return the events, in order."""
         if self.cusum is None or codes.shape[1] == 0:
             return []
-        values = np.empty((len(self.channels), codes.shape[1]), dtype=np.float64)
-        for k, channel in enumerate(self.channels):
-            values[k] = _TABLES[channel.measure][codes[channel.column]]
         events = []
-        for k, pos, stat in self.cusum.update_many(values):
+        for k, pos, stat in self.cusum.update_coded(codes, self._rows, self._tables):
             channel = self.channels[k]
-            recent = values[k, max(0, pos + 1 - 1_000) : pos + 1]
+            span = codes[channel.column, max(0, pos + 1 - 1_000) : pos + 1]
+            recent = self._tables[k][span]
             recent = recent[np.isfinite(recent)]
             details: Mapping[str, Any] = {
                 "measure": channel.measure,

@@ -85,13 +85,17 @@ def reconstruction_errors(
 ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
     """Reconstruction errors and squared residuals per feature (see ``Reconstruction``)."""
     z = (values - mean) / scale
-    complete = np.all(np.isfinite(z), axis=1)
-    z = np.where(complete[:, None], z, 0.0)
-    residual = z - (z @ components.T) @ components
-    squared = residual * residual
+    complete = np.isfinite(z.sum(axis=1))
+    if not complete.all():
+        z[~complete] = 0.0
+    # One product with the projector on what the components leave out.
+    leftover = np.eye(components.shape[1]) - components.T @ components
+    residual = z @ leftover
+    squared = np.square(residual, out=residual)
     error = np.sqrt(squared.sum(axis=1))
-    error[~complete] = np.nan
-    squared[~complete] = np.nan
+    if not complete.all():
+        error[~complete] = np.nan
+        squared[~complete] = np.nan
     return error, squared
 
 
@@ -125,11 +129,11 @@ def fit(
     z = z[np.all(np.isfinite(z), axis=1)]
     if z.shape[0] < 2:
         raise ValueError("too few complete rows to fit components")
-    centred = z - z.mean(axis=0)
-    _, singular, vt = np.linalg.svd(centred, full_matrices=False)
-    share = np.cumsum(singular**2) / np.sum(singular**2)
+    values_, vectors = np.linalg.eigh(np.cov(z, rowvar=False))
+    order = np.argsort(values_)[::-1]
+    share = np.cumsum(values_[order]) / np.sum(values_)
     k = int(np.searchsorted(share, EXPLAINED) + 1)
     # Fix each component's sign (largest loading positive), so a fit is reproducible.
-    components = vt[:k]
+    components = vectors[:, order[:k]].T
     signs = np.sign(components[np.arange(k), np.argmax(np.abs(components), axis=1)])
     return mean, scale, components * signs[:, None]
