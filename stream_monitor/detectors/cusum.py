@@ -39,47 +39,8 @@ def threshold_for(channels: int, records: float = 1e7, false_alarms: float = 0.1
 
 
 @njit(cache=True, nogil=True)
-def _cusum_kernel(
-    values: NDArray[np.float64],
-    up: NDArray[np.float64],
-    down: NDArray[np.float64],
-    threshold: float,
-    stat: NDArray[np.float64],
-    out_channel: NDArray[np.int64],
-    out_position: NDArray[np.int64],
-    out_stat: NDArray[np.float64],
-) -> int:
-    """Run every channel (rows of ``values``) over the batch; return the number of signals.
-
-    ``up[c]`` and ``down[c]`` are the log likelihood ratios of a 1 and of a 0. Signals are
-    written channel by channel; the output arrays are as long as the caller could need.
-    """
-    n_out = 0
-    channels, n = values.shape
-    for c in range(channels):
-        s = stat[c]
-        a = up[c]
-        b = down[c]
-        for i in range(n):
-            x = values[c, i]
-            if x != x:
-                continue
-            s += x * a + (1.0 - x) * b
-            if s < 0.0:
-                s = 0.0
-            elif s > threshold:
-                out_channel[n_out] = c
-                out_position[n_out] = i
-                out_stat[n_out] = s
-                n_out += 1
-                s = 0.0
-        stat[c] = s
-    return n_out
-
-
-@njit(cache=True, nogil=True)
 def _cusum_coded_kernel(
-    codes: NDArray[np.int8],
+    codes: NDArray[np.integer[Any]],
     rows: NDArray[np.int64],
     tables: NDArray[np.float64],
     up: NDArray[np.float64],
@@ -90,8 +51,13 @@ def _cusum_coded_kernel(
     out_position: NDArray[np.int64],
     out_stat: NDArray[np.float64],
 ) -> int:
-    """``_cusum_kernel`` with channel ``c``'s values read as ``tables[c, codes[rows[c], i]]``,
-    so no value matrix is built: each code row serves every channel that reads it."""
+    """Run every channel over the batch; return the number of signals.
+
+    Channel ``c``'s value ``i`` is ``tables[c, codes[rows[c], i]]``: 0, 1 or NaN (skipped),
+    so no value matrix is built and each code row serves every channel that reads it.
+    ``up[c]`` and ``down[c]`` are the log likelihood ratios of a 1 and of a 0. Signals are
+    written channel by channel; the output arrays are as long as the caller could need.
+    """
     n_out = 0
     n = codes.shape[1]
     for c in range(rows.shape[0]):
@@ -166,25 +132,25 @@ class BernoulliCUSUM:
     def update_many(self, values: ArrayLike) -> list[tuple[int, int, float]]:
         """Feed a ``(channels, n)`` batch of 0/1 values (NaN skipped); return each signal as
         ``(channel, position, statistic)``, ordered by channel then position."""
-        arr = np.ascontiguousarray(values, dtype=np.float64)
+        arr = np.asarray(values, dtype=np.float64)
         if arr.ndim != 2 or arr.shape[0] != self.channels:
             raise ValueError(f"values must have shape ({self.channels}, n), got {arr.shape}")
-        # A signal needs the statistic to grow past the threshold from zero, which takes at
-        # least threshold / max(up) values: that bounds the number of signals per channel.
-        size = self.channels * (arr.shape[1] // max(1, self._min_run()) + 1)
-        out_c = np.empty(size, dtype=np.int64)
-        out_p = np.empty(size, dtype=np.int64)
-        out_s = np.empty(size, dtype=np.float64)
-        n = _cusum_kernel(arr, self._up, self._down, self.threshold, self.stat, out_c, out_p, out_s)
-        return [(int(out_c[k]), int(out_p[k]), float(out_s[k])) for k in range(n)]
+        codes = np.where(np.isnan(arr), 2, arr).astype(np.int8)  # 0, 1, or 2 for NaN
+        table = np.tile([0.0, 1.0, np.nan], (self.channels, 1))
+        return self.update_coded(codes, np.arange(self.channels, dtype=np.int64), table)
 
     def update_coded(
-        self, codes: NDArray[np.int8], rows: NDArray[np.int64], tables: NDArray[np.float64]
+        self,
+        codes: NDArray[np.integer[Any]],
+        rows: NDArray[np.int64],
+        tables: NDArray[np.float64],
     ) -> list[tuple[int, int, float]]:
         """As ``update_many``, with channel ``c``'s value ``i`` being
-        ``tables[c, codes[rows[c], i]]`` (0, 1 or NaN): small integer codes in, no value
-        matrix built."""
-        codes = np.ascontiguousarray(codes, dtype=np.int8)
+        ``tables[c, codes[rows[c], i]]`` (0, 1 or NaN): integer codes in (non-negative),
+        no value matrix built."""
+        codes = np.ascontiguousarray(codes)
+        # A signal needs the statistic to grow past the threshold from zero, which takes at
+        # least threshold / max step values: that bounds the number of signals per channel.
         size = self.channels * (codes.shape[1] // max(1, self._min_run()) + 1)
         out_c = np.empty(size, dtype=np.int64)
         out_p = np.empty(size, dtype=np.int64)

@@ -189,6 +189,11 @@ class ColumnMonitor:
             if self.shares and share_threshold
             else None
         )
+        # Share channel k's value per code + 1: null (index 0) is no opinion.
+        self.share_tables = np.zeros((len(self.shares), reference.counts.shape[0] + 1))
+        self.share_tables[:, 0] = np.nan
+        for k, (code, _, _) in enumerate(self.shares):
+            self.share_tables[k, code + 1] = 1.0
         #: The latest score of each histogram method, drifting or not (for gauges).
         self.last_scores: dict[str, tuple[float, bool]] = {}
         #: Each row's data-quality code (``QUALITY_*``) in the last batch.
@@ -289,11 +294,14 @@ class ColumnMonitor:
 
     def _category_shares(self, codes: NDArray[np.int64]) -> list[DriftEvent]:
         assert self.share_cusum is not None
-        tracked = np.array([c for c, _, _ in self.shares], dtype=np.int64)
-        hits = (codes[None, :] == tracked[:, None]).astype(np.float64)
-        hits[:, codes < 0] = np.nan
+        # Channel k reads category code + 1 (0 for null) through its own table.
+        shifted = (codes + 1)[None, :]
+        for_each = self.share_tables
+        hits = self.share_cusum.update_coded(
+            shifted, np.zeros(len(self.shares), np.int64), for_each
+        )
         events = []
-        for channel, pos, stat in self.share_cusum.update_many(hits):
+        for channel, pos, stat in hits:
             code, p0, p1 = self.shares[channel]
             lo = max(0, pos + 1 - _SCORE_SPAN * 10)
             seen = codes[lo : pos + 1]
