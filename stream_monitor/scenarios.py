@@ -205,3 +205,38 @@ def seasonal(
         "load" if shift_sd else None,
         shift,
     )
+
+
+def wide(rng: np.random.Generator, n: int) -> pl.DataFrame:
+    """``n`` stationary rows of 20 mixed columns: heavy tails, ties, integers, binary flags,
+    low- and high-cardinality categories, and nulls at stable rates."""
+    cities = np.array([f"city-{i:03d}" for i in range(400)])
+    zipf = 1.0 / np.arange(1, 401) ** 1.1
+    columns: dict[str, object] = {
+        "normal": rng.normal(0, 1, n),
+        "t3": rng.standard_t(3, n),
+        "cauchy": rng.standard_cauchy(n),
+        "pareto": rng.pareto(1.5, n),
+        "lognormal": rng.lognormal(0, 2, n),
+        "rounded": np.round(rng.normal(50, 10, n)),
+        "poisson": rng.poisson(2, n).astype(np.int64),
+        "dice": rng.integers(1, 7, n),
+        "zero_heavy": np.where(rng.random(n) < 0.7, 0.0, rng.exponential(5, n)),
+        "uniform": rng.random(n),
+        "flag_rare": rng.random(n) < 0.03,
+        "flag_even": rng.random(n) < 0.5,
+        "grade": rng.choice(np.array(["A", "B", "C"]), n, p=[0.6, 0.3, 0.1]),
+        "channel": rng.choice(np.array(["web", "app", "store", "phone", "partner"]), n),
+        "city": rng.choice(cities, n, p=zipf / zipf.sum()),
+        "bimodal": np.where(rng.random(n) < 0.4, rng.normal(-3, 1, n), rng.normal(3, 1, n)),
+    }
+    frame = pl.DataFrame(columns)
+    with_nulls = {
+        "income": (rng.lognormal(10, 0.5, n), 0.02),
+        "score": (rng.beta(2, 5, n), 0.10),
+        "age": (rng.integers(18, 90, n).astype(np.float64), 0.005),
+        "segment": (rng.choice(np.array(["x", "y", "z"]), n), 0.05),
+    }
+    return frame.with_columns(
+        _nulls(rng, values, share).alias(name) for name, (values, share) in with_nulls.items()
+    )
