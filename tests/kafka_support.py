@@ -1,4 +1,9 @@
-"""Helpers for tests against the real local broker: topics, producing, reading back."""
+"""Helpers for tests against the real local broker: topics, producing, reading back.
+
+Their metadata, offset and topic-creation calls go through the monitor's own bounded retry
+(``stream_monitor.stream.retry``): under CPU load a broker answers "not coordinator" or
+"not leader" for a moment, which is no test failure.
+"""
 
 from __future__ import annotations
 
@@ -17,6 +22,8 @@ from confluent_kafka import Consumer, Message, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient
 from confluent_kafka.cimpl import NewTopic
 
+from stream_monitor.stream import kafka_io
+
 
 def bootstrap() -> str:
     """The broker address that scripts/test.sh exported; a clear failure when it is missing."""
@@ -26,12 +33,13 @@ def bootstrap() -> str:
 
 
 def new_topic(prefix: str, partitions: int = 1, *, compacted: bool = False) -> str:
-    """Create a topic with a unique name and return the name."""
+    """Create a topic with a unique name, wait until its partitions have leaders, and
+    return the name."""
     name = f"{prefix}-{uuid.uuid4().hex[:10]}"
     config = {"cleanup.policy": "compact"} if compacted else {}
     admin = AdminClient({"bootstrap.servers": bootstrap()})
-    futures = admin.create_topics([NewTopic(name, partitions, 1, config=config)])
-    futures[name].result(30)
+    kafka_io.create_topics(admin, [NewTopic(name, partitions, 1, config=config)])
+    kafka_io.partitions(admin, name)  # every partition has a leader
     return name
 
 
@@ -74,10 +82,9 @@ def read_all(topic: str, *, committed_only: bool = True) -> list[Message]:
         }
     )
     try:
-        meta = consumer.list_topics(topic, timeout=15).topics[topic]
         ends = {}
-        for p in meta.partitions:
-            low, high = consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=15)
+        for p in kafka_io.partitions(consumer, topic):
+            low, high = kafka_io.watermarks(consumer, TopicPartition(topic, p))
             if high > low:
                 ends[p] = high
         consumer.assign([TopicPartition(topic, p, 0) for p in ends])

@@ -31,7 +31,7 @@ from stream_monitor.batch.degradation import (
     read_columns,
     resolve_task,
 )
-from stream_monitor.cli import EXIT_DRIFT, EXIT_OK, check_degradation
+from stream_monitor.cli import EXIT_DRIFT, EXIT_OK, build_parser
 from stream_monitor.errors import ColumnError, ConfigError, DataFileError, UserInputError
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -58,10 +58,8 @@ def _config(tmp_path: Path, section: dict[str, object]) -> Path:
 
 
 def _parse(*argv: str) -> argparse.Namespace:
-    """Parse ``check-degradation`` flags with a parser built from the module's ``register``."""
-    sub = argparse.ArgumentParser().add_subparsers()
-    check_degradation.register(sub)
-    return sub.choices["check-degradation"].parse_args(list(argv))
+    """Parse ``check-degradation`` flags with the command line's parser."""
+    return build_parser("check-degradation").parse_args(["check-degradation", *argv])
 
 
 def _run(*argv: str) -> int:

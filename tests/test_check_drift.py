@@ -3,7 +3,6 @@ verdicts, the JSON report and its schema, the profile reference, and every input
 
 from __future__ import annotations
 
-import argparse
 import json
 import math
 import re
@@ -42,7 +41,7 @@ from stream_monitor.batch.drift_report import (
     validate_report,
 )
 from stream_monitor.batch.settings import ColumnMethod, DriftSettings, load_drift_settings
-from stream_monitor.cli import EXIT_DRIFT, EXIT_OK, EXIT_USAGE
+from stream_monitor.cli import EXIT_DRIFT, EXIT_OK, EXIT_USAGE, build_parser
 from stream_monitor.cli import check_drift as command
 from stream_monitor.config import ProfileSettings
 from stream_monitor.errors import (
@@ -71,16 +70,9 @@ def _run(
     return check_drift(_data(reference, "ref.parquet"), _data(current, "cur.parquet"), settings)
 
 
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="stream-monitor")
-    sub = parser.add_subparsers(dest="command", required=True)
-    command.register(sub)
-    return parser
-
-
 def _main(argv: Sequence[str]) -> int:
     """``stream_monitor.cli.main`` for this subcommand alone: one line and 2 on bad input."""
-    args = _parser().parse_args(["check-drift", *argv])
+    args = build_parser("check-drift").parse_args(["check-drift", *argv])
     try:
         code: int = args.func(args)
     except UserInputError as error:

@@ -27,7 +27,7 @@ import yaml
 from confluent_kafka import Consumer, TopicPartition
 from kafka_support import bootstrap, new_topic, payloads, produce, read_all
 
-from stream_monitor.stream import checkpoint
+from stream_monitor.stream import checkpoint, kafka_io
 from stream_monitor.stream.kafka_io import TRANSACTION_TIMEOUT_MS, state_key
 from stream_monitor.synthetic import Drift, traffic
 
@@ -156,13 +156,9 @@ def committed_to_end(config: Path, topic: str) -> bool:
     settings = yaml.safe_load(config.read_text())["stream"]
     consumer = Consumer({"bootstrap.servers": bootstrap(), "group.id": settings["group_id"]})
     try:
-        count = len(consumer.list_topics(topic, timeout=15).topics[topic].partitions)
-        parts = [TopicPartition(topic, p) for p in range(count)]
-        committed = consumer.committed(parts, timeout=15)
-        for tp in committed:
-            _, high = consumer.get_watermark_offsets(
-                TopicPartition(topic, tp.partition), timeout=15
-            )
+        parts = [TopicPartition(topic, p) for p in kafka_io.partitions(consumer, topic)]
+        for tp in kafka_io.committed(consumer, parts):
+            _, high = kafka_io.watermarks(consumer, TopicPartition(topic, tp.partition))
             if tp.offset < high:
                 return False
         return True
@@ -228,10 +224,9 @@ def end_offsets(topic: str, isolation: str) -> list[int]:
         }
     )
     try:
-        count = len(consumer.list_topics(topic, timeout=15).topics[topic].partitions)
         return [
-            consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=15, cached=False)[1]
-            for p in range(count)
+            kafka_io.watermarks(consumer, TopicPartition(topic, p), cached=False)[1]
+            for p in kafka_io.partitions(consumer, topic)
         ]
     finally:
         consumer.close()
@@ -269,9 +264,8 @@ def assert_every_offset_counted_once(config: Path, topic: str) -> None:
         states[message.key()] = message.value()
     consumer = Consumer({"bootstrap.servers": bootstrap(), "group.id": "ends"})
     try:
-        count = len(consumer.list_topics(topic, timeout=15).topics[topic].partitions)
-        for p in range(count):
-            _, end = consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=15)
+        for p in kafka_io.partitions(consumer, topic):
+            _, end = kafka_io.watermarks(consumer, TopicPartition(topic, p))
             blob = states[state_key(settings["monitor"], topic, p)]
             assert blob is not None
             _, meta = checkpoint.decode(blob)

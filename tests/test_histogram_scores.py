@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 from numpy.typing import NDArray
 from scipy import stats
 from scipy.spatial.distance import jensenshannon
+from scipy.special import chdtrc
 
 from stream_monitor.detectors import (
     CategoricalReference,
@@ -125,6 +126,20 @@ def test_chi_square_matches_scipy() -> None:
     expected = stats.chisquare(Q, ref / ref.sum() * Q.sum())
     assert stat == pytest.approx(expected.statistic, rel=1e-12)
     assert p_value == pytest.approx(expected.pvalue, rel=1e-9)
+
+
+@given(dof=st.integers(1, 1_000), x=st.floats(0.0, 5_000.0))
+def test_chi_square_sf_equals_scipy_chdtrc(dof: int, x: float) -> None:
+    """The chi-square p-value computed without scipy is scipy's ``chdtrc``."""
+    expected = float(chdtrc(dof, x))
+    assert sc.chi_square_sf(dof, x) == pytest.approx(expected, rel=1e-11, abs=1e-290)
+
+
+def test_chi_square_sf_edges() -> None:
+    """No evidence at 0, all of it at infinity, and NaN stays NaN, as in scipy."""
+    assert sc.chi_square_sf(3, 0.0) == 1.0
+    assert sc.chi_square_sf(3, float("inf")) == 0.0
+    assert np.isnan(sc.chi_square_sf(3, float("nan")))
 
 
 def test_binned_ks_is_close_to_exact_ks() -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import datetime as dt
 import json
 import math
@@ -22,8 +21,7 @@ from stream_monitor.batch.predictions import (
     monitor_predictions,
     prediction_monitor_schema,
 )
-from stream_monitor.cli import EXIT_DRIFT, EXIT_OK, EXIT_USAGE, _Parser
-from stream_monitor.cli import monitor_predictions as command
+from stream_monitor.cli import EXIT_DRIFT, EXIT_OK, EXIT_USAGE, build_parser
 from stream_monitor.config import ProfileSettings
 from stream_monitor.detectors import HistogramDrift
 from stream_monitor.engine.dataset import numeric_reference
@@ -38,16 +36,9 @@ ROWS_PER_HOUR = 2_000
 SHIFTED_HOURS = (10, 11, 12, 13)
 
 
-def _parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="stream-monitor")
-    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
-    command.register(sub)
-    return parser
-
-
 def _main(argv: Sequence[str]) -> int:
     """Run the subcommand as ``stream_monitor.cli.main`` does: one line and 2 on bad input."""
-    args = _parser().parse_args(["monitor-predictions", *argv])
+    args = build_parser("monitor-predictions").parse_args(["monitor-predictions", *argv])
     try:
         code: int = args.func(args)
     except UserInputError as error:
@@ -495,7 +486,7 @@ def test_window_and_chunk_rows_together_are_rejected(
     """Both --window and --chunk-rows: a usage error, exit 2 (also when one is in the config)."""
     argv = _hourly(data["ref"], data["cur"], tmp_path / "o.json", "--chunk-rows", "100")
     with pytest.raises(SystemExit) as exit_info:
-        _parser().parse_args(["monitor-predictions", *argv])
+        build_parser("monitor-predictions").parse_args(["monitor-predictions", *argv])
     assert exit_info.value.code == EXIT_USAGE
     assert "not allowed with argument" in capsys.readouterr().err
     config = tmp_path / "c.yaml"

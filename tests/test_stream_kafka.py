@@ -4,13 +4,18 @@ from __future__ import annotations
 
 import json
 import logging
+import subprocess
+import sys
+import uuid
 from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import polars as pl
 import pytest
+import yaml
 from confluent_kafka import Message
+from confluent_kafka.admin import AdminClient
 from jsonschema import Draft202012Validator
 from kafka_support import bootstrap, new_topic, payloads, produce, read_all, run_in_thread
 
@@ -19,6 +24,7 @@ from stream_monitor.profile.build import build_profile
 from stream_monitor.profile.model import Profile
 from stream_monitor.stream.alerts import alert_schema
 from stream_monitor.stream.kafka_app import KafkaMonitor
+from stream_monitor.stream.kafka_io import state_key
 from stream_monitor.stream.settings import StreamSettings
 from stream_monitor.synthetic import Drift, traffic
 
@@ -161,6 +167,51 @@ def test_restart_continues_as_if_uninterrupted(profile: Profile) -> None:
     assert arrays_a.keys() == arrays_b.keys()
     for key in arrays_a:
         np.testing.assert_array_equal(arrays_a[key], arrays_b[key], err_msg=key)
+
+
+@pytest.mark.parametrize("guarantee", ["at_least_once", "exactly_once"])
+def test_a_first_run_creates_its_output_topics_and_starts_cleanly(
+    profile_path: Path, tmp_path: Path, guarantee: str
+) -> None:
+    """A first `stream-monitor run` whose alert, dead-letter and state topics do not exist
+    yet creates them and reads its fresh state topic while their partitions get leaders:
+    it runs to the end with exit code 0 and logs no error."""
+    topic = new_topic("in", partitions=2)
+    produce(topic, payloads(traffic(4_000, seed=15)), partitions=2)
+    fresh = uuid.uuid4().hex[:10]
+    outputs = {
+        "alert_topic": f"alerts-{fresh}",
+        "dead_letter_topic": f"dlq-{fresh}",
+        "state_topic": f"state-{fresh}",
+    }
+    stream = {
+        "monitor": "fresh",
+        "profile": str(profile_path),
+        "bootstrap_servers": bootstrap(),
+        "input_topics": [topic],
+        "group_id": f"group-{fresh}",
+        "processing_guarantee": guarantee,
+        "max_records": 4_000,
+        **outputs,
+    }
+    config = tmp_path / "stream.yaml"
+    config.write_text(yaml.safe_dump({"stream": stream}))
+    done = subprocess.run(
+        [sys.executable, "-m", "stream_monitor", "run", "--config", str(config)],
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    logged = [json.loads(line) for line in done.stderr.splitlines() if line.startswith("{")]
+    assert not [entry for entry in logged if entry["level"] == "error"], done.stderr[-3000:]
+    created = {entry["topic"] for entry in logged if entry["msg"] == "created topic"}
+    assert created == set(outputs.values())
+    existing = AdminClient({"bootstrap.servers": bootstrap()}).list_topics(timeout=15).topics
+    assert set(outputs.values()) <= set(existing)
+    assert {m.key() for m in read_all(outputs["state_topic"])} == {
+        state_key("fresh", topic, p) for p in (0, 1)
+    }
 
 
 def test_alert_frame_is_valid_polars_input() -> None:

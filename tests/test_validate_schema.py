@@ -26,7 +26,7 @@ from stream_monitor.batch.schema import (
     schema_validation_schema,
     validate,
 )
-from stream_monitor.cli import EXIT_DRIFT, EXIT_OK, validate_schema
+from stream_monitor.cli import EXIT_DRIFT, EXIT_OK, build_parser
 from stream_monitor.errors import ConfigError, DataFileError, UserInputError
 from stream_monitor.io import scan_data
 
@@ -54,10 +54,8 @@ def _write_yaml(path: Path, document: object) -> Path:
 
 
 def _parse(*argv: str) -> argparse.Namespace:
-    """Parse ``validate-schema`` flags with a parser built from the module's ``register``."""
-    sub = argparse.ArgumentParser().add_subparsers()
-    validate_schema.register(sub)
-    return sub.choices["validate-schema"].parse_args(list(argv))
+    """Parse ``validate-schema`` flags with the command line's parser."""
+    return build_parser("validate-schema").parse_args(["validate-schema", *argv])
 
 
 def _run(*argv: str) -> int:

@@ -1,15 +1,20 @@
 """The ``stream-monitor`` command line: one subcommand per job.
 
-Each subcommand lives in its own module exposing ``register(subparsers)``, which adds its
-parser and sets ``func`` to the function that runs it. A ``UserInputError`` raised by a job is
-printed as one line on stderr and exits with code 2, without a traceback.
+Each subcommand lives in its own module exposing ``add_arguments(parser)``, which adds its
+flags (and description) and sets ``func`` to the function that runs it. ``COMMANDS`` lists
+them with their one-line help, so ``--help`` lists every subcommand without importing any
+of them, and only the chosen subcommand's module (with the libraries it needs) is imported.
+A ``UserInputError`` raised by a job is printed as one line on stderr and exits with code
+2, without a traceback.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib
 import sys
 from collections.abc import Sequence
+from typing import NamedTuple
 
 from stream_monitor import __version__
 from stream_monitor.errors import UserInputError
@@ -26,40 +31,66 @@ class _Parser(argparse.ArgumentParser):
         self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """Return the top-level parser with every subcommand registered."""
-    from stream_monitor.cli import (
-        alerts,
-        check_degradation,
-        check_drift,
-        demo,
-        monitor_predictions,
-        profile,
-        run,
-        validate_schema,
-    )
+class Command(NamedTuple):  # not a dataclass: importing dataclasses doubles --help's imports
+    """A subcommand: its name, the module that adds its flags and runs it, its help line."""
 
+    name: str
+    module: str
+    help: str
+
+
+COMMANDS = (
+    Command("profile", "stream_monitor.cli.profile", "build the reference profile of a data file"),
+    Command("run", "stream_monitor.cli.run", "monitor a Kafka topic (or a file with --source)"),
+    Command("alerts", "stream_monitor.cli.alerts", "tail the alert topic"),
+    Command(
+        "check-drift",
+        "stream_monitor.cli.check_drift",
+        "drift report of a data file against reference data or a profile",
+    ),
+    Command(
+        "validate-schema",
+        "stream_monitor.cli.validate_schema",
+        "check a data file against a column schema (or infer one)",
+    ),
+    Command(
+        "check-degradation",
+        "stream_monitor.cli.check_degradation",
+        "compare model metrics on current data with a baseline",
+    ),
+    Command(
+        "monitor-predictions",
+        "stream_monitor.cli.monitor_predictions",
+        "prediction drift over time windows of a data file",
+    ),
+    Command("demo", "stream_monitor.cli.demo", "run the monitor on synthetic traffic (no Kafka)"),
+)
+
+
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """Return the top-level parser listing every subcommand, with the flags of ``command``
+    (whose module this imports); the other subcommands get no flags."""
     parser = _Parser(prog="stream-monitor", description=__doc__.splitlines()[0])
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
-    for module in (
-        profile,
-        run,
-        alerts,
-        check_drift,
-        validate_schema,
-        check_degradation,
-        monitor_predictions,
-        demo,
-    ):
-        module.register(sub)
+    for entry in COMMANDS:
+        subparser = sub.add_parser(entry.name, help=entry.help)
+        if entry.name == command:
+            importlib.import_module(entry.module).add_arguments(subparser)
     return parser
+
+
+def _chosen(argv: Sequence[str]) -> str | None:
+    """The subcommand named in ``argv``: its first word that is not an option (the top-level
+    options take no value)."""
+    return next((arg for arg in argv if not arg.startswith("-")), None)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the process exit code."""
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    if argv is None:
+        argv = sys.argv[1:]
+    args = build_parser(_chosen(argv)).parse_args(argv)
     try:
         code: int = args.func(args)
     except UserInputError as error:

@@ -13,9 +13,8 @@ from jsonschema import Draft202012Validator
 from stream_monitor.stream.alerts import alert_schema
 
 
-def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """Add the ``alerts`` subcommand."""
-    parser = sub.add_parser("alerts", help="tail the alert topic")
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add the ``alerts`` subcommand's flags; its ``func`` runs it."""
     parser.add_argument("--bootstrap-servers", required=True, metavar="HOST:PORT")
     parser.add_argument("--alert-topic", required=True, metavar="A")
     parser.add_argument("--from-beginning", action="store_true")

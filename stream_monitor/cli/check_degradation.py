@@ -38,17 +38,13 @@ from stream_monitor.errors import ConfigError
 COMMAND = "check-degradation"
 
 
-def register(subparsers: Any) -> None:
-    """Add the ``check-degradation`` subcommand to ``subparsers``."""
-    parser = subparsers.add_parser(
-        COMMAND,
-        help="compare model metrics on current data with a baseline",
-        description=(
-            "Compute model metrics on current data and compare them with a baseline file or "
-            "reference data, under the thresholds of the degradation: section of --config "
-            "(see config/degradation.example.yaml). Exit codes: 0 done, 1 degraded with "
-            "--fail-on-degradation, 2 bad input."
-        ),
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add the ``check-degradation`` subcommand's flags; its ``func`` runs it."""
+    parser.description = (
+        "Compute model metrics on current data and compare them with a baseline file or "
+        "reference data, under the thresholds of the degradation: section of --config "
+        "(see config/degradation.example.yaml). Exit codes: 0 done, 1 degraded with "
+        "--fail-on-degradation, 2 bad input."
     )
     add_current_flag(parser)
     parser.add_argument("--target", required=True, metavar="COL", help="column of true values")

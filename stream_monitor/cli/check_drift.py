@@ -44,17 +44,13 @@ _PROG = f"stream-monitor {COMMAND}"
 _PARQUET = (".parquet", ".pq")
 
 
-def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """Add the ``check-drift`` subcommand."""
-    parser = sub.add_parser(
-        COMMAND,
-        help="drift report of a data file against reference data or a profile",
-        description=(
-            "Compare a current data file with a reference data file (exact scores) or a "
-            "profile (scores from its sketches), column by column; write an HTML report and, "
-            "optionally, the JSON report. Flags override the `drift:` section of --config "
-            "(see config/drift.example.yaml)."
-        ),
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add the ``check-drift`` subcommand's flags; its ``func`` runs it."""
+    parser.description = (
+        "Compare a current data file with a reference data file (exact scores) or a "
+        "profile (scores from its sketches), column by column; write an HTML report and, "
+        "optionally, the JSON report. Flags override the `drift:` section of --config "
+        "(see config/drift.example.yaml)."
     )
     add_data_flags(parser)
     add_flag(

@@ -26,9 +26,8 @@ from stream_monitor.stream.sinks import JsonLinesSink
 from stream_monitor.synthetic import NUMERIC_FEATURES, Drift, traffic
 
 
-def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """Add the ``demo`` subcommand."""
-    parser = sub.add_parser("demo", help="run the monitor on synthetic traffic (no Kafka)")
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add the ``demo`` subcommand's flags; its ``func`` runs it."""
     parser.add_argument("--reference-rows", type=int, default=200_000, metavar="N")
     parser.add_argument("--rows", type=int, default=400_000, metavar="N", help="live records")
     parser.add_argument("--drift-at", type=int, default=200_000, metavar="N")

@@ -35,16 +35,12 @@ COMMAND = "monitor-predictions"
 _PROG = f"stream-monitor {COMMAND}"
 
 
-def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """Add the ``monitor-predictions`` subcommand."""
-    parser = sub.add_parser(
-        COMMAND,
-        help="prediction drift over time windows of a data file",
-        description=(
-            "Score the prediction column of a data file, window by window, against a "
-            "reference data file or profile. Flags override the `predictions:` section of "
-            "--config (see config/predictions.example.yaml)."
-        ),
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add the ``monitor-predictions`` subcommand's flags; its ``func`` runs it."""
+    parser.description = (
+        "Score the prediction column of a data file, window by window, against a "
+        "reference data file or profile. Flags override the `predictions:` section of "
+        "--config (see config/predictions.example.yaml)."
     )
     add_data_flags(parser)
     parser.add_argument("--prediction", metavar="COL", help="column holding the prediction")

@@ -14,7 +14,6 @@ import sys
 import time
 import warnings
 from pathlib import Path
-from typing import Any
 
 from stream_monitor.cli._flags import check_output
 from stream_monitor.config import load_profile_settings
@@ -35,13 +34,9 @@ _FLAGS = {
 }
 
 
-def register(subparsers: Any) -> None:
-    """Add the ``profile`` subcommand to ``subparsers``."""
-    parser = subparsers.add_parser(
-        "profile",
-        help="build the reference profile of a data file",
-        description="Build the reference profile of a CSV, Parquet or NDJSON file.",
-    )
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add the ``profile`` subcommand's flags; its ``func`` runs it."""
+    parser.description = "Build the reference profile of a CSV, Parquet or NDJSON file."
     parser.add_argument("--data", required=True, type=Path, help="CSV, Parquet or NDJSON file")
     parser.add_argument("--out", required=True, type=Path, help="profile file to write (Parquet)")
     parser.add_argument("--config", type=Path, help="YAML config file; its profile: section")

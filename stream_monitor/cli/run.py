@@ -20,13 +20,9 @@ from stream_monitor.stream.sinks import JsonLinesSink
 EXIT_KAFKA = 3
 
 
-def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """Add the ``run`` subcommand."""
-    parser = sub.add_parser(
-        "run",
-        help="monitor a Kafka topic (or a file with --source)",
-        description="Flags override the `stream:` section of --config.",
-    )
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add the ``run`` subcommand's flags; its ``func`` runs it."""
+    parser.description = "Flags override the `stream:` section of --config."
     parser.add_argument("--config", type=Path, help="YAML config (see config/stream.example.yaml)")
     parser.add_argument("--profile", help="reference profile written by `stream-monitor profile`")
     parser.add_argument("--bootstrap-servers", metavar="HOST:PORT")

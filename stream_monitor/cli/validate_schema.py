@@ -12,7 +12,6 @@ import argparse
 import json
 import time
 from pathlib import Path
-from typing import Any
 
 from stream_monitor.batch.outputs import Metric, add_output_flags, export
 from stream_monitor.batch.schema import (
@@ -32,15 +31,11 @@ COMMAND = "validate-schema"
 _DEFAULT_MAX_EXAMPLES = 5
 
 
-def register(subparsers: Any) -> None:
-    """Add the ``validate-schema`` subcommand to ``subparsers``."""
-    parser = subparsers.add_parser(
-        COMMAND,
-        help="check a data file against a column schema (or infer one)",
-        description=(
-            "Check a CSV, Parquet or NDJSON file against a schema YAML file. Exit codes: "
-            "0 valid, 1 violations found, 2 bad input."
-        ),
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add the ``validate-schema`` subcommand's flags; its ``func`` runs it."""
+    parser.description = (
+        "Check a CSV, Parquet or NDJSON file against a schema YAML file. Exit codes: "
+        "0 valid, 1 violations found, 2 bad input."
     )
     parser.add_argument("--data", required=True, type=Path, help="CSV, Parquet or NDJSON file")
     parser.add_argument(

@@ -1,10 +1,18 @@
-"""Incremental drift detectors: compiled kernels behind thin classes, free of any I/O."""
+"""Incremental drift detectors: compiled kernels behind thin classes, free of any I/O.
+
+``KSWIN`` is imported on first use: its p-values come from ``scipy.stats``, which takes
+longer to import than every other detector together, and the streaming monitor never
+needs it.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
 
 from stream_monitor.detectors.adwin import ADWIN
 from stream_monitor.detectors.ddm import DDM
 from stream_monitor.detectors.hddm_a import HDDMA
 from stream_monitor.detectors.histogram import CategoricalSketch, NumericSketch
-from stream_monitor.detectors.kswin import KSWIN
 from stream_monitor.detectors.page_hinkley import PageHinkley
 from stream_monitor.detectors.scores import Score
 from stream_monitor.detectors.window import (
@@ -13,6 +21,9 @@ from stream_monitor.detectors.window import (
     NumericReference,
     WindowResult,
 )
+
+if TYPE_CHECKING:
+    from stream_monitor.detectors.kswin import KSWIN
 
 __all__ = [
     "ADWIN",
@@ -28,3 +39,11 @@ __all__ = [
     "Score",
     "WindowResult",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    if name == "KSWIN":
+        from stream_monitor.detectors.kswin import KSWIN
+
+        return KSWIN
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -543,10 +543,8 @@ class KafkaMonitor:
         s = self.settings
         deadline = time.monotonic() + self.state_read_timeout_s
         parts = [TopicPartition(tp.topic, tp.partition) for tp in keys.values()]
-        committed = {
-            key: tp.offset
-            for key, tp in zip(keys, _committed(consumer, parts, deadline), strict=True)
-        }
+        offsets = kafka_io.committed(consumer, parts, timeout_s=self.state_read_timeout_s)
+        committed = {key: tp.offset for key, tp in zip(keys, offsets, strict=True)}
         base = {**self.base, **s.kafka_consumer}
         while True:
             states = kafka_io.read_states(base, s.state_topic, keys, self.state_read_timeout_s)
@@ -573,7 +571,7 @@ class KafkaMonitor:
         committed offset, or (never committed) its earliest offset."""
         for tp, offset in fresh:
             if offset < 0:
-                offset, _ = consumer.get_watermark_offsets(tp, timeout=30)
+                offset, _ = kafka_io.watermarks(consumer, tp)
             self.committed[(tp.topic, tp.partition)] = (offset, None)
 
     def _on_revoke(self, consumer: Any, partitions: list[TopicPartition]) -> None:
@@ -639,19 +637,6 @@ def _by_partition(messages: list[Message], topics: tuple[str, ...]) -> list[_Par
         else:
             grouped[key] = (key, values[lo:hi], offsets[lo:hi], keys[lo:hi])
     return list(grouped.values())
-
-
-def _committed(consumer: Any, parts: list[TopicPartition], deadline: float) -> list[Any]:
-    """The group's committed offsets of ``parts``, asked again until ``deadline`` while the
-    group coordinator is away (e.g. moving after a broker restart)."""
-    while True:
-        try:
-            return cast(list[Any], consumer.committed(parts, timeout=10))
-        except KafkaException as error:
-            if error.args[0].fatal() or time.monotonic() > deadline:
-                raise
-            log.warning("committed offsets not available yet", extra={"code": error.args[0].name()})
-            time.sleep(0.5)
 
 
 def _next_offset(blob: bytes | None) -> int:

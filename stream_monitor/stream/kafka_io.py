@@ -26,6 +26,7 @@ from confluent_kafka.admin import AdminClient
 from confluent_kafka.cimpl import NewTopic
 
 from stream_monitor.errors import ConfigError
+from stream_monitor.stream.retry import RETRY_TIMEOUT_S, retrying
 
 log = logging.getLogger("stream_monitor.kafka")
 
@@ -137,23 +138,91 @@ def _list_topics(admin: AdminClient, base: dict[str, Any], timeout_s: float) -> 
     authentication only to the error callback (served by ``poll``) while the call itself
     waits out its timeout, so wrong credentials are told within about a second."""
     errors = base.get("error_cb")
-    deadline = time.monotonic() + timeout_s
-    while True:
-        try:
-            return admin.list_topics(timeout=1.0).topics
-        except KafkaException:
-            admin.poll(0)  # serves the error callback, which says why
-            if isinstance(errors, ClientErrors) and errors.auth_error is not None:
-                raise ConfigError(
-                    f"stream.kafka: cannot connect to {base.get('bootstrap.servers')}: "
-                    f"{errors.auth_error}"
-                ) from None
-            if time.monotonic() >= deadline:
-                raise
+
+    def check_auth(_: KafkaError) -> None:
+        admin.poll(0)  # serves the error callback, which says why
+        if isinstance(errors, ClientErrors) and errors.auth_error is not None:
+            raise ConfigError(
+                f"stream.kafka: cannot connect to {base.get('bootstrap.servers')}: "
+                f"{errors.auth_error}"
+            ) from None
+
+    topics: dict[str, Any] = retrying(
+        lambda: admin.list_topics(timeout=1.0).topics,
+        what="list topics",
+        timeout_s=timeout_s,
+        on_error=check_auth,
+    )
+    return topics
+
+
+def partitions(client: Any, topic: str, *, timeout_s: float = RETRY_TIMEOUT_S) -> list[int]:
+    """The partition ids of ``topic``, asked until the broker knows the topic and every
+    partition has a leader (a topic created a moment ago has none yet). ``client``: a
+    consumer, producer or admin client."""
+
+    def ask() -> list[int]:
+        meta = client.list_topics(topic, timeout=10).topics.get(topic)
+        if meta is None:
+            raise KafkaException(KafkaError(KafkaError.UNKNOWN_TOPIC_OR_PART))
+        if meta.error is not None:
+            raise KafkaException(meta.error)
+        for partition in meta.partitions.values():
+            if partition.error is not None:
+                raise KafkaException(partition.error)
+            if partition.leader < 0:
+                raise KafkaException(KafkaError(KafkaError.LEADER_NOT_AVAILABLE))
+        return sorted(meta.partitions)
+
+    return retrying(ask, what=f"metadata of topic {topic!r}", timeout_s=timeout_s)
+
+
+def watermarks(
+    client: Any, tp: TopicPartition, *, timeout_s: float = RETRY_TIMEOUT_S, **kwargs: Any
+) -> tuple[int, int]:
+    """``client.get_watermark_offsets(tp)``: the partition's (low, high) offsets, asked
+    again while its leader is not known (``kwargs``: e.g. ``cached=False``)."""
+    low, high = retrying(
+        lambda: client.get_watermark_offsets(tp, timeout=10, **kwargs),
+        what=f"watermark offsets of {tp.topic}[{tp.partition}]",
+        timeout_s=timeout_s,
+    )
+    return int(low), int(high)
+
+
+def committed(
+    consumer: Consumer, parts: list[TopicPartition], *, timeout_s: float = RETRY_TIMEOUT_S
+) -> list[TopicPartition]:
+    """The group's committed offsets of ``parts`` (negative: none), asked again while the
+    group coordinator is away (e.g. moving after a broker restart, or slow under load)."""
+    offsets: list[TopicPartition] = retrying(
+        lambda: consumer.committed(parts, timeout=10),
+        what="committed offsets",
+        timeout_s=timeout_s,
+    )
+    return offsets
+
+
+def create_topics(admin: AdminClient, new: list[NewTopic]) -> None:
+    """Create the topics; one that exists already (another instance was faster) is fine."""
+    pending = {topic.topic: topic for topic in new}
+
+    def create() -> None:
+        for name, future in admin.create_topics(list(pending.values())).items():
+            try:
+                future.result()
+                log.info("created topic", extra={"topic": name})
+            except KafkaException as error:
+                if error.args[0].code() != KafkaError.TOPIC_ALREADY_EXISTS:
+                    raise
+            del pending[name]
+
+    retrying(create, what="create topics")
 
 
 def ensure_topics(base: dict[str, Any], inputs: Iterable[str], outputs: dict[str, bool]) -> None:
-    """Check the input topics exist; create the missing output topics (``True``: compacted)."""
+    """Check the input topics exist; create the missing output topics (``True``: compacted),
+    and wait until every partition of the new topics has a leader."""
     admin = AdminClient(base)
     existing = _list_topics(admin, base, timeout_s=15.0)
     missing_inputs = [t for t in inputs if t not in existing]
@@ -171,13 +240,9 @@ def ensure_topics(base: dict[str, Any], inputs: Iterable[str], outputs: dict[str
     ]
     if not new:
         return
-    for name, future in admin.create_topics(new).items():
-        try:
-            future.result()
-            log.info("created topic", extra={"topic": name})
-        except KafkaException as error:
-            if error.args[0].code() != KafkaError.TOPIC_ALREADY_EXISTS:
-                raise
+    create_topics(admin, new)
+    for topic in new:
+        partitions(admin, topic.topic)
 
 
 def state_key(monitor: str, topic: str, partition: int) -> bytes:
@@ -199,13 +264,10 @@ def read_states(
     wanted = set(keys)
     reader = consumer(base, f"stream-monitor-state-reader-{uuid.uuid4()}")
     try:
-        meta = reader.list_topics(state_topic, timeout=15).topics.get(state_topic)
-        if meta is None or meta.error is not None:
-            return {}
         ends: dict[int, int] = {}
         starts = []
-        for p in meta.partitions:
-            low, high = reader.get_watermark_offsets(TopicPartition(state_topic, p), timeout=15)
+        for p in partitions(reader, state_topic):
+            low, high = watermarks(reader, TopicPartition(state_topic, p))
             if high > low:
                 ends[p] = high
                 starts.append(TopicPartition(state_topic, p, low))
