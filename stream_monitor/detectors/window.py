@@ -7,6 +7,8 @@ reference's fine bins; the scores are computed when it closes:
 - ``psi``, ``jensen_shannon``, ``hellinger`` and ``chi_square`` on the coarser score bins;
 - ``ks`` and ``wasserstein`` on the fine bins, with the exact tail distances.
 
+Each method is looked up by name in ``detectors.methods.WINDOW_METHODS``.
+
 ``score_numeric`` and ``score_categorical`` score any sketch against a reference, so a batch
 report and the stream give the same number for the same data.
 """
@@ -22,6 +24,7 @@ from numpy.typing import ArrayLike, NDArray
 
 from stream_monitor.detectors import scores as sc
 from stream_monitor.detectors.histogram import CategoricalSketch, NumericSketch
+from stream_monitor.detectors.methods import WINDOW_METHODS, Kind, method_names
 from stream_monitor.detectors.reference import CategoricalReference, NumericReference, Reference
 from stream_monitor.errors import StateError
 
@@ -45,32 +48,7 @@ def score_numeric(
     reference: NumericReference, sketch: NumericSketch, thresholds: Mapping[str, float | None]
 ) -> tuple[sc.Score, ...]:
     """Score a numeric sketch against the reference with each requested method."""
-    results = []
-    ref_score = reference.score_counts(reference.counts)
-    cur_score = reference.score_counts(sketch.counts)
-    for method, threshold in thresholds.items():
-        if method == "psi":
-            value = sc.psi(ref_score, cur_score)
-        elif method == "jensen_shannon":
-            value = sc.jensen_shannon(ref_score, cur_score)
-        elif method == "hellinger":
-            value = sc.hellinger(ref_score, cur_score)
-        elif method == "ks":
-            value = sc.ks_binned(reference.counts, sketch.counts)
-        elif method == "wasserstein":
-            distance = sc.wasserstein_binned(
-                reference.edges,
-                reference.counts,
-                sketch.counts,
-                current_tails=(sketch.under_distance, sketch.over_distance),
-            )
-            value = _normed(distance, reference.std)
-        elif method == "chi_square":
-            value = sc.chi_square(ref_score, cur_score)[1]
-        else:
-            raise ValueError(f"unknown numeric drift method {method!r}")
-        results.append(sc.make_score(method, value, threshold))
-    return tuple(results)
+    return _score(reference, sketch, thresholds, "numeric")
 
 
 def score_categorical(
@@ -79,19 +57,22 @@ def score_categorical(
     thresholds: Mapping[str, float | None],
 ) -> tuple[sc.Score, ...]:
     """Score a categorical sketch against the reference with each requested method."""
+    return _score(reference, sketch, thresholds, "categorical")
+
+
+def _score(
+    reference: Reference,
+    sketch: NumericSketch | CategoricalSketch,
+    thresholds: Mapping[str, float | None],
+    kind: Kind,
+) -> tuple[sc.Score, ...]:
     results = []
-    for method, threshold in thresholds.items():
-        if method == "chi_square":
-            value = sc.chi_square(reference.counts, sketch.counts)[1]
-        elif method == "jensen_shannon":
-            value = sc.jensen_shannon(reference.counts, sketch.counts)
-        elif method == "psi":
-            value = sc.psi(reference.counts, sketch.counts)
-        elif method == "hellinger":
-            value = sc.hellinger(reference.counts, sketch.counts)
-        else:
-            raise ValueError(f"unknown categorical drift method {method!r}")
-        results.append(sc.make_score(method, value, threshold))
+    for name, threshold in thresholds.items():
+        method = WINDOW_METHODS.get(name)
+        if method is None or kind not in method.kinds:
+            raise ValueError(f"unknown {kind} drift method {name!r}")
+        value = method.value_of(method.score_sketch(reference, sketch))
+        results.append(method.score(value, threshold))
     return tuple(results)
 
 
@@ -101,12 +82,6 @@ def mixture(table: NDArray[np.float64], slot_rows: NDArray[np.float64]) -> NDArr
     shares = table / table.sum(axis=1, keepdims=True)
     weighted: NDArray[np.float64] = slot_rows.astype(np.float64) @ shares
     return weighted
-
-
-def _normed(distance: float, std: float) -> float:
-    if std > 0:
-        return distance / std
-    return 0.0 if distance == 0 else float("inf")
 
 
 @dataclass(frozen=True, slots=True)
@@ -171,7 +146,7 @@ class HistogramDrift:
         numeric = isinstance(reference, NumericReference)
         default = ("psi",) if numeric else ("jensen_shannon",)
         self.methods: dict[str, float | None] = dict(methods) if methods else dict.fromkeys(default)
-        allowed = (*sc.NUMERIC_METHODS, "chi_square") if numeric else sc.CATEGORICAL_METHODS
+        allowed = method_names("numeric" if numeric else "categorical", window=True)
         for method in self.methods:
             if method not in allowed:
                 raise ValueError(f"method {method!r} does not apply; choose from {allowed}")
