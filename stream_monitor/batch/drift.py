@@ -70,17 +70,11 @@ from numpy.typing import ArrayLike, NDArray
 from stream_monitor.batch.settings import (
     CATEGORICAL_METHODS,
     NUMERIC_METHODS,
-    P_VALUE_METHODS,
     DriftSettings,
 )
-from stream_monitor.detectors import scores as sc
 from stream_monitor.detectors.exact import (
-    chi_square_evidently,
     counts_in,
-    evidently_bins,
     ks_2samp_sorted,
-    ks_merged,
-    ks_p_asymptotic,
     ks_statistic,
     merge_sorted,
     n_distinct,
@@ -89,7 +83,9 @@ from stream_monitor.detectors.exact import (
     two_proportion_z,
     wasserstein_sorted,
 )
-from stream_monitor.detectors.window import CategoricalReference, score_categorical, score_numeric
+from stream_monitor.detectors.methods import METHODS as SCORE_METHODS
+from stream_monitor.detectors.methods import Measure, SortedPair
+from stream_monitor.detectors.window import CategoricalReference
 from stream_monitor.engine.dataset import category_codes, numeric_reference, numeric_values
 from stream_monitor.errors import ColumnError, ConfigError, DataFileError
 from stream_monitor.io import count_rows, reading
@@ -139,8 +135,6 @@ _WORKERS = min(4, os.cpu_count() or 1)
 _SMALL_SAMPLE = 1000
 # ... and treats a numeric column with at most this many distinct values as discrete.
 _FEW_VALUES = 5
-# Evidently's floor under the reference standard deviation of the normed Wasserstein distance.
-_MIN_NORM = 0.001
 _TOP_SUMMARY = 5
 _TOP_HISTOGRAM = 20
 _OTHER = "other"
@@ -487,9 +481,8 @@ def _outside(cs: NDArray[np.float64], lo: float, hi: float) -> tuple[int, int]:
 
 
 def _verdict(method: str, score: float, p_value: float | None, threshold: float) -> bool:
-    if method in P_VALUE_METHODS:
-        return p_value is not None and not math.isnan(p_value) and p_value < threshold
-    return not math.isnan(score) and score > threshold
+    spec = SCORE_METHODS[method]
+    return spec.drifted(spec.value_of(Measure(score, p_value)), threshold)
 
 
 def default_method(kind: Kind, n_reference: int, n_values: int | None) -> str:
@@ -740,35 +733,15 @@ def _compare_sorted(
     role: ColumnRole,
     settings: DriftSettings,
 ) -> ColumnDrift:
-    merge = merge_sorted(rs, cs)
+    pair = SortedPair(rs, cs)
     configured = settings.method(name, "numeric")
     method = (
         _allowed(name, "numeric", configured)
         if configured is not None
-        else default_method("numeric", rs.shape[0], merge.n_distinct)
+        else default_method("numeric", rs.shape[0], pair.merge.n_distinct)
     )
     threshold = settings.threshold(method, name)
-    p_value: float | None = None
-    if method == "ks":
-        score, p_value = ks_merged(rs, cs, merge)
-    elif method == "wasserstein":
-        score = merge.area / max(float(np.std(rs)), _MIN_NORM)
-    elif method == "hellinger":
-        edges = sturges_edges(min(rs[0], cs[0]), max(rs[-1], cs[-1]), merge.n_distinct)
-        score = sc.hellinger(counts_in(rs, edges), counts_in(cs, edges))
-    elif method == "z":
-        first = min(rs[0], cs[0])
-        x_ref = rs.shape[0] - int(np.searchsorted(rs, first, "right"))
-        x_cur = cs.shape[0] - int(np.searchsorted(cs, first, "right"))
-        score, p_value = two_proportion_z(x_ref, rs.shape[0], x_cur, cs.shape[0])
-    else:
-        ref_counts, cur_counts = evidently_bins(rs, cs)
-        if method == "psi":
-            score = sc.psi(ref_counts, cur_counts)
-        elif method == "jensen_shannon":
-            score = sc.jensen_shannon(ref_counts, cur_counts)
-        else:  # chi_square
-            score, p_value = chi_square_evidently(ref_counts, cur_counts)
+    score, p_value = SCORE_METHODS[method].score_sorted(pair)
     return ColumnDrift(
         name=name,
         role=role,
@@ -814,20 +787,8 @@ def compare_categorical(
         else default_method("categorical", int(r.sum()), len(keys))
     )
     threshold = settings.threshold(method, name)
-    p_value: float | None = None
-    if method == "chi_square":
-        score, p_value = chi_square_evidently(r, c)
-    elif method == "z":
-        # Evidently's: the share of values other than the first category in sorted order.
-        score, p_value = two_proportion_z(
-            int(r.sum() - r[0]), int(r.sum()), int(c.sum() - c[0]), int(c.sum())
-        )
-    elif method == "psi":
-        score = sc.psi(r, c)
-    elif method == "jensen_shannon":
-        score = sc.jensen_shannon(r, c)
-    else:  # hellinger
-        score = sc.hellinger(r, c)
+    # The categories are in sorted order: z's share is of all but the first (Evidently's).
+    score, p_value = SCORE_METHODS[method].score_counts(r, c)
     return ColumnDrift(
         name=name,
         role=role,
@@ -931,23 +892,14 @@ def _compare_numeric_sketch(
         if configured is not None
         else default_method("numeric", column.finite_count, None)
     )
-    if method == "z":
+    spec = SCORE_METHODS[method]
+    if spec.binned is None:
         raise ConfigError(
-            f"drift.columns.{name}: method 'z' on the numeric column {name!r} needs raw "
+            f"drift.columns.{name}: method {method!r} on the numeric column {name!r} needs raw "
             "reference data, not a profile"
         )
     threshold = settings.threshold(method, name)
-    p_value: float | None = None
-    if not sketch.n:
-        score = float("nan")
-    elif method == "ks":
-        score = score_numeric(reference, sketch, {"ks": 1.0})[0].value
-        p_value = ks_p_asymptotic(score, column.finite_count, sketch.n)
-    elif method == "chi_square":
-        ref_bins = reference.score_counts(reference.counts)
-        score, p_value = sc.chi_square(ref_bins, reference.score_counts(sketch.counts))
-    else:
-        score = score_numeric(reference, sketch, {method: threshold})[0].value
+    score, p_value = spec.score_sketch(reference, sketch) if sketch.n else (float("nan"), None)
     return ColumnDrift(
         name=name,
         role=role,
@@ -1010,22 +962,19 @@ def _compare_categorical_sketch(
         else default_method("categorical", int(ref_counts.sum()), n_values)
     )
     threshold = settings.threshold(method, name)
+    spec = SCORE_METHODS[method]
     p_value: float | None = None
     if not sketch.n:
         score = float("nan")
-    elif method == "chi_square":
-        score, p_value = sc.chi_square(ref_counts, sketch.counts)
-    elif method == "z":
-        # As with raw data: the share of values other than the first category in sorted
-        # order ("other", which holds unnamed categories, sorts last).
+    elif spec.binned is None:
+        # z: as with raw data, the share of values other than the first category in sorted
+        # order ("other", which holds unnamed categories, sorts last), which a sketch's codes
+        # do not know: that category is put first and the counts tested.
         first = min(range(k), key=column.categories.__getitem__) if k else k
-        n_ref, n_cur = int(ref_counts.sum()), sketch.n
-        score, p_value = two_proportion_z(
-            n_ref - int(ref_counts[first]), n_ref, n_cur - int(sketch.counts[first]), n_cur
-        )
+        order = np.array([first, *(i for i in range(k + 1) if i != first)])
+        score, p_value = spec.score_counts(ref_counts[order], sketch.counts[order])
     else:
-        reference = CategoricalReference(ref_counts)
-        score = score_categorical(reference, sketch, {method: threshold})[0].value
+        score, p_value = spec.score_sketch(CategoricalReference(ref_counts), sketch)
     current_counts, current_missing = _frame_value_counts(frame, name)
     # A profile that kept every category knows those seen once; one that kept the top K only
     # knows its "other" share, which then stands for the unseen one.
@@ -1471,8 +1420,7 @@ def _concept(
             reference_error=x_ref / ref.shape[0],
             current_error=x_cur / cur.shape[0],
         )
-    rs, cs = np.sort(ref), np.sort(cur)
-    score, p_value = ks_merged(rs, cs, merge_sorted(rs, cs))
+    score, p_value = ks_2samp_sorted(np.sort(ref), np.sort(cur))
     threshold = settings.threshold("ks")
     return ConceptDrift(
         kind="regression",
