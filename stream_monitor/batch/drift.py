@@ -13,7 +13,8 @@ Two kinds of reference:
   ``scipy.stats.wasserstein_distance``). PSI, Jensen-Shannon and chi-square use Evidently's
   bins: Sturges equal-width bins over both columns when the reference has more than 20
   distinct values, else one bin per distinct value; PSI fills empty bins as Evidently does.
-  Hellinger bins by Sturges over the distinct values, as Evidently's does.
+  Hellinger bins by Sturges over the distinct values, as Evidently's does. These statistics
+  are pure functions of the two samples, in ``detectors.exact``.
 - **A profile** gives scores from its sketches: the current column is counted into the
   profile's bins (``NumericSketch`` / ``CategoricalSketch``) and scored as the stream scores a
   window (``detectors.window``), so the batch report and the stream agree. KS and Wasserstein
@@ -64,19 +65,27 @@ from typing import Any, Literal, NamedTuple
 
 import numpy as np
 import polars as pl
-from numba import njit
 from numpy.typing import ArrayLike, NDArray
-from scipy import stats
-from scipy.special import chdtrc, ndtr
 
 from stream_monitor.batch.settings import (
     CATEGORICAL_METHODS,
     NUMERIC_METHODS,
-    P_VALUE_METHODS,
     DriftSettings,
 )
-from stream_monitor.detectors import scores as sc
-from stream_monitor.detectors.window import CategoricalReference, score_categorical, score_numeric
+from stream_monitor.detectors.exact import (
+    counts_in,
+    ks_2samp_sorted,
+    ks_statistic,
+    merge_sorted,
+    n_distinct,
+    share_increase_p_value,
+    sturges_edges,
+    two_proportion_z,
+    wasserstein_sorted,
+)
+from stream_monitor.detectors.methods import METHODS as SCORE_METHODS
+from stream_monitor.detectors.methods import Measure, SortedPair
+from stream_monitor.detectors.window import CategoricalReference
 from stream_monitor.engine.dataset import category_codes, numeric_reference, numeric_values
 from stream_monitor.errors import ColumnError, ConfigError, DataFileError
 from stream_monitor.io import count_rows, reading
@@ -115,20 +124,17 @@ __all__ = [
 
 Kind = Literal["numeric", "categorical"]
 
+# The exact statistics live in ``detectors.exact``; their tests still reach them here.
+_merge, _ks_statistic, _counts_in = merge_sorted, ks_statistic, counts_in
+
 # Columns compared at once. numpy's sort, Polars and the merge kernel release the GIL; each
 # numeric column in flight holds about four float64 copies of itself.
 _WORKERS = min(4, os.cpu_count() or 1)
 
-# Evidently bins a numeric column by value, not by Sturges, up to this many distinct values.
-_EVIDENTLY_VALUE_BINS = 20
 # Evidently's default method switches at this many reference values.
 _SMALL_SAMPLE = 1000
 # ... and treats a numeric column with at most this many distinct values as discrete.
 _FEW_VALUES = 5
-# Evidently's floor under the reference standard deviation of the normed Wasserstein distance.
-_MIN_NORM = 0.001
-# scipy's ks_2samp computes the exact p-value up to this many values per side.
-_KS_EXACT_MAX_N = 10_000
 _TOP_SUMMARY = 5
 _TOP_HISTOGRAM = 20
 _OTHER = "other"
@@ -361,220 +367,6 @@ class DriftResult:
         return self.n_features > 0 and self.drift_share >= self.drift_share_threshold
 
 
-# --- exact two-sample statistics on sorted arrays ----------------------------------------
-
-
-class _Merge(NamedTuple):
-    """What one merge of two sorted columns gives: the extremes of ``F_ref - F_cur`` over
-    every value, the integral of ``|F_ref - F_cur|``, and the number of distinct values."""
-
-    max_diff: float
-    min_diff: float
-    area: float
-    n_distinct: int
-
-
-@njit(cache=True, nogil=True)
-def _merge_kernel(
-    a: NDArray[np.float64], b: NDArray[np.float64]
-) -> tuple[float, float, float, int]:
-    """Walk two sorted, finite, non-empty arrays once, in merged order.
-
-    After the last of a run of equal values ``v`` both empirical CDFs are taken (``i / n1``
-    and ``j / n2``, the counts at or below ``v``, as scipy's ``searchsorted(...,
-    side="right")`` takes them), so their differences are the same doubles as scipy's. The
-    choice of side is written without a branch: on interleaved values a branch is
-    mispredicted half the time, which made the merge three times slower.
-    """
-    n1 = a.shape[0]
-    n2 = b.shape[0]
-    i = 0
-    j = 0
-    max_diff = -np.inf
-    min_diff = np.inf
-    area = 0.0
-    distinct = 0
-    for _ in range(n1 + n2):
-        x = a[i] if i < n1 else np.inf
-        y = b[j] if j < n2 else np.inf
-        take_a = x <= y
-        v = x if take_a else y
-        i += take_a
-        j += 1 - take_a
-        after = min(a[i] if i < n1 else np.inf, b[j] if j < n2 else np.inf)
-        if after != v:
-            distinct += 1
-            diff = i / n1 - j / n2
-            max_diff = max(max_diff, diff)
-            min_diff = min(min_diff, diff)
-            if after < np.inf:
-                area += abs(diff) * (after - v)
-    return max_diff, min_diff, area, distinct
-
-
-def _merge(a: NDArray[np.float64], b: NDArray[np.float64]) -> _Merge:
-    return _Merge(*_merge_kernel(a, b))
-
-
-def _ks_statistic(merge: _Merge) -> float:
-    """scipy's two-sided statistic from the extremes of the CDF difference."""
-    min_s = min(max(-merge.min_diff, 0.0), 1.0)
-    return min_s if min_s > merge.max_diff else merge.max_diff
-
-
-def _ks_p_asymptotic(statistic: float, n1: int, n2: int) -> float:
-    """scipy's asymptotic two-sided p-value of a two-sample KS statistic."""
-    m, n = sorted([float(n1), float(n2)], reverse=True)
-    en = m * n / (m + n)
-    return float(np.clip(stats.kstwo.sf(statistic, np.round(en)), 0.0, 1.0))
-
-
-def _ks(a: NDArray[np.float64], b: NDArray[np.float64], merge: _Merge) -> tuple[float, float]:
-    if max(a.shape[0], b.shape[0]) <= _KS_EXACT_MAX_N:
-        result = stats.ks_2samp(a, b)  # the exact p-value; cheap at this size
-        return float(result.statistic), float(result.pvalue)
-    statistic = _ks_statistic(merge)
-    return statistic, _ks_p_asymptotic(statistic, a.shape[0], b.shape[0])
-
-
-def ks_2samp_sorted(a: ArrayLike, b: ArrayLike) -> tuple[float, float]:
-    """The two-sided KS statistic and p-value of two sorted, finite samples, as
-    ``scipy.stats.ks_2samp`` (whose exact method it uses up to 10,000 values a side).
-
-    >>> ks_2samp_sorted([1.0, 2.0, 3.0, 4.0], [3.0, 4.0, 5.0, 6.0])
-    (0.5, 0.7714285714285716)
-    """
-    x, y = _as_sorted(a), _as_sorted(b)
-    return _ks(x, y, _merge(x, y))
-
-
-def wasserstein_sorted(a: ArrayLike, b: ArrayLike) -> float:
-    """The Wasserstein-1 distance of two sorted, finite samples, as
-    ``scipy.stats.wasserstein_distance``.
-
-    >>> wasserstein_sorted([0.0, 1.0, 3.0], [5.0, 6.0, 8.0])
-    5.0
-    """
-    return _merge(_as_sorted(a), _as_sorted(b)).area
-
-
-def _as_sorted(values: ArrayLike) -> NDArray[np.float64]:
-    arr = np.ascontiguousarray(values, dtype=np.float64)
-    if arr.ndim != 1 or not arr.size:
-        raise ValueError("expected a non-empty 1-D array")
-    return arr
-
-
-def sturges_edges(lo: float, hi: float, n: int) -> NDArray[np.float64]:
-    """``np.histogram_bin_edges(x, bins="sturges")`` for ``n`` values from ``lo`` to ``hi``.
-
-    >>> sturges_edges(0.0, 1.0, 8).tolist()
-    [0.0, 0.25, 0.5, 0.75, 1.0]
-    >>> sturges_edges(2.0, 2.0, 100).tolist()
-    [1.5, 2.5]
-    """
-    if lo == hi:
-        return np.array([lo - 0.5, hi + 0.5])
-    width = (hi - lo) / (np.log2(n) + 1.0)
-    n_bins = int(np.ceil((hi - lo) / width))
-    edges = np.linspace(lo, hi, n_bins + 1)
-    # numpy refuses bins narrower than a double can tell apart; they merge here instead.
-    return np.unique(edges)
-
-
-def _counts_in(s: NDArray[np.float64], edges: NDArray[np.float64]) -> NDArray[np.int64]:
-    """``np.histogram(s, edges)[0]`` of a sorted array: bins closed on the left, the last one
-    closed on both sides, values outside left out."""
-    cum = np.concatenate(
-        [np.searchsorted(s, edges[:-1], side="left"), np.searchsorted(s, edges[-1:], "right")]
-    )
-    counts: NDArray[np.int64] = np.diff(cum).astype(np.int64)
-    return counts
-
-
-def _distinct(s: NDArray[np.float64]) -> NDArray[np.float64]:
-    """The distinct values of a sorted array."""
-    if not s.size:
-        return s
-    keep = np.empty(s.shape[0], dtype=bool)
-    keep[0] = True
-    np.not_equal(s[1:], s[:-1], out=keep[1:])
-    return s[keep]
-
-
-def _n_distinct(s: NDArray[np.float64]) -> int:
-    return int(np.count_nonzero(s[1:] != s[:-1])) + 1 if s.size else 0
-
-
-def _value_counts(s: NDArray[np.float64], values: NDArray[np.float64]) -> NDArray[np.int64]:
-    """How many times each of ``values`` occurs in the sorted array ``s``."""
-    counts: NDArray[np.int64] = (
-        np.searchsorted(s, values, "right") - np.searchsorted(s, values, "left")
-    ).astype(np.int64)
-    return counts
-
-
-def _evidently_bins(
-    rs: NDArray[np.float64], cs: NDArray[np.float64]
-) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
-    """Counts of both sides in the bins of Evidently's ``get_binned_data``."""
-    if _n_distinct(rs) > _EVIDENTLY_VALUE_BINS:
-        edges = sturges_edges(min(rs[0], cs[0]), max(rs[-1], cs[-1]), rs.shape[0] + cs.shape[0])
-        return _counts_in(rs, edges), _counts_in(cs, edges)
-    values = np.union1d(_distinct(rs), _distinct(cs))
-    return _value_counts(rs, values), _value_counts(cs, values)
-
-
-def _chi_square(reference: NDArray[np.int64], current: NDArray[np.int64]) -> tuple[float, float]:
-    """Evidently's chi-square test: ``scipy.stats.chisquare`` of the current counts against
-    the reference proportions scaled to the current total. A value absent from the reference
-    but present now gives an infinite statistic and a p-value of 0."""
-    k = reference.shape[0]
-    if k < 2:
-        return 0.0, 1.0
-    expected = reference * (current.sum() / reference.sum())
-    observed = current.astype(np.float64)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        terms = np.where(
-            expected > 0, (observed - expected) ** 2 / expected, np.where(observed > 0, np.inf, 0)
-        )
-    statistic = float(terms.sum())
-    return statistic, float(chdtrc(k - 1, statistic))
-
-
-def two_proportion_z(x1: int, n1: int, x2: int, n2: int) -> tuple[float, float]:
-    """|z| and the two-sided p-value of the pooled two-proportion z-test of ``x1 / n1``
-    against ``x2 / n2`` (Evidently's ``z`` test). Equal proportions of 0 or 1 give (0, 1).
-
-    >>> z, p = two_proportion_z(50, 100, 70, 100)
-    >>> round(z, 4), round(p, 5)
-    (2.8868, 0.00389)
-    """
-    p1, p2 = x1 / n1, x2 / n2
-    pooled = (x1 + x2) / (n1 + n2)
-    variance = pooled * (1 - pooled) * (1 / n1 + 1 / n2)
-    if variance <= 0:
-        return 0.0, 1.0
-    z = abs(p1 - p2) / math.sqrt(variance)
-    return z, float(2 * ndtr(-z))
-
-
-def share_increase_p_value(x_ref: int, n_ref: int, x_cur: int, n_cur: int) -> float:
-    """One-sided p-value that ``x_cur / n_cur`` exceeds ``x_ref / n_ref``: Fisher's exact test
-    (``scipy.stats.fisher_exact(..., alternative="greater")`` of the table current over
-    reference), the probability of ``x_cur`` or more of the ``x_ref + x_cur`` counted values
-    falling in the current sample. 1 when either sample is empty or nothing is counted now.
-
-    >>> round(share_increase_p_value(0, 1000, 10, 1000), 6)
-    0.000955
-    >>> share_increase_p_value(5, 1000, 0, 1000)
-    1.0
-    """
-    if n_ref <= 0 or n_cur <= 0 or x_cur <= 0:
-        return 1.0
-    return float(min(stats.hypergeom.sf(x_cur - 1, n_ref + n_cur, x_ref + x_cur, n_cur), 1.0))
-
-
 def _quality_check(
     name: QualityCheckName,
     reference: tuple[int, int],
@@ -689,9 +481,8 @@ def _outside(cs: NDArray[np.float64], lo: float, hi: float) -> tuple[int, int]:
 
 
 def _verdict(method: str, score: float, p_value: float | None, threshold: float) -> bool:
-    if method in P_VALUE_METHODS:
-        return p_value is not None and not math.isnan(p_value) and p_value < threshold
-    return not math.isnan(score) and score > threshold
+    spec = SCORE_METHODS[method]
+    return spec.drifted(spec.value_of(Measure(score, p_value)), threshold)
 
 
 def default_method(kind: Kind, n_reference: int, n_values: int | None) -> str:
@@ -792,7 +583,7 @@ def _numeric_histogram(
     if edges.shape[0] - 1 > max_bins:
         edges = np.unique(np.linspace(lo, hi, max_bins + 1))
     return NumericHistogram(
-        tuple(edges.tolist()), _shares(_counts_in(rs, edges)), _shares(_counts_in(cs, edges))
+        tuple(edges.tolist()), _shares(counts_in(rs, edges)), _shares(counts_in(cs, edges))
     )
 
 
@@ -914,7 +705,7 @@ def _unscored_numeric(
     method = (
         _allowed(name, "numeric", configured)
         if configured is not None
-        else default_method("numeric", rs.shape[0], _n_distinct(rs))
+        else default_method("numeric", rs.shape[0], n_distinct(rs))
     )
     cs = np.empty(0, dtype=np.float64)
     return ColumnDrift(
@@ -942,35 +733,15 @@ def _compare_sorted(
     role: ColumnRole,
     settings: DriftSettings,
 ) -> ColumnDrift:
-    merge = _merge(rs, cs)
+    pair = SortedPair(rs, cs)
     configured = settings.method(name, "numeric")
     method = (
         _allowed(name, "numeric", configured)
         if configured is not None
-        else default_method("numeric", rs.shape[0], merge.n_distinct)
+        else default_method("numeric", rs.shape[0], pair.merge.n_distinct)
     )
     threshold = settings.threshold(method, name)
-    p_value: float | None = None
-    if method == "ks":
-        score, p_value = _ks(rs, cs, merge)
-    elif method == "wasserstein":
-        score = merge.area / max(float(np.std(rs)), _MIN_NORM)
-    elif method == "hellinger":
-        edges = sturges_edges(min(rs[0], cs[0]), max(rs[-1], cs[-1]), merge.n_distinct)
-        score = sc.hellinger(_counts_in(rs, edges), _counts_in(cs, edges))
-    elif method == "z":
-        first = min(rs[0], cs[0])
-        x_ref = rs.shape[0] - int(np.searchsorted(rs, first, "right"))
-        x_cur = cs.shape[0] - int(np.searchsorted(cs, first, "right"))
-        score, p_value = two_proportion_z(x_ref, rs.shape[0], x_cur, cs.shape[0])
-    else:
-        ref_counts, cur_counts = _evidently_bins(rs, cs)
-        if method == "psi":
-            score = sc.psi(ref_counts, cur_counts)
-        elif method == "jensen_shannon":
-            score = sc.jensen_shannon(ref_counts, cur_counts)
-        else:  # chi_square
-            score, p_value = _chi_square(ref_counts, cur_counts)
+    score, p_value = SCORE_METHODS[method].score_sorted(pair)
     return ColumnDrift(
         name=name,
         role=role,
@@ -1016,20 +787,8 @@ def compare_categorical(
         else default_method("categorical", int(r.sum()), len(keys))
     )
     threshold = settings.threshold(method, name)
-    p_value: float | None = None
-    if method == "chi_square":
-        score, p_value = _chi_square(r, c)
-    elif method == "z":
-        # Evidently's: the share of values other than the first category in sorted order.
-        score, p_value = two_proportion_z(
-            int(r.sum() - r[0]), int(r.sum()), int(c.sum() - c[0]), int(c.sum())
-        )
-    elif method == "psi":
-        score = sc.psi(r, c)
-    elif method == "jensen_shannon":
-        score = sc.jensen_shannon(r, c)
-    else:  # hellinger
-        score = sc.hellinger(r, c)
+    # The categories are in sorted order: z's share is of all but the first (Evidently's).
+    score, p_value = SCORE_METHODS[method].score_counts(r, c)
     return ColumnDrift(
         name=name,
         role=role,
@@ -1133,23 +892,14 @@ def _compare_numeric_sketch(
         if configured is not None
         else default_method("numeric", column.finite_count, None)
     )
-    if method == "z":
+    spec = SCORE_METHODS[method]
+    if spec.binned is None:
         raise ConfigError(
-            f"drift.columns.{name}: method 'z' on the numeric column {name!r} needs raw "
+            f"drift.columns.{name}: method {method!r} on the numeric column {name!r} needs raw "
             "reference data, not a profile"
         )
     threshold = settings.threshold(method, name)
-    p_value: float | None = None
-    if not sketch.n:
-        score = float("nan")
-    elif method == "ks":
-        score = score_numeric(reference, sketch, {"ks": 1.0})[0].value
-        p_value = _ks_p_asymptotic(score, column.finite_count, sketch.n)
-    elif method == "chi_square":
-        ref_bins = reference.score_counts(reference.counts)
-        score, p_value = sc.chi_square(ref_bins, reference.score_counts(sketch.counts))
-    else:
-        score = score_numeric(reference, sketch, {method: threshold})[0].value
+    score, p_value = spec.score_sketch(reference, sketch) if sketch.n else (float("nan"), None)
     return ColumnDrift(
         name=name,
         role=role,
@@ -1212,22 +962,19 @@ def _compare_categorical_sketch(
         else default_method("categorical", int(ref_counts.sum()), n_values)
     )
     threshold = settings.threshold(method, name)
+    spec = SCORE_METHODS[method]
     p_value: float | None = None
     if not sketch.n:
         score = float("nan")
-    elif method == "chi_square":
-        score, p_value = sc.chi_square(ref_counts, sketch.counts)
-    elif method == "z":
-        # As with raw data: the share of values other than the first category in sorted
-        # order ("other", which holds unnamed categories, sorts last).
+    elif spec.binned is None:
+        # z: as with raw data, the share of values other than the first category in sorted
+        # order ("other", which holds unnamed categories, sorts last), which a sketch's codes
+        # do not know: that category is put first and the counts tested.
         first = min(range(k), key=column.categories.__getitem__) if k else k
-        n_ref, n_cur = int(ref_counts.sum()), sketch.n
-        score, p_value = two_proportion_z(
-            n_ref - int(ref_counts[first]), n_ref, n_cur - int(sketch.counts[first]), n_cur
-        )
+        order = np.array([first, *(i for i in range(k + 1) if i != first)])
+        score, p_value = spec.score_counts(ref_counts[order], sketch.counts[order])
     else:
-        reference = CategoricalReference(ref_counts)
-        score = score_categorical(reference, sketch, {method: threshold})[0].value
+        score, p_value = spec.score_sketch(CategoricalReference(ref_counts), sketch)
     current_counts, current_missing = _frame_value_counts(frame, name)
     # A profile that kept every category knows those seen once; one that kept the top K only
     # knows its "other" share, which then stands for the unseen one.
@@ -1673,8 +1420,7 @@ def _concept(
             reference_error=x_ref / ref.shape[0],
             current_error=x_cur / cur.shape[0],
         )
-    rs, cs = np.sort(ref), np.sort(cur)
-    score, p_value = _ks(rs, cs, _merge(rs, cs))
+    score, p_value = ks_2samp_sorted(np.sort(ref), np.sort(cur))
     threshold = settings.threshold("ks")
     return ConceptDrift(
         kind="regression",

@@ -40,12 +40,8 @@ from numpy.typing import NDArray
 from stream_monitor.batch.outputs import Metric
 from stream_monitor.config import ProfileSettings, read_section
 from stream_monitor.detectors.histogram import CategoricalSketch, NumericSketch
-from stream_monitor.detectors.scores import (
-    CATEGORICAL_METHODS,
-    DEFAULT_THRESHOLDS,
-    NUMERIC_METHODS,
-    Score,
-)
+from stream_monitor.detectors.methods import WINDOW_METHODS, method_names
+from stream_monitor.detectors.scores import Score
 from stream_monitor.detectors.window import (
     CategoricalReference,
     score_categorical,
@@ -85,8 +81,8 @@ SECTION = "predictions"
 #: Categories listed in a categorical window's summary.
 TOP_CATEGORIES = 5
 
-NUMERIC_WINDOW_METHODS = (*NUMERIC_METHODS, "chi_square")
-_ALL_METHODS = tuple(dict.fromkeys((*NUMERIC_WINDOW_METHODS, *CATEGORICAL_METHODS)))
+#: The methods of a window (``detectors.methods.WINDOW_METHODS``), as in the stream.
+_ALL_METHODS = method_names(window=True)
 
 # Polars durations: an integer and a unit, repeated ("1h", "15m", "1h30m", "1mo"). Index
 # counts ("10i") are left out: row chunks are --chunk-rows.
@@ -529,14 +525,15 @@ def _check_current_type(column: ColumnProfile, dtype: pl.DataType, path: str | P
 
 def _method_and_threshold(column: ColumnProfile, settings: PredictionSettings) -> tuple[str, float]:
     numeric = isinstance(column, NumericColumnProfile)
-    allowed = NUMERIC_WINDOW_METHODS if numeric else CATEGORICAL_METHODS
+    allowed = method_names("numeric" if numeric else "categorical", window=True)
     method = settings.method or ("psi" if numeric else "jensen_shannon")
     if method not in allowed:
         raise ConfigError(
             f"{settings.label('method')}: {method} does not apply to the {column.kind} "
             f"prediction {column.name!r}; choose one of {', '.join(allowed)}"
         )
-    threshold = DEFAULT_THRESHOLDS[method] if settings.threshold is None else settings.threshold
+    default = WINDOW_METHODS[method].default_threshold
+    threshold = default if settings.threshold is None else settings.threshold
     return method, float(threshold)
 
 

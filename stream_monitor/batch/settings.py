@@ -39,6 +39,7 @@ from types import MappingProxyType
 from typing import Any, cast
 
 from stream_monitor.config import KIND_OVERRIDES, KindOverride, read_section
+from stream_monitor.detectors import methods as registry
 from stream_monitor.errors import ConfigError
 
 __all__ = [
@@ -52,28 +53,22 @@ __all__ = [
     "load_drift_settings",
 ]
 
+# Everything below is read from the registry of score methods (``detectors.methods.METHODS``).
+
 #: Methods that apply to numeric columns. ``chi_square`` and ``z`` treat the values as
 #: categories (as Evidently does for numeric columns with few distinct values).
-NUMERIC_METHODS = ("ks", "wasserstein", "psi", "jensen_shannon", "hellinger", "chi_square", "z")
+NUMERIC_METHODS = registry.method_names("numeric")
 #: Methods that apply to categorical (and boolean) columns.
-CATEGORICAL_METHODS = ("chi_square", "jensen_shannon", "psi", "hellinger", "z")
-METHODS = tuple(dict.fromkeys(NUMERIC_METHODS + CATEGORICAL_METHODS))
+CATEGORICAL_METHODS = registry.method_names("categorical")
+METHODS = registry.method_names()
 
 #: Methods whose score is a p-value: drift when it is below the threshold.
-P_VALUE_METHODS = frozenset({"ks", "chi_square", "z"})
+P_VALUE_METHODS = frozenset(m.name for m in registry.METHODS.values() if m.value == "p_value")
 
 #: The thresholds of the batch report. ``ks`` is a p-value here (as in Evidently), where the
-#: stream's ``ks`` is a binned statistic with threshold 0.1 (``detectors.scores``).
+#: stream's ``ks`` is a binned statistic with threshold 0.1 (``methods.WINDOW_METHODS``).
 DEFAULT_THRESHOLDS: Mapping[str, float] = MappingProxyType(
-    {
-        "ks": 0.05,
-        "chi_square": 0.05,
-        "z": 0.05,
-        "wasserstein": 0.1,
-        "psi": 0.1,
-        "jensen_shannon": 0.1,
-        "hellinger": 0.1,
-    }
+    {m.name: m.default_threshold for m in registry.METHODS.values()}
 )
 
 _MAX_HISTOGRAM_BINS = 100

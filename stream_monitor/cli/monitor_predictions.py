@@ -29,7 +29,7 @@ from stream_monitor.batch.predictions import (
 from stream_monitor.cli import EXIT_DRIFT, EXIT_OK
 from stream_monitor.cli._flags import add_data_flags, add_flag, check_output
 from stream_monitor.config import load_profile_settings
-from stream_monitor.detectors.scores import P_VALUE_METHODS
+from stream_monitor.detectors.methods import WINDOW_METHODS, method_names
 
 COMMAND = "monitor-predictions"
 _PROG = f"stream-monitor {COMMAND}"
@@ -59,7 +59,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--method",
         metavar="M",
-        help="psi, jensen_shannon, hellinger, ks, wasserstein, chi_square "
+        help=f"{', '.join(method_names(window=True))} "
         "(default psi for a numeric prediction, jensen_shannon for a categorical one)",
     )
     parser.add_argument(
@@ -127,7 +127,7 @@ def run(args: argparse.Namespace) -> int:
 def summary(report: PredictionReport) -> str:
     """One line: the prediction, the method and how many windows drifted."""
     # A p-value signals drift below its threshold; a distance, above.
-    rule = "p <" if report.method in P_VALUE_METHODS else ">"
+    rule = "p <" if WINDOW_METHODS[report.method].value == "p_value" else ">"
     text = (
         f"{report.prediction}: {report.n_drifted_windows} of {report.n_windows} windows "
         f"drifted ({report.method} {rule} {report.threshold:g})"

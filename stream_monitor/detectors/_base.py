@@ -7,6 +7,11 @@ restored and (for histograms) merged without pickling objects.
 ``update_many(values)`` runs a whole batch in one compiled call and returns the positions in
 ``values`` at which drift was signalled. ``update(x)`` and ``drift_detected`` behave as river's
 do. NaN and infinite values are counted in ``n_skipped`` and never reach the statistics.
+
+Each detector also exposes ``threshold``: the value of the parameter that decides how readily
+it fires, whatever the paper calls it (ADWIN's ``delta``, DDM's ``drift_threshold``, ...).
+Page-Hinkley's parameter is named ``threshold`` already; the others read theirs through a
+property. ``detectors.registry`` names that parameter for each detector.
 """
 
 from __future__ import annotations

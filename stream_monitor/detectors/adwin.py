@@ -326,6 +326,11 @@ class ADWIN(DriftDetector):
         return drain(lambda start, out: _adwin_kernel(values, start, out, *args), len(values))
 
     @property
+    def threshold(self) -> float:
+        """``delta``, under the name every detector gives its threshold."""
+        return float(self.delta)
+
+    @property
     def width(self) -> int:
         """Number of values in the current window."""
         return int(self._state["floats"][_WIDTH])

@@ -187,6 +187,11 @@ class DDM(BinaryDriftAndWarningDetector):
         self.drift_threshold = drift_threshold
         super().__init__()
 
+    @property
+    def threshold(self) -> float:
+        """``drift_threshold``, under the name every detector gives its threshold."""
+        return float(self.drift_threshold)
+
     def _fresh_state(self) -> dict[str, NDArray[Any]]:
         floats = np.array([0.0, 0.0, np.nan, np.nan, np.inf], dtype=np.float64)
         return {"floats": floats, "flags": np.zeros(3, dtype=np.int64)}

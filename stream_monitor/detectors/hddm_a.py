@@ -174,6 +174,11 @@ class HDDMA(BinaryDriftAndWarningDetector):
         self.two_sided_test = two_sided_test
         super().__init__()
 
+    @property
+    def threshold(self) -> float:
+        """``drift_confidence``, under the name every detector gives its threshold."""
+        return float(self.drift_confidence)
+
     def _fresh_state(self) -> dict[str, NDArray[Any]]:
         return {"floats": np.zeros(6, dtype=np.float64), "flags": np.zeros(3, dtype=np.int64)}
 

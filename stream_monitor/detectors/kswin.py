@@ -497,6 +497,11 @@ class KSWIN(DriftDetector):
         super().__init__()
 
     @property
+    def threshold(self) -> float:
+        """``alpha``, under the name every detector gives its threshold."""
+        return float(self.alpha)
+
+    @property
     def p_value(self) -> float:
         """The p-value of the last test, 0.0 before the first test since the last reset."""
         return float(self._state["floats"][_P_VALUE])

@@ -1,7 +1,8 @@
 """Drift scores computed from binned distributions (reference counts vs current counts).
 
-Every function takes count arrays over the same bins and returns a float; ``score()`` wraps
-one method into a ``Score`` that carries its method, value, threshold and verdict together.
+Every function takes count arrays over the same bins and returns a float (``chi_square``:
+the statistic and p-value). ``detectors.methods`` names them as score methods, with their
+thresholds and verdicts; a ``Score`` carries a method, value, threshold and verdict together.
 
 Conventions (shared with Evidently where it has the same method):
 
@@ -34,21 +35,6 @@ from numpy.typing import ArrayLike, NDArray
 
 PSI_FLOOR = 1e-4
 CHI_SQUARE_PSEUDO_COUNT = 0.5
-
-#: Methods whose value is a p-value: drift when the value is below the threshold.
-P_VALUE_METHODS = frozenset({"chi_square"})
-
-#: Default thresholds; see docs/methods.md for how they were chosen.
-DEFAULT_THRESHOLDS: dict[str, float] = {
-    "psi": 0.1,
-    "jensen_shannon": 0.1,
-    "hellinger": 0.1,
-    "ks": 0.1,
-    "wasserstein": 0.1,
-    "chi_square": 0.05,
-}
-NUMERIC_METHODS = ("psi", "jensen_shannon", "hellinger", "ks", "wasserstein")
-CATEGORICAL_METHODS = ("chi_square", "jensen_shannon", "psi", "hellinger")
 
 
 @dataclass(frozen=True, slots=True)
@@ -228,17 +214,14 @@ def chi_square_sf(dof: int, x: float) -> float:
     return math.erfc(math.sqrt(y)) + tail
 
 
-def verdict(method: str, value: float, threshold: float) -> bool:
-    """Whether ``value`` signals drift for ``method`` at ``threshold``."""
-    if np.isnan(value):
-        return False
-    if method in P_VALUE_METHODS:
-        return value < threshold
-    return value > threshold
-
-
 def make_score(method: str, value: float, threshold: float | None = None) -> Score:
-    """Wrap a value into a ``Score`` with the method's default threshold unless one is given."""
-    limit = DEFAULT_THRESHOLDS[method] if threshold is None else threshold
-    p_value = value if method in P_VALUE_METHODS else None
-    return Score(method, float(value), float(limit), verdict(method, value, limit), p_value)
+    """Wrap a window value of ``method`` into a ``Score``, with the method's default threshold
+    unless one is given (``methods.WINDOW_METHODS``).
+
+    >>> make_score("chi_square", 0.01)
+    Score(method='chi_square', value=0.01, threshold=0.05, drift_detected=True, p_value=0.01)
+    """
+    # methods.py builds its table from this module's functions, so it is imported here.
+    from stream_monitor.detectors.methods import WINDOW_METHODS
+
+    return WINDOW_METHODS[method].score(value, threshold)

@@ -7,6 +7,8 @@ reference's fine bins; the scores are computed when it closes:
 - ``psi``, ``jensen_shannon``, ``hellinger`` and ``chi_square`` on the coarser score bins;
 - ``ks`` and ``wasserstein`` on the fine bins, with the exact tail distances.
 
+Each method is looked up by name in ``detectors.methods.WINDOW_METHODS``.
+
 ``score_numeric`` and ``score_categorical`` score any sketch against a reference, so a batch
 report and the stream give the same number for the same data.
 """
@@ -22,61 +24,21 @@ from numpy.typing import ArrayLike, NDArray
 
 from stream_monitor.detectors import scores as sc
 from stream_monitor.detectors.histogram import CategoricalSketch, NumericSketch
+from stream_monitor.detectors.methods import WINDOW_METHODS, Kind, method_names
+from stream_monitor.detectors.reference import CategoricalReference, NumericReference, Reference
 from stream_monitor.errors import StateError
 
-
-@dataclass(frozen=True, slots=True)
-class NumericReference:
-    """What a numeric detector needs from the reference profile.
-
-    ``edges`` and ``counts`` are the fine bins (``counts`` has ``len(edges) + 1`` entries with
-    under- and overflow); ``score_bin_of_fine`` maps each fine bin to its score bin.
-    """
-
-    edges: NDArray[np.float64]
-    counts: NDArray[np.int64]
-    score_bin_of_fine: NDArray[np.int64]
-    std: float
-
-    def rank_table(self) -> tuple[NDArray[np.float64], float, float]:
-        """Each fine bin's mid-rank in the reference, and the mean and sd of those ranks.
-
-        A value in bin ``j`` maps to ``(C[j-1] + counts[j] / 2) / N``, with ``C`` the
-        cumulative reference counts, and the underflow and overflow bins to 0 and 1. Under no
-        drift these ranks keep the reference's distribution, whatever the column's shape, and
-        they are bounded in [0, 1]. The table has one more entry, NaN, for index -1.
-        """
-        counts = self.counts.astype(np.float64)
-        total = counts.sum()
-        before = np.concatenate([[0.0], np.cumsum(counts)[:-1]])
-        ranks = (before + 0.5 * counts) / total
-        ranks[0], ranks[-1] = 0.0, 1.0
-        mean = float(np.sum(ranks * counts) / total)
-        sd = float(np.sqrt(np.sum(counts * (ranks - mean) ** 2) / total))
-        return np.append(ranks, np.nan), mean, sd
-
-    def score_counts(self, fine_counts: NDArray[np.int64]) -> NDArray[np.int64]:
-        """Sum fine-bin counts into score bins."""
-        n_bins = int(self.score_bin_of_fine.max()) + 1
-        merged: NDArray[np.int64] = np.bincount(
-            self.score_bin_of_fine, weights=fine_counts, minlength=n_bins
-        ).astype(np.int64)
-        return merged
-
-
-@dataclass(frozen=True, slots=True)
-class CategoricalReference:
-    """What a categorical detector needs: counts of the top ``K`` categories, then "other"."""
-
-    counts: NDArray[np.int64]
-
-    @property
-    def n_categories(self) -> int:
-        """Number of named categories (``K``); code ``K`` is "other"."""
-        return int(self.counts.shape[0] - 1)
-
-
-Reference = NumericReference | CategoricalReference
+__all__ = [
+    "CategoricalReference",
+    "HistogramDrift",
+    "Neighbours",
+    "NumericReference",
+    "Reference",
+    "WindowResult",
+    "mixture",
+    "score_categorical",
+    "score_numeric",
+]
 
 #: Each row's two seasonal slots and the second one's weight (``profile.seasonal.neighbours``).
 Neighbours = tuple[NDArray[np.int64], NDArray[np.int64], NDArray[np.float64]]
@@ -86,32 +48,7 @@ def score_numeric(
     reference: NumericReference, sketch: NumericSketch, thresholds: Mapping[str, float | None]
 ) -> tuple[sc.Score, ...]:
     """Score a numeric sketch against the reference with each requested method."""
-    results = []
-    ref_score = reference.score_counts(reference.counts)
-    cur_score = reference.score_counts(sketch.counts)
-    for method, threshold in thresholds.items():
-        if method == "psi":
-            value = sc.psi(ref_score, cur_score)
-        elif method == "jensen_shannon":
-            value = sc.jensen_shannon(ref_score, cur_score)
-        elif method == "hellinger":
-            value = sc.hellinger(ref_score, cur_score)
-        elif method == "ks":
-            value = sc.ks_binned(reference.counts, sketch.counts)
-        elif method == "wasserstein":
-            distance = sc.wasserstein_binned(
-                reference.edges,
-                reference.counts,
-                sketch.counts,
-                current_tails=(sketch.under_distance, sketch.over_distance),
-            )
-            value = _normed(distance, reference.std)
-        elif method == "chi_square":
-            value = sc.chi_square(ref_score, cur_score)[1]
-        else:
-            raise ValueError(f"unknown numeric drift method {method!r}")
-        results.append(sc.make_score(method, value, threshold))
-    return tuple(results)
+    return _score(reference, sketch, thresholds, "numeric")
 
 
 def score_categorical(
@@ -120,19 +57,22 @@ def score_categorical(
     thresholds: Mapping[str, float | None],
 ) -> tuple[sc.Score, ...]:
     """Score a categorical sketch against the reference with each requested method."""
+    return _score(reference, sketch, thresholds, "categorical")
+
+
+def _score(
+    reference: Reference,
+    sketch: NumericSketch | CategoricalSketch,
+    thresholds: Mapping[str, float | None],
+    kind: Kind,
+) -> tuple[sc.Score, ...]:
     results = []
-    for method, threshold in thresholds.items():
-        if method == "chi_square":
-            value = sc.chi_square(reference.counts, sketch.counts)[1]
-        elif method == "jensen_shannon":
-            value = sc.jensen_shannon(reference.counts, sketch.counts)
-        elif method == "psi":
-            value = sc.psi(reference.counts, sketch.counts)
-        elif method == "hellinger":
-            value = sc.hellinger(reference.counts, sketch.counts)
-        else:
-            raise ValueError(f"unknown categorical drift method {method!r}")
-        results.append(sc.make_score(method, value, threshold))
+    for name, threshold in thresholds.items():
+        method = WINDOW_METHODS.get(name)
+        if method is None or kind not in method.kinds:
+            raise ValueError(f"unknown {kind} drift method {name!r}")
+        value = method.value_of(method.score_sketch(reference, sketch))
+        results.append(method.score(value, threshold))
     return tuple(results)
 
 
@@ -142,12 +82,6 @@ def mixture(table: NDArray[np.float64], slot_rows: NDArray[np.float64]) -> NDArr
     shares = table / table.sum(axis=1, keepdims=True)
     weighted: NDArray[np.float64] = slot_rows.astype(np.float64) @ shares
     return weighted
-
-
-def _normed(distance: float, std: float) -> float:
-    if std > 0:
-        return distance / std
-    return 0.0 if distance == 0 else float("inf")
 
 
 @dataclass(frozen=True, slots=True)
@@ -212,7 +146,7 @@ class HistogramDrift:
         numeric = isinstance(reference, NumericReference)
         default = ("psi",) if numeric else ("jensen_shannon",)
         self.methods: dict[str, float | None] = dict(methods) if methods else dict.fromkeys(default)
-        allowed = (*sc.NUMERIC_METHODS, "chi_square") if numeric else sc.CATEGORICAL_METHODS
+        allowed = method_names("numeric" if numeric else "categorical", window=True)
         for method in self.methods:
             if method not in allowed:
                 raise ValueError(f"method {method!r} does not apply; choose from {allowed}")

@@ -30,9 +30,10 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from stream_monitor.detectors import ADWIN, HistogramDrift, NumericReference, PageHinkley
+from stream_monitor.detectors import HistogramDrift, NumericReference, PageHinkley
 from stream_monitor.detectors.cusum import BernoulliCUSUM
 from stream_monitor.detectors.pit import column_salt, pit_channels, pit_table
+from stream_monitor.detectors.registry import Detector, make_detector
 from stream_monitor.detectors.window import Neighbours, Reference
 from stream_monitor.engine.rates import share_channels
 from stream_monitor.profile.seasonal import neighbours, slot_tables
@@ -170,12 +171,14 @@ class ColumnMonitor:
         self.histogram = HistogramDrift(reference, window=window, methods=methods, slot_table=table)
         self.lower, self.width = pit_table(reference.counts if table is None else table)
         self.salt = column_salt(index)
-        self.sequential: dict[str, tuple[str, ADWIN | PageHinkley]] = {}
+        self.sequential: dict[str, tuple[str, Detector]] = {}
         for channel, suffix, with_adwin in _CHANNELS:
-            if adwin is not None and with_adwin:
-                self.sequential[f"adwin{suffix}"] = (channel, ADWIN(**adwin))
-            if page_hinkley is not None:
-                self.sequential[f"page_hinkley{suffix}"] = (channel, PageHinkley(**page_hinkley))
+            for detector, params in (("adwin", adwin), ("page_hinkley", page_hinkley)):
+                if params is not None and (with_adwin or detector != "adwin"):
+                    self.sequential[f"{detector}{suffix}"] = (
+                        channel,
+                        make_detector(detector, params),
+                    )
         self.recent = {channel: RecentValues() for channel, _, _ in _CHANNELS}
         # A seasonal column's shares may cycle: its category shares are left to the
         # transform's channels, which are scored per slot.
@@ -269,17 +272,18 @@ class ColumnMonitor:
             z = streams[channel]
             positions = detector.update_many(z)
             for k, pos in enumerate(positions):
-                if isinstance(detector, ADWIN):
-                    score, limit = self.recent[channel].mean_at(z, int(pos)), detector.delta
+                # Page-Hinkley reports the statistic that crossed; others, the recent mean.
+                if isinstance(detector, PageHinkley):
+                    score = float(detector.last_statistics[k])
                 else:
-                    score, limit = float(detector.last_statistics[k]), detector.threshold
+                    score = self.recent[channel].mean_at(z, int(pos))
                 events.append(
                     DriftEvent(
                         self.event_type,
                         self.name,
                         label,
                         score,
-                        float(limit),
+                        float(detector.threshold),
                         int(pos),
                         1,
                         details={

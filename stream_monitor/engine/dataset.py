@@ -24,14 +24,9 @@ import numpy as np
 import polars as pl
 from numpy.typing import NDArray
 
-from stream_monitor.detectors import (
-    ADWIN,
-    DDM,
-    CategoricalReference,
-    NumericReference,
-    PageHinkley,
-)
+from stream_monitor.detectors import CategoricalReference, NumericReference
 from stream_monitor.detectors.cusum import threshold_for
+from stream_monitor.detectors.registry import Detector, make_detector
 from stream_monitor.engine.column import QUALITY_NONE, ColumnMonitor, DriftEvent, RecentValues
 from stream_monitor.engine.quality import QualityMonitor, quality_channels
 from stream_monitor.engine.rates import BUDGET_RECORDS, FALSE_ALARMS
@@ -140,15 +135,15 @@ class ConceptMonitor:
             "0",
             "1",
         }
-        self.detectors: dict[str, ADWIN | PageHinkley | DDM] = {}
+        self.detectors: dict[str, Detector] = {}
         if self.classification:
-            self.detectors["ddm"] = DDM(**STREAM_DDM)
+            self.detectors["ddm"] = make_detector("ddm", STREAM_DDM)
         if settings.adwin is not None:
-            self.detectors["adwin"] = ADWIN(**settings.adwin)
+            self.detectors["adwin"] = make_detector("adwin", settings.adwin)
         if not self.classification and settings.page_hinkley is not None:
-            ph = dict(settings.page_hinkley)
-            ph["mode"] = "up"  # only growing errors are concept drift
-            self.detectors["page_hinkley"] = PageHinkley(**ph)
+            # Only growing errors are concept drift.
+            ph = {**settings.page_hinkley, "mode": "up"}
+            self.detectors["page_hinkley"] = make_detector("page_hinkley", ph)
         scale = target.std if isinstance(target, NumericColumnProfile) else 1.0
         self.scale = 1.0 / scale if scale > 0 else 1.0
         self.recent = RecentValues()
@@ -183,20 +178,13 @@ class ConceptMonitor:
         events = []
         for label, detector in self.detectors.items():
             for pos in detector.update_many(errors):
-                limit = (
-                    detector.delta
-                    if isinstance(detector, ADWIN)
-                    else detector.drift_threshold
-                    if isinstance(detector, DDM)
-                    else detector.threshold
-                )
                 events.append(
                     DriftEvent(
                         "concept_drift",
                         self.target.name,
                         label,
                         self.recent.mean_at(errors, int(pos)),
-                        float(limit),
+                        float(detector.threshold),
                         int(pos),
                         1,
                     )

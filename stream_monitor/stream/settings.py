@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from stream_monitor.config import read_section
-from stream_monitor.detectors.scores import CATEGORICAL_METHODS, NUMERIC_METHODS
+from stream_monitor.detectors.methods import method_names
 from stream_monitor.engine.dataset import MonitorSettings
 from stream_monitor.errors import ConfigError
 from stream_monitor.settings import STREAM_ADWIN, STREAM_PAGE_HINKLEY, STREAM_WINDOW_ROWS
@@ -96,8 +96,8 @@ def _check(settings: StreamSettings, where: dict[str, str]) -> StreamSettings:
     if not 0 < settings.dead_letter_alert_share <= 1:
         raise fail("dead_letter_alert_share", "must be in (0, 1]")
     for key, allowed in (
-        ("numeric_methods", (*NUMERIC_METHODS, "chi_square")),
-        ("categorical_methods", CATEGORICAL_METHODS),
+        ("numeric_methods", method_names("numeric", window=True)),
+        ("categorical_methods", method_names("categorical", window=True)),
     ):
         methods = getattr(settings, key)
         if not isinstance(methods, dict) or not methods:
