@@ -61,7 +61,7 @@ import warnings
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
-from typing import Any, Literal, NamedTuple
+from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 
 import numpy as np
 import polars as pl
@@ -98,6 +98,9 @@ from stream_monitor.profile.model import (
     Profile,
 )
 from stream_monitor.roles import check_excluded, detect_roles
+
+if TYPE_CHECKING:
+    from stream_monitor.batch.multivariate import MultivariateDrift
 
 __all__ = [
     "CategoricalHistogram",
@@ -333,6 +336,8 @@ class DriftResult:
     drift_share_threshold: float
     notes: tuple[str, ...] = field(default=())
     excluded: Mapping[str, str] = field(default_factory=dict)
+    #: PCA reconstruction drift (``batch.multivariate``); not counted in ``drift_share``.
+    multivariate: MultivariateDrift | None = None
 
     @property
     def n_features(self) -> int:
@@ -1512,6 +1517,11 @@ def check_drift(
             compared[column.name] = outcome
     for why in left_out:
         warnings.warn(why, DriftWarning, stacklevel=2)
+    from stream_monitor.batch.multivariate import multivariate_drift
+
+    numeric = [d.name for d in compared.values() if d.role == "feature" and d.kind == "numeric"]
+    multivariate = multivariate_drift(reference, current, numeric, settings)
+    notes = (*left_out, *plan.notes, *([multivariate] if isinstance(multivariate, str) else []))
     role_drift = {c.role: compared.get(c.name) for c in plan.columns if c.role != "feature"}
     return DriftResult(
         scores_from="sketch" if isinstance(reference, Profile) else "exact",
@@ -1525,6 +1535,7 @@ def check_drift(
         prediction=role_drift.get("prediction"),
         concept=concept,
         drift_share_threshold=settings.drift_share_threshold,
-        notes=(*left_out, *plan.notes),
+        notes=notes,
         excluded=plan.excluded,
+        multivariate=None if isinstance(multivariate, str) else multivariate,
     )

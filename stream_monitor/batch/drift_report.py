@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from dataclasses import asdict
 from functools import cache
 from importlib import resources
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import best_match
@@ -30,6 +30,9 @@ from stream_monitor.batch.drift import (
     DriftResult,
     NumericHistogram,
 )
+
+if TYPE_CHECKING:
+    from stream_monitor.batch.multivariate import MultivariateDrift
 
 __all__ = ["SCHEMA_VERSION", "build_report", "dumps_report", "report_schema", "validate_report"]
 
@@ -115,6 +118,43 @@ def _concept(concept: ConceptDrift) -> dict[str, Any]:
     }
 
 
+def _multivariate(drift: MultivariateDrift | None) -> dict[str, Any] | None:
+    if drift is None:
+        return None
+    score = drift.distribution
+    return {
+        "method": "pca_reconstruction",
+        "features": list(drift.features),
+        "components": drift.components,
+        "explained_variance": drift.explained_variance,
+        "reference_rows": drift.reference_rows,
+        "current_rows": drift.current_rows,
+        "reference_mean_error": _number(drift.reference_mean),
+        "reference_std_error": _number(drift.reference_std),
+        "current_mean_error": _number(drift.current_mean),
+        "standard_error": _number(drift.standard_error),
+        "sigmas": drift.sigmas,
+        "lower_threshold": _number(drift.lower),
+        "upper_threshold": _number(drift.upper),
+        "mean_drift_detected": drift.mean_drift_detected,
+        "distribution": {
+            "method": score.method,
+            "score": _number(score.score),
+            "threshold": score.threshold,
+            "p_value": _number(score.p_value),
+            "drift_detected": score.drift_detected,
+        },
+        "drift_detected": drift.drift_detected,
+        "contributors": list(drift.contributors),
+        "residuals": {
+            name: {"reference": _number(ref), "current": _number(cur)}
+            for name, ref, cur in zip(
+                drift.features, drift.reference_residuals, drift.current_residuals, strict=True
+            )
+        },
+    }
+
+
 def build_report(result: DriftResult, *, generated_at: dt.datetime | None = None) -> dict[str, Any]:
     """The report of ``result`` as a dict of JSON types (``generated_at`` defaults to now).
 
@@ -153,6 +193,7 @@ def build_report(result: DriftResult, *, generated_at: dt.datetime | None = None
         "concept_drift": None if result.concept is None else _concept(result.concept),
         "notes": list(result.notes),
         "excluded": dict(result.excluded),
+        "multivariate": _multivariate(result.multivariate),
     }
 
 
@@ -180,7 +221,8 @@ def validate_report(report: Mapping[str, Any]) -> None:
     Beyond the schema: no number is NaN or infinite, each numeric histogram has one share
     fewer than edges, each categorical one a share per category, the counts of drifted
     features agree (a feature drifted when its distribution or its data quality did), and so
-    does ``data_quality_drift``.
+    does ``data_quality_drift``; a ``multivariate`` block's residuals, contributors and
+    verdict agree with its features and its two verdicts.
     """
     _check_finite(report, "")
     error = best_match(_validator().iter_errors(report))
@@ -213,6 +255,21 @@ def validate_report(report: Mapping[str, Any]) -> None:
         raise ValueError("drift report: n_features or n_drifted_features do not match features")
     if report["data_quality_drift"] != any(_quality_drifted(f) for _, f in named):
         raise ValueError("drift report: data_quality_drift does not match the columns")
+    multivariate = report.get("multivariate")
+    if multivariate is not None:
+        _check_multivariate(multivariate)
+
+
+def _check_multivariate(block: Mapping[str, Any]) -> None:
+    """The residuals name the features, the contributors are among them, and the verdict is
+    both of its parts."""
+    if list(block["residuals"]) != block["features"]:
+        raise ValueError("drift report: multivariate residuals do not match its features")
+    if not set(block["contributors"]) <= set(block["features"]):
+        raise ValueError("drift report: a multivariate contributor is not among its features")
+    both = block["mean_drift_detected"] and block["distribution"]["drift_detected"]
+    if block["drift_detected"] != both:
+        raise ValueError("drift report: multivariate drift_detected does not match its parts")
 
 
 def _quality_drifted(feature: Mapping[str, Any]) -> bool:

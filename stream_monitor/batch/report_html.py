@@ -266,6 +266,7 @@ def render_html(report: Mapping[str, Any]) -> str:
         _notes(report),
         _excluded(report),
         _targets(report),
+        _multivariate(report.get("multivariate")),
         _feature_table(features),
         _feature_cards(features),
         f"<footer>stream-monitor {_esc(__version__)} · drift report schema "
@@ -300,6 +301,13 @@ def _verdict(report: Mapping[str, Any]) -> str:
         if report.get("data_quality_drift")
         else ""
     )
+    multivariate = report.get("multivariate")
+    if isinstance(multivariate, Mapping) and multivariate.get("drift_detected"):
+        quality += (
+            '<p id="multivariate-verdict"><strong>Multivariate drift</strong> (how the '
+            'features move together changed): see <a href="#multivariate">Multivariate '
+            "drift</a>.</p>\n"
+        )
     return (
         f'<section class="verdict {"drift" if drifted else "ok"}" id="verdict">\n'
         f'<p class="headline">{headline}</p>\n'
@@ -400,6 +408,63 @@ def _concept_card(concept: Mapping[str, Any]) -> str:
         f"<dt>Current error</dt><dd>{_num(concept.get('current_error'))}</dd>"
         '</dl>\n<p class="muted">The model\'s errors on the current rows against its errors '
         "on the reference rows.</p>\n</article>\n"
+    )
+
+
+def _multivariate(block: object) -> str:
+    """The reconstruction error's verdicts, mean errors, contributors and residuals."""
+    if not isinstance(block, Mapping):
+        return ""
+    drifted = bool(block.get("drift_detected"))
+    features = block.get("features")
+    names = [str(n) for n in features] if isinstance(features, list) else []
+    contributors = block.get("contributors")
+    named = (
+        ", ".join(f"<code>{_esc(name)}</code>" for name in contributors)
+        if isinstance(contributors, list) and contributors
+        else "—"
+    )
+    score = block.get("distribution")
+    score = score if isinstance(score, Mapping) else {}
+    p_value = score.get("p_value")
+    p_text = "" if p_value is None else f" · p-value {_num(p_value, '.3g')}"
+    residuals = block.get("residuals")
+    residuals = residuals if isinstance(residuals, Mapping) else {}
+    rows = []
+    for name in names:
+        pair = residuals.get(name)
+        pair = pair if isinstance(pair, Mapping) else {}
+        rows.append(
+            (f"<code>{_esc(name)}</code>", _num(pair.get("reference")), _num(pair.get("current")))
+        )
+    band = (
+        f"{_num(block.get('lower_threshold'))} to {_num(block.get('upper_threshold'))} "
+        f"(reference mean ± {_num(block.get('sigmas'))} standard errors of "
+        f"{_num(block.get('standard_error'))})"
+    )
+    return (
+        '<h2 id="multivariate">Multivariate drift</h2>\n'
+        f'<article class="card feature{" drifted" if drifted else ""}" id="multivariate-card">\n'
+        f"<header><h3>PCA reconstruction error</h3>{_badge(drifted)}</header>\n"
+        f'<p class="meta muted">{_count(block.get("components"))} components explaining '
+        f"{_pct(block.get('explained_variance'))} of the variance of {_count(len(names))} "
+        "features</p>\n"
+        '<dl class="kv">'
+        f'<dt>Reference mean error</dt><dd id="multivariate-reference">'
+        f"{_num(block.get('reference_mean_error'))}</dd>"
+        f'<dt>Current mean error</dt><dd id="multivariate-current">'
+        f"{_num(block.get('current_mean_error'))} over {_count(block.get('current_rows'))} "
+        "rows</dd>"
+        f"<dt>Band</dt><dd>{band}: "
+        f"{'outside' if block.get('mean_drift_detected') else 'inside'}</dd>"
+        f"<dt>Distribution</dt><dd>{_esc(score.get('method', '—'))} "
+        f"{_num(score.get('score'))} (threshold {_num(score.get('threshold'))}){p_text}: "
+        f"{'drift' if score.get('drift_detected') else 'no drift'}</dd>"
+        f'<dt>Contributors</dt><dd id="multivariate-contributors">{named}</dd></dl>\n'
+        f"{_stats_table(rows, corner='Mean squared residual')}"
+        '<p class="muted">Drift when the current mean error leaves the band and the '
+        "distribution score passes its threshold; contributors are the features whose "
+        "residuals grew most. Not counted in the drift share.</p>\n</article>\n"
     )
 
 
@@ -697,14 +762,15 @@ _NUMERIC_STATS = (
 )
 
 
-def _stats_table(rows: Iterable[tuple[str, str, str]]) -> str:
+def _stats_table(rows: Iterable[tuple[str, str, str]], *, corner: str = "") -> str:
     body = "".join(
         f'<tr><th scope="row">{label}</th><td class="num">{ref}</td><td class="num">{cur}</td></tr>'
         for label, ref, cur in rows
     )
     return (
-        '<table class="stats"><thead><tr><th scope="col"></th><th scope="col" class="num">'
-        'Reference</th><th scope="col" class="num">Current</th></tr></thead>'
+        f'<table class="stats"><thead><tr><th scope="col">{_esc(corner)}</th>'
+        '<th scope="col" class="num">Reference</th>'
+        '<th scope="col" class="num">Current</th></tr></thead>'
         f"<tbody>{body}</tbody></table>\n"
     )
 

@@ -18,6 +18,7 @@ Every key is optional; ``config/drift.example.yaml`` documents them::
       quality_min_ratio: 2.0           # ... or to this many times the reference share
       target: default                  # optional; --target wins
       prediction: predicted_default    # optional; --prediction wins
+      multivariate: true               # PCA reconstruction drift; false or --no-multivariate: off
 
 Errors name the file and the key (``cfg.yaml: drift.thresholds.psi: ...``), or the flag.
 
@@ -112,6 +113,8 @@ class DriftSettings:
     quality_threshold: float = 0.001
     quality_min_difference: float = 0.01
     quality_min_ratio: float = 2.0
+    #: Report multivariate drift (``batch.multivariate``).
+    multivariate: bool = True
 
     def __post_init__(self) -> None:
         # Copies, so that a caller's list or dict cannot change a frozen settings object.
@@ -232,6 +235,8 @@ def _check(values: Mapping[str, Any], labels: Mapping[str, str]) -> None:
             f"{_MAX_HISTOGRAM_BINS}, got {bins!r}"
         )
     _check_quality(values, labels)
+    if not isinstance(values["multivariate"], bool):
+        raise ConfigError(f"{_label(labels, 'multivariate')}: must be true or false")
     for role in ("target", "prediction"):
         name = values[role]
         if name is not None:

@@ -39,7 +39,15 @@ from stream_monitor.profile.store import VERSION_KEY
 
 COMMAND = "check-drift"
 #: What ``--fail-on`` can name.
-FAIL_ON = ("dataset", "feature", "data_quality", "label", "prediction", "concept")
+FAIL_ON = (
+    "dataset",
+    "feature",
+    "data_quality",
+    "label",
+    "prediction",
+    "concept",
+    "multivariate",
+)
 _PROG = f"stream-monitor {COMMAND}"
 _PARQUET = (".parquet", ".pq")
 
@@ -86,8 +94,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help=(
             "exit 1 when this drift is found (repeatable): dataset (the share of drifted "
             "features reached the threshold), feature (any feature's distribution), "
-            "data_quality (any column's), label, prediction, concept"
+            "data_quality (any column's), label, prediction, concept, multivariate (the "
+            "PCA reconstruction error of the numeric features)"
         ),
+    )
+    parser.add_argument(
+        "--no-multivariate",
+        action="store_true",
+        help="leave out multivariate drift (the config's multivariate: false)",
     )
     add_flag(
         parser,
@@ -160,6 +174,7 @@ def run(args: argparse.Namespace) -> int:
         "target": (args.target, "--target"),
         "prediction": (args.prediction, "--prediction"),
         "exclude": (tuple(args.exclude) if args.exclude else None, "--exclude"),
+        "multivariate": (False if args.no_multivariate else None, "--no-multivariate"),
     }
     settings = load_drift_settings(args.config, flags=flags)
     started = time.perf_counter()
@@ -212,6 +227,7 @@ def found(result: DriftResult) -> set[str]:
         "label": result.label is not None and result.label.drift_detected,
         "prediction": result.prediction is not None and result.prediction.drift_detected,
         "concept": result.concept is not None and result.concept.drift_detected,
+        "multivariate": result.multivariate is not None and result.multivariate.drift_detected,
     }
     return {kind for kind, drifted in kinds.items() if drifted}
 
@@ -235,6 +251,9 @@ def summary(result: DriftResult) -> str:
     for what, column in (("target", result.label), ("prediction", result.prediction)):
         if column is not None and column.quality_drift_detected:
             text += f"; {what} data quality drift"
+    multivariate = result.multivariate
+    if multivariate is not None and multivariate.drift_detected:
+        text += f"; multivariate drift ({', '.join(multivariate.contributors) or 'no contributor'})"
     return text
 
 
@@ -282,6 +301,21 @@ def metrics(result: DriftResult) -> Sequence[Metric]:
                     help=f"1 if {kind} drift was detected",
                 )
             )
+    if result.multivariate is not None:
+        out.append(
+            Metric(
+                "multivariate_drift_detected",
+                float(result.multivariate.drift_detected),
+                help="1 if the reconstruction error of the numeric features drifted",
+            )
+        )
+        out.append(
+            Metric(
+                "multivariate_reconstruction_error",
+                result.multivariate.current_mean,
+                help="mean PCA reconstruction error of the current rows",
+            )
+        )
     return out
 
 
