@@ -867,7 +867,7 @@ def _unscored_categorical(
 # --- one column against a profile -------------------------------------------------------
 
 
-def _compare_numeric_sketch(
+def compare_numeric_sketch(
     column: NumericColumnProfile,
     values: NDArray[np.float64],
     nulls: int,
@@ -1298,7 +1298,7 @@ def _compare_column(
     profile = column.profile
     if isinstance(profile, NumericColumnProfile):
         values, nulls = _read_numeric(current, name)
-        drift = _compare_numeric_sketch(profile, values, nulls, role, settings)
+        drift = compare_numeric_sketch(profile, values, nulls, role, settings)
         why = f"{current.source}: column {name!r} has no finite value"
     elif isinstance(profile, CategoricalColumnProfile):
         with reading(current.source):

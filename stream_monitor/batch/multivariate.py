@@ -44,7 +44,7 @@ import numpy as np
 import polars as pl
 from numpy.typing import NDArray
 
-from stream_monitor.batch.drift import ColumnDrift, Data, _compare_numeric_sketch
+from stream_monitor.batch.drift import ColumnDrift, Data, compare_numeric_sketch
 from stream_monitor.batch.settings import DriftSettings
 from stream_monitor.config import ProfileSettings
 from stream_monitor.io import reading
@@ -62,10 +62,8 @@ __all__ = [
 
 #: Width of the band around the reference mean error, in standard errors (NannyML's 3).
 SIGMAS = 3.0
-#: Features named in ``contributors``, at most ...
+#: Features named in ``contributors``, at most (each grown enough: ``contributions``).
 TOP = 3
-#: ... each with a growth of its mean squared residual of at least this share of the largest.
-MIN_GROWTH_SHARE = 0.1
 #: Current rows whose errors are computed at once (a few float64 copies of them are held).
 _CHUNK = 65_536
 #: Rows sampled to place the features' quantile edges when a raw reference is profiled: the
@@ -171,17 +169,14 @@ def compare_reconstruction(
     current_mean = float(errors[complete].mean()) if n else math.nan
     standard_error = reference.std / math.sqrt(n) if n else math.nan
     mean_drifted = bool(n) and abs(current_mean - reference.mean) > SIGMAS * standard_error
-    distribution = _compare_numeric_sketch(reference, errors, 0, "feature", settings)
+    distribution = compare_numeric_sketch(reference, errors, 0, "feature", settings)
     assert distribution is not None
     current_residuals = squared_sum / n if n else np.full(len(fitted.features), np.nan)
     drifted = mean_drifted and distribution.drift_detected
     contributors: list[str] = []
     if drifted:
-        growth = dict(zip(fitted.features, current_residuals - fitted.residual, strict=True))
         # The features' mean squared residuals as one row: the ranking the stream makes.
-        named = fitted.contributions(current_residuals[None, :], TOP)
-        floor = MIN_GROWTH_SHARE * max(growth.values())
-        contributors = [name for name in named if growth[name] >= floor]
+        contributors = fitted.contributions(current_residuals[None, :], TOP)
     return MultivariateDrift(
         features=fitted.features,
         components=int(fitted.components.shape[0]),

@@ -34,6 +34,9 @@ EXPLAINED = 0.65
 #: Rows of the reference the components are fitted on, at most.
 FIT_ROWS = 200_000
 FEATURE = "reconstruction_error"
+#: A contributor's residual grew by at least this share of the largest growth: without it,
+#: the two features of a flipped pair came with a third that only noise had moved.
+MIN_GROWTH_SHARE = 0.1
 
 
 @dataclass(frozen=True, eq=False)
@@ -56,11 +59,13 @@ class Reconstruction:
         return reconstruction_errors(values, self.mean, self.scale, self.components)
 
     def contributions(self, squared: NDArray[np.float64], top: int = 3) -> list[str]:
-        """The features whose mean squared residual over ``squared``'s rows grew most."""
+        """The features whose mean squared residual over ``squared``'s rows grew most: at
+        most ``top``, each grown by at least ``MIN_GROWTH_SHARE`` of the largest growth."""
         recent = np.nanmean(squared, axis=0) if np.isfinite(squared).any() else self.residual
         growth = recent - self.residual
         order = np.argsort(-growth, kind="stable")[:top]
-        return [self.features[i] for i in order if growth[i] > 0]
+        floor = MIN_GROWTH_SHARE * float(growth.max(initial=0.0))
+        return [self.features[i] for i in order if growth[i] > 0 and growth[i] >= floor]
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Reconstruction):
