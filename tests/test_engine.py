@@ -176,3 +176,43 @@ def test_zero_one_integer_labels_are_classification_in_the_stream() -> None:
     assert concept
     assert {a["detector"] for a in concept} >= {"ddm"}
     assert 30_000 <= min(a["window"]["last_offset"] for a in concept) <= 30_500
+
+
+def test_checkpoint_of_another_layout_restarts_the_detectors(
+    profile: Profile, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A checkpoint whose detector state does not fit (another profile, an earlier version)
+    keeps the partition's offset and counts; the detectors start afresh, with a warning."""
+    other = profile_frame(traffic(20_000, seed=3).drop("id").select("income", "age"))
+    old = PartitionMonitor(
+        other,
+        topic="t",
+        partition=0,
+        settings=StreamSettings().monitor_settings(),
+        alerts=AlertSettings(),
+    )
+    frame = traffic(5_000, seed=4).drop("id")
+    old.process(frame, np.arange(100, 5_100, dtype=np.int64))
+    blob = old.checkpoint()
+    new = PartitionMonitor(
+        profile,
+        topic="t",
+        partition=0,
+        settings=StreamSettings().monitor_settings(),
+        alerts=AlertSettings(),
+    )
+    with caplog.at_level("WARNING", logger="stream_monitor.run"):
+        new.restore(blob)
+    assert new.next_offset == 5_100
+    assert new.rows == 5_000
+    assert new.engine.rows == 0
+    assert "detectors start afresh" in caplog.text
+    same = PartitionMonitor(
+        other,
+        topic="t",
+        partition=0,
+        settings=StreamSettings().monitor_settings(),
+        alerts=AlertSettings(),
+    )
+    same.restore(blob)
+    assert same.engine.rows == 5_000

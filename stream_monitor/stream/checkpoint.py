@@ -16,7 +16,8 @@ from numpy.typing import NDArray
 
 from stream_monitor.errors import StateError
 
-CHECKPOINT_VERSION = 1
+#: Version 2: the detectors of the location and spread channels, quality and multivariate.
+CHECKPOINT_VERSION = 2
 _META = "__meta__"
 
 
@@ -26,7 +27,7 @@ def encode(arrays: dict[str, NDArray[Any]], meta: dict[str, Any]) -> bytes:
     >>> blob = encode({"a": np.arange(3)}, {"next_offset": 7})
     >>> arrays, meta = decode(blob)
     >>> arrays["a"].tolist(), meta["next_offset"], meta["version"]
-    ([0, 1, 2], 7, 1)
+    ([0, 1, 2], 7, 2)
     """
     header = json.dumps({**meta, "version": CHECKPOINT_VERSION}).encode()
     buffer = io.BytesIO()

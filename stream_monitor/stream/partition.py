@@ -8,6 +8,7 @@ the same alerts, with the same ids, as an uninterrupted run.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,9 +18,12 @@ from numpy.typing import NDArray
 
 from stream_monitor.engine import DriftEvent
 from stream_monitor.engine.dataset import DatasetMonitor, Interleaved, MonitorSettings
+from stream_monitor.errors import StateError
 from stream_monitor.profile.model import Profile
 from stream_monitor.stream import checkpoint
 from stream_monitor.stream.alerts import RateLimiter, WindowInfo, build_alert
+
+log = logging.getLogger("stream_monitor.run")
 
 
 @dataclass(frozen=True)
@@ -237,15 +241,37 @@ class PartitionMonitor:
         return checkpoint.encode(self.engine.snapshot(), meta)
 
     def restore(self, blob: bytes) -> None:
-        """Continue from a ``checkpoint()``."""
+        """Continue from a ``checkpoint()``.
+
+        A checkpoint whose detector state does not fit this monitor (written by an earlier
+        version, or with another profile or other settings) still gives the partition's
+        position and counts; its detectors then start afresh from that offset, with a
+        warning, rather than stopping the run.
+        """
         arrays, meta = checkpoint.decode(blob)
-        self.engine.restore(arrays)
         self.next_offset = meta["next_offset"]
         self.rows = int(meta["rows"])
         self.messages = int(meta.get("messages", 0))
         self.dead_lettered = int(meta.get("dead_lettered", 0))
+        self.limiter.restore(meta["limiter"])
+        self.quality_seen, self.quality_bad, self.quality_first_offset = meta["quality"]
+        try:
+            self.engine.restore(arrays)
+        except (KeyError, ValueError, IndexError, StateError) as error:
+            log.warning(
+                "detector state does not fit this monitor; detectors start afresh",
+                extra={
+                    "topic": self.topic,
+                    "partition": self.partition,
+                    "offset": self.next_offset,
+                    "checkpoint_version": meta.get("version"),
+                    "error": type(error).__name__,
+                },
+            )
+            self.engine = DatasetMonitor(self.engine.profile, self.settings)
+            self.window_first_offset = None
+            self.window_time = (None, None)
+            return
         self.window_first_offset = meta["window_first_offset"]
         t0, t1 = meta["window_time"]
         self.window_time = (t0, t1)
-        self.limiter.restore(meta["limiter"])
-        self.quality_seen, self.quality_bad, self.quality_first_offset = meta["quality"]
