@@ -73,9 +73,10 @@ def test_known_drift_raises_alerts_for_that_feature_only(profile: Profile) -> No
     assert counters.scored == 60_000
     alerts = alerts_of(settings.alert_topic)
     assert alerts, "no alert was raised"
-    assert {(a["feature"], a["type"]) for a in alerts} == {("income", "feature_drift")}, sorted(
-        {(a["feature"], a["detector"]) for a in alerts}
-    )
+    # The feature, and the multivariate reconstruction error that every numeric feature feeds.
+    kinds = {(a["feature"], a["type"]) for a in alerts}
+    assert ("income", "feature_drift") in kinds
+    assert kinds <= {("income", "feature_drift"), ("reconstruction_error", "multivariate_drift")}
     first = min(a["window"]["last_offset"] for a in alerts)  # type: ignore[index]
     assert 30_000 <= first <= 30_500
     psi = [a for a in alerts if a["detector"] == "psi"]
@@ -245,10 +246,14 @@ def test_alerts_cli_and_metrics_report_the_run(
         for p in (0, 1)
     )
     assert consumed == 40_000
-    assert (
-        registry.get_sample_value("stream_monitor_alerts_produced_total", {"type": "feature_drift"})
-        == counters.alerts
-    )
+    # Every alert counted once, under its type (the drift, and the reconstruction error).
+    by_type = {
+        kind: registry.get_sample_value("stream_monitor_alerts_produced_total", {"type": kind}) or 0
+        for kind in ("feature_drift", "multivariate_drift", "data_quality")
+    }
+    assert by_type["feature_drift"] > 0
+    assert by_type["data_quality"] == 0
+    assert sum(by_type.values()) == counters.alerts
     expected = [a["alert_id"] for a in alerts_of(settings.alert_topic)]
     assert expected
     args = ["alerts", "--bootstrap-servers", bootstrap(), "--alert-topic", settings.alert_topic]
