@@ -55,7 +55,7 @@ def _drop_front(
     counts[row] = c - k
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, error_model="numpy", nogil=True)
 def _adwin_kernel(
     values: NDArray[np.float64],
     start: int,

@@ -28,7 +28,7 @@ def _fresh_floats(f: NDArray[np.float64]) -> None:
     f[_MAX_DEC] = -1.0  # river starts the tracked maximum at -1, not -inf
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _page_hinkley_kernel(
     values: NDArray[np.float64],
     start: int,
