@@ -396,26 +396,34 @@ def test_json_goes_to_stdout_without_json_path(
 def test_metrics_textfile_holds_the_low_cardinality_gauges(
     data: dict[str, Path], tmp_path: Path
 ) -> None:
-    """``--metrics-path`` writes the window count, drifted count, verdict and last score."""
+    """``--metrics-path`` writes the window count, drifted count, verdict and last score, the
+    data-quality verdict and, per check, the share of all rows that failed it."""
     out, prom = tmp_path / "out.json", tmp_path / "metrics.prom"
     _main(_hourly(data["ref"], data["cur"], out, "--metrics-path", str(prom)))
     doc = _read(out)
-    samples = {
-        s.name: s
-        for family in text_string_to_metric_families(prom.read_text())
-        for s in family.samples
-    }
+    samples = [
+        s for family in text_string_to_metric_families(prom.read_text()) for s in family.samples
+    ]
+    by_name = {s.name: s for s in samples if s.name != "stream_monitor_prediction_quality_share"}
     labels = {"job_name": "monitor-predictions", "prediction": "score", "method": "psi"}
     expected = {
         "stream_monitor_prediction_windows": 24.0,
         "stream_monitor_prediction_drift_windows": 4.0,
         "stream_monitor_prediction_drift_detected": 1.0,
         "stream_monitor_prediction_drift_score_last": doc["windows"][-1]["score"]["value"],
+        "stream_monitor_prediction_data_quality_drift_detected": 0.0,
     }
-    assert set(samples) == set(expected)
+    assert set(by_name) == set(expected)
     for name, value in expected.items():
-        assert samples[name].labels == labels
-        assert samples[name].value == pytest.approx(value, rel=1e-15)
+        assert by_name[name].labels == labels
+        assert by_name[name].value == pytest.approx(value, rel=1e-15)
+    shares = {
+        s.labels["check"]: s.value
+        for s in samples
+        if s.name == "stream_monitor_prediction_quality_share"
+    }
+    checks = doc["data_quality"]["checks"]
+    assert shares == {name: check["current_share"] for name, check in checks.items()}
 
 
 def test_schema_is_a_valid_draft_2020_12_schema() -> None:

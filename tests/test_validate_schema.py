@@ -466,14 +466,24 @@ def test_cli_valid_data_exits_0_with_a_summary_and_a_report(
     assert _run("--data", str(data), "--schema", str(schema), "--json_path", str(out)) == EXIT_OK
     document = json.loads(out.read_text(encoding="utf-8"))
     VALIDATOR.validate(document)
+    none = {"count": 0, "total": 3, "share": 0.0}
     assert document == {
-        "schema_version": 1,
+        "schema_version": 2,
         "data": str(data),
         "schema": str(schema),
         "valid": True,
         "rows": 3,
         "checked_columns": ["a"],
         "violations": [],
+        "data_quality": {
+            "a": {
+                "null": none,
+                "infinite": none,
+                "type_error": none,
+                "out_of_range": none,
+                "not_allowed": None,
+            }
+        },
     }
     assert capsys.readouterr().out.startswith("valid: 3 rows, 1 column checked in ")
 

@@ -54,6 +54,7 @@ __all__ = [
     "Measured",
     "MetricComparison",
     "MetricValue",
+    "Missing",
     "Threshold",
     "compare",
     "degradation_schema",
@@ -68,8 +69,13 @@ __all__ = [
 BASELINE_VERSION: Final = 1
 """Version of the baseline JSON file this build reads and writes."""
 
-REPORT_VERSION: Final = 1
-"""Version of the JSON report (``stream_monitor/schemas/degradation.schema.json``)."""
+REPORT_VERSION: Final = 2
+"""Version of the JSON report (``stream_monitor/schemas/degradation.schema.json``); version 2
+added ``current.missing``."""
+
+MOSTLY_NULL: Final = 0.5
+"""A target or prediction column with more than this share of missing values is flagged: the
+metrics then come from a minority of the rows, which may not resemble the rest."""
 
 Task = Literal["classification", "regression"]
 TASKS: Final[tuple[Task, ...]] = ("classification", "regression")
@@ -309,13 +315,42 @@ class MetricValue:
 
 
 @dataclass(frozen=True)
+class Missing:
+    """``count`` of a column's ``rows`` have no value (null, or NaN in a float column)."""
+
+    count: int
+    rows: int
+
+    @property
+    def share(self) -> float:
+        """``count / rows`` (0 without rows)."""
+        return self.count / self.rows if self.rows else 0.0
+
+    @property
+    def mostly_null(self) -> bool:
+        """Whether more than ``MOSTLY_NULL`` of the rows have no value."""
+        return self.share > MOSTLY_NULL
+
+    def to_dict(self) -> dict[str, Any]:
+        """The column's missing values as they appear in the JSON report."""
+        return {"count": self.count, "share": self.share, "mostly_null": self.mostly_null}
+
+
+@dataclass(frozen=True)
 class Measured:
-    """Metrics computed on one data file, and the rows they used."""
+    """Metrics computed on one data file, the rows they used, and the missing values of the
+    target and the prediction (``missing["target"]``, ``missing["prediction"]``)."""
 
     metrics: Mapping[str, MetricValue]
     rows: int
     rows_scored: int
     rows_returns: int | None = None
+    missing: Mapping[str, Missing] = field(default_factory=dict)
+
+    @property
+    def mostly_null(self) -> tuple[str, ...]:
+        """The roles (``target``, ``prediction``) whose column is mostly null."""
+        return tuple(role for role, m in self.missing.items() if m.mostly_null)
 
 
 def _is_numeric(dtype: pl.DataType) -> bool:
@@ -505,10 +540,14 @@ def measure(
     """The task's metrics on ``data`` (rows with a null or NaN target or prediction left out),
     plus the Sharpe ratio of the non-null returns when ``columns.returns`` is set."""
     target_type, prediction_type = data.schema[columns.target], data.schema[columns.prediction]
-    scored = data.filter(
-        _valid(pl.col(columns.target), target_type)
-        & _valid(pl.col(columns.prediction), prediction_type)
-    )
+    valid_target = _valid(pl.col(columns.target), target_type)
+    valid_prediction = _valid(pl.col(columns.prediction), prediction_type)
+    present = data.select(valid_target.sum().alias("t"), valid_prediction.sum().alias("p")).row(0)
+    missing = {
+        role: Missing(data.height - int(n), data.height)
+        for role, n in zip(("target", "prediction"), present, strict=True)
+    }
+    scored = data.filter(valid_target & valid_prediction)
     if scored.height == 0:
         raise ColumnError(
             f"{source}: no row has both a --target ({columns.target!r}) and a --prediction "
@@ -534,7 +573,13 @@ def measure(
             kept.cast(pl.Float64).to_numpy(),
             periods_per_year=settings.periods_per_year,
         )
-    return Measured(values, rows=data.height, rows_scored=scored.height, rows_returns=rows_returns)
+    return Measured(
+        values,
+        rows=data.height,
+        rows_scored=scored.height,
+        rows_returns=rows_returns,
+        missing=missing,
+    )
 
 
 # -- baseline ----------------------------------------------------------------------------
@@ -809,6 +854,7 @@ class DegradationReport:
                 "rows": self.current.rows,
                 "rows_scored": self.current.rows_scored,
                 "rows_returns": self.current.rows_returns,
+                "missing": {role: m.to_dict() for role, m in self.current.missing.items()},
             },
             "baseline": {
                 "kind": self.baseline_kind,
@@ -826,6 +872,13 @@ class DegradationReport:
             f"{verdict}: {self.task}, {self.current.rows_scored} rows of {self.current_path} "
             f"against the {self.baseline_kind} baseline {self.baseline_path}"
         ]
+        for role in self.current.mostly_null:
+            name = self.columns.target if role == "target" else self.columns.prediction
+            share = self.current.missing[role].share
+            lines.append(
+                f"  WARNING: {role} {name!r} is {share * 100:.1f}% null: the metrics come from "
+                "the other rows only"
+            )
         for c in self.comparisons:
 
             def fmt(x: float | None) -> str:

@@ -33,7 +33,8 @@ sampling noise does not fire on any sample size and trivial changes do not fire 
 The reference's own share outside its range, or of unseen categories, is taken leave-one-out:
 the values that would be outside the range of the others (a unique minimum or maximum), or of
 a category seen once (Good-Turing's estimate of the unseen share). A column with no value at
-all in the current data always has drifted in quality.
+all in the current data always has drifted in quality. The checks and their rule live in
+``batch.quality``, which ``monitor-predictions`` uses too.
 
 Choice of method when none is configured, after Evidently's ``get_default_stattest``, with
 ``n`` the reference's non-missing values and ``k`` the distinct values of both columns:
@@ -61,12 +62,23 @@ import warnings
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal, NamedTuple
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 import polars as pl
 from numpy.typing import ArrayLike, NDArray
 
+from stream_monitor.batch.quality import (
+    DataQuality,
+    NonFinite,
+    QualityCheck,
+    categorical_quality,
+    left_out_of_range,
+    numeric_quality,
+    outside,
+    profile_categorical_reference,
+    profile_numeric_reference,
+)
 from stream_monitor.batch.settings import (
     CATEGORICAL_METHODS,
     NUMERIC_METHODS,
@@ -142,11 +154,6 @@ _TOP_SUMMARY = 5
 _TOP_HISTOGRAM = 20
 _OTHER = "other"
 _QUANTILES = (0.05, 0.5, 0.95)
-# The ratio rule of the least practical effect also needs this share of min_difference, so that
-# three nulls in ten million rows where there was one never count.
-_RATIO_FLOOR = 0.1
-
-QualityCheckName = Literal["missing", "infinite", "out_of_range", "unseen_category"]
 
 
 class DriftWarning(UserWarning):
@@ -209,56 +216,6 @@ class CategoricalHistogram:
     categories: tuple[str, ...]
     reference: tuple[float, ...]
     current: tuple[float, ...]
-
-
-@dataclass(frozen=True)
-class QualityCheck:
-    """One share of a column's values that should not grow, on both sides, and its verdict.
-
-    ``missing`` and ``infinite`` count among all rows (``missing``: nulls and NaN);
-    ``out_of_range`` among the finite values, ``unseen_category`` among the non-null ones. The
-    reference count of the last two is leave-one-out (see the module docstring). ``p_value``
-    is the one-sided Fisher exact test's (1 when either side has no value to count).
-    """
-
-    name: QualityCheckName
-    reference_count: int
-    reference_total: int
-    current_count: int
-    current_total: int
-    p_value: float
-    drift_detected: bool
-
-    @property
-    def reference_share(self) -> float:
-        """``reference_count / reference_total``, NaN when the total is 0."""
-        return _share(self.reference_count, self.reference_total)
-
-    @property
-    def current_share(self) -> float:
-        """``current_count / current_total``, NaN when the total is 0."""
-        return _share(self.current_count, self.current_total)
-
-
-def _share(count: int, total: int) -> float:
-    return count / total if total else float("nan")
-
-
-@dataclass(frozen=True)
-class DataQuality:
-    """A column's data-quality checks and the rule they were held to: drift when a share's
-    p-value is below ``threshold`` and it grew by ``min_difference`` or more, or to
-    ``min_ratio`` times the reference share (and by a tenth of ``min_difference``)."""
-
-    checks: tuple[QualityCheck, ...]
-    threshold: float
-    min_difference: float
-    min_ratio: float
-
-    @property
-    def drift_detected(self) -> bool:
-        """Whether any check drifted."""
-        return any(c.drift_detected for c in self.checks)
 
 
 @dataclass(frozen=True)
@@ -370,119 +327,6 @@ class DriftResult:
     def dataset_drift(self) -> bool:
         """Whether the drift share reached the threshold."""
         return self.n_features > 0 and self.drift_share >= self.drift_share_threshold
-
-
-def _quality_check(
-    name: QualityCheckName,
-    reference: tuple[int, int],
-    current: tuple[int, int],
-    settings: DriftSettings,
-    *,
-    forced: bool = False,
-) -> QualityCheck:
-    """One check from the (count, total) of each side; ``forced`` makes it drift."""
-    (x_ref, n_ref), (x_cur, n_cur) = reference, current
-    p_value = share_increase_p_value(x_ref, n_ref, x_cur, n_cur)
-    drifted = forced
-    if not forced and n_ref and n_cur:
-        ref, cur = x_ref / n_ref, x_cur / n_cur
-        grown = cur - ref
-        least = settings.quality_min_difference
-        practical = grown >= least or (
-            cur >= settings.quality_min_ratio * ref and grown >= _RATIO_FLOOR * least
-        )
-        drifted = practical and p_value < settings.quality_threshold
-    return QualityCheck(name, x_ref, n_ref, x_cur, n_cur, p_value, drifted)
-
-
-def _data_quality(checks: Sequence[QualityCheck], settings: DriftSettings) -> DataQuality:
-    return DataQuality(
-        tuple(checks),
-        settings.quality_threshold,
-        settings.quality_min_difference,
-        settings.quality_min_ratio,
-    )
-
-
-class _Missing(NamedTuple):
-    """A numeric side's values that are not finite: nulls and NaN, and infinities."""
-
-    null_nan: int = 0
-    inf: int = 0
-
-    @property
-    def total(self) -> int:
-        return self.null_nan + self.inf
-
-
-def _numeric_quality(
-    ref_rows: int,
-    ref_missing: _Missing,
-    ref_outside: tuple[int, int],
-    cur_rows: int,
-    cur_missing: _Missing,
-    cur_outside: tuple[int, int],
-    settings: DriftSettings,
-) -> DataQuality:
-    """The checks of a numeric column; ``*_outside`` are (values outside the range, finite
-    values)."""
-    all_null = cur_rows > 0 and cur_missing.null_nan == cur_rows
-    return _data_quality(
-        [
-            _quality_check(
-                "missing",
-                (ref_missing.null_nan, ref_rows),
-                (cur_missing.null_nan, cur_rows),
-                settings,
-                forced=all_null,
-            ),
-            _quality_check(
-                "infinite", (ref_missing.inf, ref_rows), (cur_missing.inf, cur_rows), settings
-            ),
-            _quality_check("out_of_range", ref_outside, cur_outside, settings),
-        ],
-        settings,
-    )
-
-
-def _categorical_quality(
-    ref: tuple[int, int], ref_unseen: int, cur: tuple[int, int], cur_unseen: int, s: DriftSettings
-) -> DataQuality:
-    """The checks of a categorical column from each side's (non-null values, nulls) and
-    unseen counts."""
-    (ref_values, ref_nulls), (cur_values, cur_nulls) = ref, cur
-    cur_rows = cur_values + cur_nulls
-    return _data_quality(
-        [
-            _quality_check(
-                "missing",
-                (ref_nulls, ref_values + ref_nulls),
-                (cur_nulls, cur_rows),
-                s,
-                forced=cur_rows > 0 and cur_values == 0,
-            ),
-            _quality_check(
-                "unseen_category", (ref_unseen, ref_values), (cur_unseen, cur_values), s
-            ),
-        ],
-        s,
-    )
-
-
-def _left_out_of_range(s: NDArray[np.float64]) -> int:
-    """Values of the sorted array outside the range of the others: a unique minimum or
-    maximum (leave-one-out)."""
-    if s.shape[0] < 2:
-        return 0
-    return int(s[0] != s[1]) + int(s[-1] != s[-2])
-
-
-def _outside(cs: NDArray[np.float64], lo: float, hi: float) -> tuple[int, int]:
-    """(values of the sorted array outside [lo, hi], values)."""
-    n = cs.shape[0]
-    below = int(np.searchsorted(cs, lo, "left"))
-    above = n - int(np.searchsorted(cs, hi, "right"))
-    return below + above, n
 
 
 def _verdict(method: str, score: float, p_value: float | None, threshold: float) -> bool:
@@ -646,15 +490,15 @@ def _categorical_histogram(
 # --- one column against raw reference data --------------------------------------------------
 
 
-def _finite_sorted(values: ArrayLike, nulls: int = 0) -> tuple[NDArray[np.float64], _Missing]:
+def _finite_sorted(values: ArrayLike, nulls: int = 0) -> tuple[NDArray[np.float64], NonFinite]:
     """The finite values, sorted, and the others counted: NaN with ``nulls``, infinities."""
     arr = np.asarray(values, dtype=np.float64)
     finite = np.isfinite(arr)
     if finite.all():
-        return np.sort(arr), _Missing(nulls, 0)
+        return np.sort(arr), NonFinite(nulls, 0)
     kept = arr[finite]
     inf = int(np.count_nonzero(np.isinf(arr)))
-    return np.sort(kept), _Missing(nulls + arr.shape[0] - kept.shape[0] - inf, inf)
+    return np.sort(kept), NonFinite(nulls + arr.shape[0] - kept.shape[0] - inf, inf)
 
 
 def compare_numeric(
@@ -681,26 +525,26 @@ def compare_numeric(
 
 def _raw_numeric_quality(
     rs: NDArray[np.float64],
-    r_missing: _Missing,
+    r_missing: NonFinite,
     cs: NDArray[np.float64],
-    c_missing: _Missing,
+    c_missing: NonFinite,
     settings: DriftSettings,
 ) -> DataQuality:
-    return _numeric_quality(
+    return numeric_quality(
         rs.shape[0] + r_missing.total,
         r_missing,
-        (_left_out_of_range(rs), rs.shape[0]),
+        (left_out_of_range(rs), rs.shape[0]),
         cs.shape[0] + c_missing.total,
         c_missing,
-        _outside(cs, rs[0], rs[-1]),
-        settings,
+        outside(cs, rs[0], rs[-1]),
+        settings.quality_rule,
     )
 
 
 def _unscored_numeric(
     rs: NDArray[np.float64],
-    r_missing: _Missing,
-    c_missing: _Missing,
+    r_missing: NonFinite,
+    c_missing: NonFinite,
     name: str,
     role: ColumnRole,
     settings: DriftSettings,
@@ -731,9 +575,9 @@ def _unscored_numeric(
 
 def _compare_sorted(
     rs: NDArray[np.float64],
-    r_missing: _Missing,
+    r_missing: NonFinite,
     cs: NDArray[np.float64],
-    c_missing: _Missing,
+    c_missing: NonFinite,
     name: str,
     role: ColumnRole,
     settings: DriftSettings,
@@ -822,12 +666,12 @@ def _raw_categorical_quality(
     """Unseen categories: the reference's seen once (Good-Turing), the current's not seen."""
     ref_unseen = sum(1 for n in reference.values() if n == 1)
     cur_unseen = sum(n for key, n in current.items() if not reference.get(key))
-    return _categorical_quality(
+    return categorical_quality(
         (sum(reference.values()), reference_missing),
         ref_unseen,
         (sum(current.values()), current_missing),
         cur_unseen,
-        settings,
+        settings.quality_rule,
     )
 
 
@@ -881,15 +725,12 @@ def compare_numeric_sketch(
     sketch.update_many(values)
     reference = numeric_reference(column)
     cs, c_missing = _finite_sorted(values, nulls)
-    quality = _numeric_quality(
-        column.count,
-        _Missing(column.null_count + column.nan_count, column.pos_inf_count + column.neg_inf_count),
-        # A profile does not say whether its extremes are unique: assume so.
-        (min(2, column.finite_count) if column.min < column.max else 0, column.finite_count),
+    quality = numeric_quality(
+        *profile_numeric_reference(column),
         cs.shape[0] + c_missing.total,
         c_missing,
-        _outside(cs, column.min, column.max),
-        settings,
+        outside(cs, column.min, column.max),
+        settings.quality_rule,
     )
     configured = settings.method(name, "numeric")
     method = (
@@ -981,15 +822,11 @@ def _compare_categorical_sketch(
     else:
         score, p_value = spec.score_sketch(CategoricalReference(ref_counts), sketch)
     current_counts, current_missing = _frame_value_counts(frame, name)
-    # A profile that kept every category knows those seen once; one that kept the top K only
-    # knows its "other" share, which then stands for the unseen one.
-    complete = column.other_count == 0
-    quality = _categorical_quality(
-        (column.count - column.null_count, column.null_count),
-        int(np.count_nonzero(column.category_counts == 1)) if complete else column.other_count,
+    quality = categorical_quality(
+        *profile_categorical_reference(column),
         (sum(current_counts.values()), current_missing),
         int(sketch.counts[k]),
-        settings,
+        settings.quality_rule,
     )
     named = dict(zip(column.categories, column.category_counts.tolist(), strict=True))
     current_named = {key: current_counts.get(key, 0) for key in column.categories}

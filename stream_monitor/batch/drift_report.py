@@ -48,27 +48,7 @@ def _number(value: float | None) -> float | None:
 
 
 def _quality(quality: DataQuality | None) -> dict[str, Any] | None:
-    if quality is None:
-        return None
-    return {
-        "drift_detected": quality.drift_detected,
-        "threshold": quality.threshold,
-        "min_difference": quality.min_difference,
-        "min_ratio": quality.min_ratio,
-        "checks": {
-            check.name: {
-                "reference_count": check.reference_count,
-                "reference_total": check.reference_total,
-                "reference_share": _number(check.reference_share),
-                "current_count": check.current_count,
-                "current_total": check.current_total,
-                "current_share": _number(check.current_share),
-                "p_value": _number(check.p_value),
-                "drift_detected": check.drift_detected,
-            }
-            for check in quality.checks
-        },
-    }
+    return None if quality is None else quality.to_dict()
 
 
 def _feature(drift: ColumnDrift) -> dict[str, Any]:

@@ -14,6 +14,14 @@ The reference is either a profile written by ``stream-monitor profile`` (its col
 like the prediction) or a data file, whose prediction column is then profiled here with the
 settings of ``stream-monitor profile`` (the ``profile:`` section of the config, if given).
 
+The prediction column's **data quality** is judged too, with ``check-drift``'s checks
+(``batch.quality``): the share of missing (null, NaN) and infinite predictions and of finite
+ones outside the reference's [min, max] (numeric), or of missing ones and of categories the
+reference never saw (categorical), each held to the reference's by a one-sided Fisher exact
+test and a least practical effect, over all the windowed rows and in each window. In a window
+the p-value threshold is divided by the number of windows (Bonferroni), so that a file cut
+into many windows is no likelier to raise a false alarm than one window.
+
 The result is a versioned JSON document (``stream_monitor/schemas/
 prediction_monitor.schema.json``, described in ``docs/prediction-monitoring.md``).
 """
@@ -38,6 +46,15 @@ import pyarrow.parquet as pq
 from numpy.typing import NDArray
 
 from stream_monitor.batch.outputs import Metric
+from stream_monitor.batch.quality import (
+    DataQuality,
+    NonFinite,
+    QualityRule,
+    categorical_quality,
+    numeric_quality,
+    profile_categorical_reference,
+    profile_numeric_reference,
+)
 from stream_monitor.config import ProfileSettings, read_section
 from stream_monitor.detectors.histogram import CategoricalSketch, NumericSketch
 from stream_monitor.detectors.methods import WINDOW_METHODS, method_names
@@ -72,8 +89,9 @@ __all__ = [
     "write_report",
 ]
 
-#: Version of the JSON document; bumped on any change a reader could notice.
-SCHEMA_VERSION = 1
+#: Version of the JSON document; bumped on any change a reader could notice. Version 2 added
+#: the data-quality verdicts.
+SCHEMA_VERSION = 2
 
 #: The config file's section read by ``monitor-predictions``.
 SECTION = "predictions"
@@ -221,6 +239,7 @@ class PredictionWindow:
     ``start`` and ``end`` are ISO 8601 times (``[start, end)``) for time windows, and row
     positions in the file (``[start, end)``, from 0) for row chunks. ``missing`` counts the
     rows without a usable prediction (null; NaN or infinite for a numeric one).
+    ``data_quality`` holds the window's shares against the reference's.
     """
 
     index: int
@@ -230,6 +249,7 @@ class PredictionWindow:
     missing: int
     score: Score
     summary: Mapping[str, Any]
+    data_quality: DataQuality
 
     @property
     def drift_detected(self) -> bool:
@@ -251,6 +271,7 @@ class PredictionWindow:
             "score": score,
             "drift_detected": self.drift_detected,
             "summary": dict(self.summary),
+            "data_quality": self.data_quality.to_dict(),
         }
 
 
@@ -259,7 +280,10 @@ Kind = Literal["numeric", "categorical", "boolean"]
 
 @dataclass(frozen=True)
 class PredictionReport:
-    """Every window's score of the prediction column, and where they came from."""
+    """Every window's score of the prediction column, and where they came from.
+
+    ``data_quality`` is the prediction's data quality over all the windowed rows.
+    """
 
     prediction: str
     kind: Kind
@@ -269,6 +293,7 @@ class PredictionReport:
     current: Mapping[str, Any]
     windowing: Mapping[str, Any]
     windows: tuple[PredictionWindow, ...]
+    data_quality: DataQuality
 
     @property
     def n_windows(self) -> int:
@@ -285,6 +310,16 @@ class PredictionReport:
         """Whether any window signalled drift."""
         return self.n_drifted_windows > 0
 
+    @property
+    def n_quality_drifted_windows(self) -> int:
+        """Number of windows whose data quality drifted."""
+        return sum(w.data_quality.drift_detected for w in self.windows)
+
+    @property
+    def data_quality_drift(self) -> bool:
+        """Whether the data quality drifted over all the rows or in any window."""
+        return self.data_quality.drift_detected or self.n_quality_drifted_windows > 0
+
     def to_dict(self) -> dict[str, Any]:
         """The report as the JSON document of ``prediction_monitor.schema.json``."""
         return {
@@ -300,6 +335,9 @@ class PredictionReport:
             "n_windows": self.n_windows,
             "n_drifted_windows": self.n_drifted_windows,
             "drift_detected": self.drift_detected,
+            "data_quality": self.data_quality.to_dict(),
+            "n_quality_drifted_windows": self.n_quality_drifted_windows,
+            "data_quality_drift": self.data_quality_drift,
         }
 
     def metrics(self) -> list[Metric]:
@@ -329,6 +367,21 @@ class PredictionReport:
                 last,
                 labels,
                 "Drift score of the last window (NaN when it had no prediction)",
+            ),
+            Metric(
+                "prediction_data_quality_drift_detected",
+                float(self.data_quality_drift),
+                labels,
+                "1 if the prediction's data quality drifted overall or in any window, else 0",
+            ),
+            *(
+                Metric(
+                    "prediction_quality_share",
+                    check.current_share,
+                    {**labels, "check": check.name},
+                    "Share of the prediction's values failing a data-quality check, all rows",
+                )
+                for check in self.data_quality.checks
             ),
         ]
 
@@ -537,6 +590,64 @@ def _method_and_threshold(column: ColumnProfile, settings: PredictionSettings) -
     return method, float(threshold)
 
 
+def _cumulative(mask: NDArray[np.bool_]) -> NDArray[np.int64]:
+    """``out[i]`` counts the true values of ``mask[:i]``."""
+    out = np.zeros(mask.shape[0] + 1, dtype=np.int64)
+    np.cumsum(mask, out=out[1:])
+    return out
+
+
+def _window_rule(rule: QualityRule, n_windows: int) -> QualityRule:
+    """The rule of one window among ``n_windows``: Bonferroni over the windows."""
+    return replace(rule, threshold=rule.threshold / max(n_windows, 1))
+
+
+def _numeric_quality(
+    column: NumericColumnProfile,
+    values: NDArray[np.float64],
+    spans: list[tuple[int, int]],
+    rule: QualityRule,
+) -> tuple[DataQuality, list[DataQuality]]:
+    """The data quality of all ``values`` (nulls as NaN), and of each ``[first, stop)`` span."""
+    reference = profile_numeric_reference(column)
+    missing = np.isnan(values)
+    infinite = np.isinf(values)
+    finite = ~(missing | infinite)
+    out = finite & ((values < column.min) | (values > column.max))
+    sums = [_cumulative(mask) for mask in (missing, infinite, finite, out)]
+
+    def judge(first: int, stop: int, rule: QualityRule) -> DataQuality:
+        n_missing, n_inf, n_finite, n_out = (int(c[stop] - c[first]) for c in sums)
+        return numeric_quality(
+            *reference, stop - first, NonFinite(n_missing, n_inf), (n_out, n_finite), rule
+        )
+
+    each = _window_rule(rule, len(spans))
+    return judge(0, values.shape[0], rule), [judge(a, b, each) for a, b in spans]
+
+
+def _categorical_quality(
+    column: CategoricalColumnProfile,
+    codes: NDArray[np.int64],
+    spans: list[tuple[int, int]],
+    rule: QualityRule,
+) -> tuple[DataQuality, list[DataQuality]]:
+    """The data quality of all ``codes`` (-1 null, K outside the profile's categories), and
+    of each ``[first, stop)`` span."""
+    reference, ref_unseen = profile_categorical_reference(column)
+    nulls = _cumulative(codes == -1)
+    unseen = _cumulative(codes == len(column.categories))
+
+    def judge(first: int, stop: int, rule: QualityRule) -> DataQuality:
+        n_null = int(nulls[stop] - nulls[first])
+        n_unseen = int(unseen[stop] - unseen[first])
+        current = (stop - first - n_null, n_null)
+        return categorical_quality(reference, ref_unseen, current, n_unseen, rule)
+
+    each = _window_rule(rule, len(spans))
+    return judge(0, codes.shape[0], rule), [judge(a, b, each) for a, b in spans]
+
+
 def monitor_predictions(
     reference_path: str | Path,
     current_path: str | Path,
@@ -587,9 +698,12 @@ def monitor_predictions(
 
     methods = {method: threshold}
     windows: list[PredictionWindow] = []
+    spans = [(first, stop) for _, _, first, stop in bounds]
+    quality: DataQuality
     if isinstance(column, NumericColumnProfile):
         reference = numeric_reference(column)
         values = numeric_values(frame, prediction)
+        quality, qualities = _numeric_quality(column, values, spans, QualityRule())
         sketch = NumericSketch(reference.edges)
         for index, (start, end, first, stop) in enumerate(bounds):
             sketch.reset()
@@ -597,7 +711,16 @@ def monitor_predictions(
             (score,) = score_numeric(reference, sketch, methods)
             summary = _numeric_summary(sketch, values[first:stop])
             windows.append(
-                PredictionWindow(index, start, end, stop - first, sketch.n_skipped, score, summary)
+                PredictionWindow(
+                    index,
+                    start,
+                    end,
+                    stop - first,
+                    sketch.n_skipped,
+                    score,
+                    summary,
+                    qualities[index],
+                )
             )
     else:
         assert isinstance(column, CategoricalColumnProfile)
@@ -606,6 +729,7 @@ def monitor_predictions(
         # the "other" code; a null is a missing prediction, as in the profile's null_count.
         nulls = frame.get_column(prediction).is_null().to_numpy()
         codes = np.where(nulls, np.int64(-1), category_codes(frame, column))
+        quality, qualities = _categorical_quality(column, codes, spans, QualityRule())
         csketch = CategoricalSketch(categorical.n_categories)
         for index, (start, end, first, stop) in enumerate(bounds):
             csketch.reset()
@@ -613,7 +737,16 @@ def monitor_predictions(
             (score,) = score_categorical(categorical, csketch, methods)
             summary = _categorical_summary(csketch, column.categories)
             windows.append(
-                PredictionWindow(index, start, end, stop - first, csketch.n_null, score, summary)
+                PredictionWindow(
+                    index,
+                    start,
+                    end,
+                    stop - first,
+                    csketch.n_null,
+                    score,
+                    summary,
+                    qualities[index],
+                )
             )
 
     return PredictionReport(
@@ -629,4 +762,5 @@ def monitor_predictions(
         },
         windowing=windowing,
         windows=tuple(windows),
+        data_quality=quality,
     )

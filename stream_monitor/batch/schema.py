@@ -31,6 +31,14 @@ unique              row     ``unique: true`` and the value repeats an earlier ro
 
 A row-level violation counts the rows that fail; a column-level one counts 1.
 
+The job takes no reference, so it cannot judge whether a share *grew* (``check-drift`` and
+``monitor-predictions`` do, against a reference); instead every present column's data-quality
+shares are reported as numbers (``ColumnQuality``), counted in the same pass, so that they can
+be tracked from run to run: ``null`` (null, or NaN in a float column), ``infinite``,
+``type_error`` (non-null values that do not read as the declared dtype), ``out_of_range``
+(outside ``min``/``max``) and ``not_allowed`` (outside ``allowed``). A measure the schema does
+not declare is None.
+
 Examples
 --------
 >>> import polars as pl
@@ -50,6 +58,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -66,10 +75,13 @@ __all__ = [
     "CHECKS",
     "DTYPES",
     "INFER_MAX_ALLOWED",
+    "QUALITY_MEASURES",
     "REPORT_VERSION",
     "SCHEMA_VERSION",
+    "ColumnQuality",
     "ColumnSchema",
     "Schema",
+    "Share",
     "ValidationReport",
     "Violation",
     "describe",
@@ -86,8 +98,9 @@ __all__ = [
 SCHEMA_VERSION: Final = 1
 """Version of the schema YAML format this build reads and writes."""
 
-REPORT_VERSION: Final = 1
-"""Version of the JSON report (``stream_monitor/schemas/schema_validation.schema.json``)."""
+REPORT_VERSION: Final = 2
+"""Version of the JSON report (``stream_monitor/schemas/schema_validation.schema.json``);
+version 2 added ``data_quality``."""
 
 DTYPES: Final = ("int", "float", "string", "boolean", "datetime", "date")
 CHECKS: Final = (
@@ -100,6 +113,9 @@ CHECKS: Final = (
     "allowed",
     "unique",
 )
+
+QUALITY_MEASURES: Final = ("null", "infinite", "type_error", "out_of_range", "not_allowed")
+"""The data-quality shares reported per column, in report order."""
 
 INFER_MAX_ALLOWED: Final = 50
 """A text column with at most this many distinct values gets an inferred ``allowed`` list."""
@@ -182,12 +198,57 @@ class Violation:
 
 
 @dataclass(frozen=True)
+class Share:
+    """``count`` of ``total`` values failed a data-quality measure."""
+
+    count: int
+    total: int
+
+    @property
+    def share(self) -> float | None:
+        """``count / total``; None when there is no value to count."""
+        return self.count / self.total if self.total else None
+
+    def to_dict(self) -> dict[str, Any]:
+        """The share as it appears in the JSON report."""
+        return {"count": self.count, "total": self.total, "share": self.share}
+
+
+@dataclass(frozen=True)
+class ColumnQuality:
+    """A present column's data-quality shares; None where the schema declares nothing to
+    measure against.
+
+    ``null``: null values (and NaN in a float column) among the rows. ``infinite``: ±inf
+    among the rows (read as text too), for a declared ``int`` or ``float``. ``type_error``:
+    among the rows, the non-null values that do not read as the declared ``dtype`` (text
+    parsed as a number, a boolean, a date or a datetime; a float that is not a whole number
+    against ``int``; any value of another type). ``out_of_range``: among the values read as
+    the dtype (NaN aside), those below ``min`` or above ``max``. ``not_allowed``: among the
+    values read as the dtype, those outside ``allowed``.
+    """
+
+    null: Share
+    infinite: Share | None = None
+    type_error: Share | None = None
+    out_of_range: Share | None = None
+    not_allowed: Share | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """Each measure by name, null when not measured."""
+        measures = {name: getattr(self, name) for name in QUALITY_MEASURES}
+        return {name: None if m is None else m.to_dict() for name, m in measures.items()}
+
+
+@dataclass(frozen=True)
 class ValidationReport:
-    """The outcome of ``validate``: rows read, columns checked and every violation."""
+    """The outcome of ``validate``: rows read, columns checked, every violation, and each
+    checked column's data-quality shares."""
 
     rows: int
     checked_columns: tuple[str, ...]
     violations: tuple[Violation, ...] = field(default=())
+    quality: Mapping[str, ColumnQuality] = field(default_factory=dict)
 
     @property
     def valid(self) -> bool:
@@ -204,6 +265,7 @@ class ValidationReport:
             "rows": self.rows,
             "checked_columns": list(self.checked_columns),
             "violations": [v.to_dict() for v in self.violations],
+            "data_quality": {name: q.to_dict() for name, q in self.quality.items()},
         }
 
 
@@ -448,6 +510,76 @@ def _row_checks(column: ColumnSchema, actual: pl.DataType) -> list[_Check]:
     return checks
 
 
+def _typed(expected: str, name: str, actual: pl.DataType) -> pl.Expr | None:
+    """The column read as the dtype ``expected``, null where a value does not read as it;
+    None when no value of type ``actual`` does."""
+    col = pl.col(name)
+    if _fits(expected, actual):
+        return col
+    if isinstance(actual, pl.String):
+        text = col.str.strip_chars()
+        if expected == "int":
+            return text.cast(pl.Int64, strict=False)
+        if expected == "float":
+            return text.cast(pl.Float64, strict=False)
+        if expected == "boolean":
+            return text.str.to_lowercase().replace_strict(
+                {"true": True, "false": False}, default=None, return_dtype=pl.Boolean
+            )
+        if expected == "date":
+            return col.str.to_date(strict=False)
+        if expected == "datetime":
+            return col.str.to_datetime(strict=False)
+    if expected == "int" and actual.is_float():
+        return pl.when(col.is_finite() & (col == col.floor())).then(col)
+    return None
+
+
+def _quality_exprs(column: ColumnSchema, actual: pl.DataType) -> dict[str, tuple[pl.Expr, pl.Expr]]:
+    """Per measure, (failing count, total) as expressions over a present column."""
+    col = pl.col(column.name)
+    missing = col.is_null() | col.is_nan() if actual.is_float() else col.is_null()
+    rows = pl.len()
+    exprs = {"null": (missing.sum(), rows)}
+    if column.dtype is None:
+        return exprs
+    typed = _typed(column.dtype, column.name, actual)
+    none = (pl.lit(0), pl.lit(0))
+    numeric = column.dtype in _RANGE_DTYPES
+    if numeric:
+        if actual.is_float():
+            infinite = col.is_infinite()
+        elif isinstance(actual, pl.String):
+            infinite = col.str.strip_chars().cast(pl.Float64, strict=False).is_infinite()
+        else:
+            infinite = pl.lit(False)
+        exprs["infinite"] = (infinite.fill_null(False).sum(), rows)
+    if typed is None:  # every value is a type error; there is nothing to range-check
+        exprs["type_error"] = (missing.not_().sum(), rows)
+        if column.min is not None or column.max is not None:
+            exprs["out_of_range"] = none
+        if column.allowed is not None:
+            exprs["not_allowed"] = none
+        return exprs
+    exprs["type_error"] = ((missing.not_() & typed.is_null()).sum(), rows)
+    read = typed.is_not_null()
+    if numeric:
+        # Text reading "NaN" is a float, so no type error, but not a value to range-check.
+        read = read & typed.cast(pl.Float64).is_not_nan()
+    if column.min is not None or column.max is not None:
+        outside = pl.lit(False)
+        if column.min is not None:
+            outside = outside | (typed < column.min)
+        if column.max is not None:
+            outside = outside | (typed > column.max)
+        exprs["out_of_range"] = ((read & outside).sum(), read.sum())
+    if column.allowed is not None:
+        values = typed.cast(pl.String) if isinstance(actual, pl.Categorical | pl.Enum) else typed
+        unknown = values.is_in(list(column.allowed)).not_()
+        exprs["not_allowed"] = ((read & unknown).sum(), read.sum())
+    return exprs
+
+
 def validate(
     frame: pl.LazyFrame, schema: Schema, *, source: str | Path, max_examples: int = 5
 ) -> ValidationReport:
@@ -464,6 +596,7 @@ def validate(
     column_level: dict[str, list[Violation]] = {}
     row_checks: list[_Check] = []
     checked: list[str] = []
+    measures: dict[str, dict[str, tuple[pl.Expr, pl.Expr]]] = {}
     for column in schema.columns:
         actual = found.get(column.name)
         if actual is None:
@@ -480,19 +613,32 @@ def validate(
                 Violation(column.name, "dtype", 1, (), detail)
             )
         row_checks.extend(_row_checks(column, actual))
+        measures[column.name] = _quality_exprs(column, actual)
     unexpected = [name for name in found if name not in listed] if schema.strict else []
 
+    quality_exprs = [
+        (name, measure, count, total)
+        for name, by_measure in measures.items()
+        for measure, (count, total) in by_measure.items()
+    ]
     with reading(source):
         counts = (
             frame.select(
                 pl.len().alias("rows"),
                 *(c.mask.sum().alias(f"c{i}") for i, c in enumerate(row_checks)),
+                *(
+                    expr.alias(f"q{i}{side}")
+                    for i, (_, _, count, total) in enumerate(quality_exprs)
+                    for side, expr in (("n", count), ("t", total))
+                ),
             )
             .collect(engine="streaming")
             .row(0)
         )
         rows = int(counts[0])
-        failed = [(c, int(n)) for c, n in zip(row_checks, counts[1:], strict=True) if n]
+        check_counts = counts[1 : 1 + len(row_checks)]
+        failed = [(c, int(n)) for c, n in zip(row_checks, check_counts, strict=True) if n]
+        shares = counts[1 + len(row_checks) :]
         examples: list[pl.DataFrame] = []
         if failed and max_examples:
             indexed = frame.with_row_index(_ROW)
@@ -522,7 +668,13 @@ def validate(
         Violation(name, "unexpected_column", 1, (), "column not in the schema; strict: true")
         for name in unexpected
     )
-    return ValidationReport(rows=rows, checked_columns=tuple(checked), violations=tuple(violations))
+    found_shares: dict[str, dict[str, Share]] = {name: {} for name in measures}
+    for i, (name, measure, _, _) in enumerate(quality_exprs):
+        found_shares[name][measure] = Share(int(shares[2 * i]), int(shares[2 * i + 1]))
+    quality = {name: ColumnQuality(**by_measure) for name, by_measure in found_shares.items()}
+    return ValidationReport(
+        rows=rows, checked_columns=tuple(checked), violations=tuple(violations), quality=quality
+    )
 
 
 # -- inference ------------------------------------------------------------------------------

@@ -39,6 +39,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any, cast
 
+from stream_monitor.batch.quality import QualityRule
 from stream_monitor.config import KIND_OVERRIDES, KindOverride, read_section
 from stream_monitor.detectors import methods as registry
 from stream_monitor.errors import ConfigError
@@ -125,6 +126,13 @@ class DriftSettings:
         if isinstance(self.exclude, list | tuple):
             object.__setattr__(self, "exclude", tuple(self.exclude))
         _check({key: getattr(self, key) for key in _KEYS}, {})
+
+    @property
+    def quality_rule(self) -> QualityRule:
+        """When a data-quality share grew (``batch.quality``)."""
+        return QualityRule(
+            self.quality_threshold, self.quality_min_difference, self.quality_min_ratio
+        )
 
     def method(self, column: str, kind: str) -> str | None:
         """The method configured for ``column`` of ``kind``, or None to choose by size."""

@@ -178,7 +178,8 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _metrics(report: DegradationReport) -> list[Metric]:
-    """``model_metric{metric,source}``, ``model_metric_degraded{metric}``, ``model_degraded``."""
+    """``model_metric{metric,source}``, ``model_metric_degraded{metric}``, ``model_degraded``,
+    ``model_column_missing_share{role}``."""
     out: list[Metric] = []
     for c in report.comparisons:
         for source, value in (("baseline", c.baseline), ("current", c.current)):
@@ -202,6 +203,15 @@ def _metrics(report: DegradationReport) -> list[Metric]:
     out.append(
         Metric("model_degraded", float(report.degraded), help="1 if any model metric degraded")
     )
+    out += [
+        Metric(
+            "model_column_missing_share",
+            missing.share,
+            {"role": role},
+            help="share of the current rows without a target or prediction (null or NaN)",
+        )
+        for role, missing in report.current.missing.items()
+    ]
     return out
 
 

@@ -7,8 +7,9 @@ section of ``--config`` (and, for a data-file reference, its ``profile:`` sectio
 flags override them. Writes the JSON document to ``--json_path`` (stdout without it), prints
 one summary line on stderr, and exports metrics as the output flags say.
 
-Exit codes: 0 done (drift or not, unless ``--fail-on-drift``), 1 drift in some window with
-``--fail-on-drift``, 2 bad input (one line on stderr).
+Exit codes: 0 done (drift or not, unless ``--fail-on``), 1 what ``--fail-on`` names was found
+(``drift``: some window drifted, as ``--fail-on-drift``; ``data_quality``: the prediction's
+data quality drifted overall or in some window), 2 bad input (one line on stderr).
 """
 
 from __future__ import annotations
@@ -32,6 +33,8 @@ from stream_monitor.config import load_profile_settings
 from stream_monitor.detectors.methods import WINDOW_METHODS, method_names
 
 COMMAND = "monitor-predictions"
+#: What ``--fail-on`` can name.
+FAIL_ON = ("drift", "data_quality")
 _PROG = f"stream-monitor {COMMAND}"
 
 
@@ -73,11 +76,23 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="write the JSON document here (default stdout)",
     )
     parser.add_argument("--config", type=Path, help="YAML config; its predictions: section")
+    parser.add_argument(
+        "--fail-on",
+        action="append",
+        choices=FAIL_ON,
+        default=[],
+        metavar="WHAT",
+        help=(
+            "exit 1 when this is found (repeatable): drift (any window's score), "
+            "data_quality (the prediction's missing, infinite, out-of-range or unseen share "
+            "grew, overall or in any window)"
+        ),
+    )
     add_flag(
         parser,
         "fail_on_drift",
         action="store_true",
-        help="exit 1 when any window drifted",
+        help="exit 1 when any window drifted (the same as --fail-on drift)",
     )
     add_output_flags(parser)
     parser.set_defaults(func=run)
@@ -121,7 +136,14 @@ def run(args: argparse.Namespace) -> int:
         params=report.params(),
     )
     print(f"{_PROG}: {summary(report)}", file=sys.stderr)
-    return EXIT_DRIFT if args.fail_on_drift and report.drift_detected else EXIT_OK
+    fail_on = set(args.fail_on) | ({"drift"} if args.fail_on_drift else set())
+    return EXIT_DRIFT if fail_on & found(report) else EXIT_OK
+
+
+def found(report: PredictionReport) -> set[str]:
+    """What ``--fail-on`` can name that ``report`` holds."""
+    kinds = {"drift": report.drift_detected, "data_quality": report.data_quality_drift}
+    return {kind for kind, present in kinds.items() if present}
 
 
 def summary(report: PredictionReport) -> str:
@@ -135,4 +157,14 @@ def summary(report: PredictionReport) -> str:
     first = next((w for w in report.windows if w.drift_detected), None)
     if first is not None:
         text += f"; first from {first.start}"
+    overall = report.data_quality.drifted_checks
+    if overall:
+        text += f"; data quality drifted ({', '.join(overall)})"
+    if report.n_quality_drifted_windows:
+        text += (
+            f"; data quality drifted in {report.n_quality_drifted_windows} of "
+            f"{report.n_windows} windows"
+        )
+        since = next(w for w in report.windows if w.data_quality.drift_detected)
+        text += f", first from {since.start} ({', '.join(since.data_quality.drifted_checks)})"
     return text

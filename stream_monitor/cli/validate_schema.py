@@ -15,6 +15,7 @@ from pathlib import Path
 
 from stream_monitor.batch.outputs import Metric, add_output_flags, export
 from stream_monitor.batch.schema import (
+    QUALITY_MEASURES,
     describe,
     infer_header,
     infer_schema,
@@ -104,6 +105,17 @@ def run(args: argparse.Namespace) -> int:
             help="rows failing a schema check (1 for a column-level check)",
         )
         for v in report.violations
+    ]
+    metrics += [
+        Metric(
+            "schema_column_share",
+            share.share,
+            {"column": column, "measure": measure},
+            help="share of a column's values failing a data-quality measure",
+        )
+        for column, quality in report.quality.items()
+        for measure in QUALITY_MEASURES
+        if (share := getattr(quality, measure)) is not None and share.share is not None
     ]
     export(
         COMMAND,
