@@ -138,3 +138,31 @@ def test_seasonality_needs_a_timestamp() -> None:
         ProfileSettings(seasonality="daily")
     with pytest.raises(ConfigError, match="must be daily or weekly"):
         ProfileSettings(seasonality="hourly", timestamp="ts")
+
+
+@pytest.mark.parametrize(
+    ("column", "message"),
+    [("nope", "timestamp column 'nope' not found"), ("load", "'load' is Float64, not a time")],
+)
+def test_a_bad_timestamp_column_is_one_line(
+    tmp_path: Path, column: str, message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A timestamp column that is missing, or not a time, is a one-line error (exit 2)."""
+    from stream_monitor.cli import main
+
+    data = tmp_path / "ref.parquet"
+    scenarios.seasonal(7).reference.slice(0, 5_000).write_parquet(data)
+    args = ["profile", "--data", str(data), "--out", str(tmp_path / "p.parquet")]
+    assert main([*args, "--seasonality", "daily", "--timestamp", column]) == 2
+    err = capsys.readouterr().err
+    assert message in err
+    assert len(err.strip().splitlines()) == 1
+    assert "Traceback" not in err
+
+
+def test_the_timestamp_is_not_a_feature() -> None:
+    """The seasonal timestamp is left out of the features, with the reason."""
+    reference = scenarios.seasonal(8).reference.slice(0, 20_000)
+    profile = profile_frame(reference, ProfileSettings(seasonality="daily", timestamp="ts"))
+    assert "ts" not in profile.names
+    assert profile.metadata.excluded["ts"].startswith("timestamp")

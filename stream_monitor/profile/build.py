@@ -144,6 +144,9 @@ def _plan(
         if name in settings.exclude:
             excluded[name] = EXCLUDED_BY_CONFIG
             continue
+        if name == settings.timestamp:
+            excluded[name] = "timestamp: the event time of the seasonal slots"
+            continue
         if name in roles:
             excluded[name] = roles[name]
             continue
@@ -426,10 +429,16 @@ def _with_seasons(profile: Profile, settings: ProfileSettings | None, batches: _
             binners[column.name] = (column.counts.shape[0], categorical)
     names = [settings.timestamp, *profile.names]
     exprs = [pl.col(n) for n in dict.fromkeys(names)]
-    with reading(profile.metadata.source):
-        season = seasonal.build(
-            settings.seasonality, settings.timestamp, batches(exprs, []), binners
-        )
+    source = profile.metadata.source
+    if settings.timestamp not in profile.metadata.excluded:
+        raise ColumnError(f"{source}: timestamp column {settings.timestamp!r} not found")
+    with reading(source):
+        try:
+            season = seasonal.build(
+                settings.seasonality, settings.timestamp, batches(exprs, []), binners
+            )
+        except ValueError as error:
+            raise ColumnError(f"{source}: {error}") from error
     return replace(profile, seasonality=season)
 
 
