@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import polars as pl
@@ -162,3 +165,32 @@ def test_monitor_predictions_exit_codes(
         main([*base, "--current_data_path", str(shifted), "--window", "1h"])
     assert exit_info.value.code == 2
     assert "--window" in one_error_line(capsys)
+
+
+def run_into_closed_pipe(args: list[str]) -> subprocess.CompletedProcess[str]:
+    """Run the command line with stdout a pipe whose reader has already gone, as
+    ``stream-monitor ... | head`` leaves it once head has exited."""
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    try:
+        return subprocess.run(
+            [sys.executable, "-m", "stream_monitor", *args],
+            stdout=write_end,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+    finally:
+        os.close(write_end)
+
+
+def test_a_closed_pipe_ends_the_command_quietly(files: dict[str, Path]) -> None:
+    """A job writing to a pipe nobody reads any more exits with 141 (128 + SIGPIPE) and
+    prints nothing, no traceback nor "Exception ignored"; ``--help`` (argparse drops the
+    write error itself) exits 0, also without a word."""
+    job = ["monitor-predictions", "--reference_data_path", str(files["ref"])]
+    job += ["--current_data_path", str(files["same"]), "--prediction", "predicted_default"]
+    for args, code in ((job, 141), (["--help"], 0)):
+        done = run_into_closed_pipe(args)
+        assert (done.returncode, done.stderr) == (code, ""), args
