@@ -194,3 +194,27 @@ def test_a_closed_pipe_ends_the_command_quietly(files: dict[str, Path]) -> None:
     for args, code in ((job, 141), (["--help"], 0)):
         done = run_into_closed_pipe(args)
         assert (done.returncode, done.stderr) == (code, ""), args
+
+
+def test_null_values_from_the_flag_or_the_config(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A CSV float column holding ``unknown`` deep in the file is a one-line error (exit 2)
+    naming file, column, row and value; ``--null-values`` or the config's
+    ``input.null_values`` read it as missing instead."""
+    x = [str(v) for v in range(20_000)]
+    x[15_000] = "unknown"
+    data = tmp_path / "data.csv"
+    pl.DataFrame({"x": [f"{v}.5" if v != "unknown" else v for v in x]}).write_csv(data)
+    profile = ["profile", "--data", str(data), "--out", str(tmp_path / "p.parquet")]
+    assert main(profile) == 2
+    line = one_error_line(capsys)
+    assert f"{data}: column 'x' row 15001: cannot read 'unknown'" in line
+    assert main([*profile, "--null-values", "n/a,unknown"]) == 0
+    config = tmp_path / "config.yaml"
+    config.write_text("input:\n  null_values: [unknown]\nprofile:\n  bins: 10\n")
+    assert main([*profile, "--config", str(config)]) == 0
+    config.write_text("input:\n  null_values: unknown\n")
+    capsys.readouterr()
+    assert main([*profile, "--config", str(config)]) == 2
+    assert "input.null_values" in one_error_line(capsys)

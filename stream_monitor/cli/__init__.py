@@ -111,7 +111,14 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _run(argv: Sequence[str]) -> int:
     args = build_parser(_chosen(argv)).parse_args(argv)
     try:
-        code: int = args.func(args)
+        if hasattr(args, "null_values"):  # a job that reads data files
+            from stream_monitor.cli._flags import null_values
+            from stream_monitor.io import csv_null_values
+
+            with csv_null_values(null_values(args)):
+                code: int = args.func(args)
+        else:
+            code = args.func(args)
     except UserInputError as error:
         print(f"stream-monitor {args.command}: error: {error}", file=sys.stderr)
         return EXIT_USAGE

@@ -23,7 +23,7 @@ from stream_monitor.batch.schema import (
     validate,
 )
 from stream_monitor.cli import EXIT_DRIFT, EXIT_OK
-from stream_monitor.cli._flags import add_flag, check_output
+from stream_monitor.cli._flags import add_flag, add_null_values_flag, check_output
 from stream_monitor.errors import ConfigError
 from stream_monitor.io import scan_data
 
@@ -65,6 +65,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help=f"example row numbers kept per violation (default {_DEFAULT_MAX_EXAMPLES})",
     )
     add_output_flags(parser)
+    add_null_values_flag(parser)
     parser.set_defaults(func=run)
 
 
