@@ -13,13 +13,22 @@ With ``parse_dates=True`` a CSV column of ISO dates or datetimes is read as ``Da
 ``Datetime``, the types Parquet stores them as, so that the drift jobs see the same columns in
 either format. It is off by default: jobs that check text dates row by row (``validate-schema``)
 or pass event times on as text (the stream's file source) read the text itself.
+
+CSV files often spell a missing value with a word (``unknown``, ``N/A``, ``-``). Such tokens
+are read as null when named in ``null_values`` (an empty field always is). Every function here
+takes ``null_values``; left out, it is the value set by the innermost ``with
+csv_null_values(...)`` block, which is how the command line applies ``--null-values`` to
+whatever files a job reads without threading it through each job. A value that still does
+not parse is a ``DataFileError`` naming the file, the column, the row and the value.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
+from contextvars import ContextVar
 from pathlib import Path
 from typing import TypeVar
 
@@ -33,6 +42,7 @@ __all__ = [
     "ACCEPTED_EXTENSIONS",
     "collect_columns",
     "count_rows",
+    "csv_null_values",
     "iter_batches",
     "iter_file_batches",
     "reading",
@@ -47,19 +57,50 @@ _INFER_SCHEMA_LENGTH = 10_000
 # small enough to keep little of the file in memory.
 _BATCH_ROWS = 262_144
 
-_Scanner = Callable[[Path, bool], pl.LazyFrame]
+_Scanner = Callable[[Path, bool, tuple[str, ...]], pl.LazyFrame]
 _T = TypeVar("_T")
 
-
-def _scan_csv(path: Path, parse_dates: bool) -> pl.LazyFrame:
-    return pl.scan_csv(path, infer_schema_length=_INFER_SCHEMA_LENGTH, try_parse_dates=parse_dates)
+_NULL_VALUES: ContextVar[tuple[str, ...]] = ContextVar("null_values", default=())
 
 
-def _scan_parquet(path: Path, parse_dates: bool) -> pl.LazyFrame:
+@contextmanager
+def csv_null_values(tokens: Sequence[str]) -> Iterator[None]:
+    """Within the block, CSV files are read with ``tokens`` as nulls unless a call says
+    otherwise.
+
+    Examples
+    --------
+    >>> with csv_null_values(["unknown", "N/A"]):
+    ...     _null_values(None)
+    ('unknown', 'N/A')
+    >>> _null_values(None)
+    ()
+    """
+    reset = _NULL_VALUES.set(tuple(tokens))
+    try:
+        yield
+    finally:
+        _NULL_VALUES.reset(reset)
+
+
+def _null_values(given: Sequence[str] | None) -> tuple[str, ...]:
+    return _NULL_VALUES.get() if given is None else tuple(given)
+
+
+def _scan_csv(path: Path, parse_dates: bool, null_values: tuple[str, ...]) -> pl.LazyFrame:
+    return pl.scan_csv(
+        path,
+        infer_schema_length=_INFER_SCHEMA_LENGTH,
+        try_parse_dates=parse_dates,
+        null_values=list(null_values) or None,
+    )
+
+
+def _scan_parquet(path: Path, parse_dates: bool, null_values: tuple[str, ...]) -> pl.LazyFrame:
     return pl.scan_parquet(path)
 
 
-def _scan_ndjson(path: Path, parse_dates: bool) -> pl.LazyFrame:
+def _scan_ndjson(path: Path, parse_dates: bool, null_values: tuple[str, ...]) -> pl.LazyFrame:
     # NDJSON has no date type and Polars' reader no date inference: dates stay text (the drift
     # jobs recognise text dates by their values, stream_monitor.roles).
     return pl.scan_ndjson(path, infer_schema_length=_INFER_SCHEMA_LENGTH)
@@ -85,6 +126,39 @@ def _reason(error: BaseException) -> str:
     return type(error).__name__
 
 
+# Polars' message when a CSV field does not parse as the column's inferred type.
+_UNPARSED = re.compile(
+    r"could not parse `(?P<value>.*?)` as dtype `(?P<dtype>[^`]+)` at column '(?P<column>[^']+)'"
+)
+
+
+def _unparsed_value(source: str | Path, error: BaseException) -> str | None:
+    """For a CSV field that did not parse: where it is, and what to do about it."""
+    found = _UNPARSED.search(str(error))
+    if found is None or Path(source).suffix.lower() != ".csv":
+        return None
+    value, column = found["value"], found["column"]
+    where = ""
+    try:  # the row: read that column as text and find the value (only on this error path)
+        text = pl.scan_csv(source, infer_schema=False)
+        rows = (
+            text.select(pl.col(column))
+            .with_row_index("row", offset=1)
+            .filter(pl.col(column) == value)
+            .select("row")
+            .head(1)
+            .collect()
+        )
+        if rows.height:
+            where = f" row {rows.item()}"
+    except (pl.exceptions.PolarsError, OSError):
+        pass
+    return (
+        f"{source}: column {column!r}{where}: cannot read {value!r} as {found['dtype']}; "
+        f"if it stands for a missing value, name it in --null-values (or input.null_values)"
+    )
+
+
 @contextmanager
 def reading(source: str | Path) -> Iterator[None]:
     """Turn a Polars or OS error raised in the block into a ``DataFileError`` naming ``source``."""
@@ -93,14 +167,18 @@ def reading(source: str | Path) -> Iterator[None]:
     except pl.exceptions.NoDataError as error:
         raise DataFileError(f"{source}: the file is empty") from error
     except (pl.exceptions.PolarsError, pa.ArrowException, OSError) as error:
-        raise DataFileError(f"{source}: cannot read: {_reason(error)}") from error
+        message = _unparsed_value(source, error) or f"{source}: cannot read: {_reason(error)}"
+        raise DataFileError(message) from error
 
 
-def scan_data(path: str | Path, *, parse_dates: bool = False) -> pl.LazyFrame:
+def scan_data(
+    path: str | Path, *, parse_dates: bool = False, null_values: Sequence[str] | None = None
+) -> pl.LazyFrame:
     """Return a LazyFrame over a CSV, Parquet or NDJSON file, chosen by its extension.
 
     The schema is read here, so that a missing, corrupt or empty file fails at once.
-    ``parse_dates`` reads a CSV file's ISO dates and datetimes as dates (see above).
+    ``parse_dates`` reads a CSV file's ISO dates and datetimes as dates (see above);
+    ``null_values``, CSV tokens read as null (None: those of ``csv_null_values``).
 
     Examples
     --------
@@ -121,7 +199,7 @@ def scan_data(path: str | Path, *, parse_dates: bool = False) -> pl.LazyFrame:
     if not file.is_file():
         raise DataFileError(f"{path}: not a regular file")
     with reading(path):
-        frame = scanner(file, parse_dates)
+        frame = scanner(file, parse_dates, _null_values(null_values))
         frame.collect_schema()
     return frame
 
@@ -161,6 +239,7 @@ def iter_file_batches(
     *,
     categorical: Sequence[str] = (),
     parse_dates: bool = False,
+    null_values: Sequence[str] | None = None,
 ) -> Iterator[pl.DataFrame]:
     """Yield the file's rows in order as DataFrames of ``columns``, reading only what they use.
 
@@ -169,11 +248,13 @@ def iter_file_batches(
     at most two row groups of the selected columns. The string columns named in
     ``categorical`` come as Polars categoricals straight from Parquet's dictionary pages,
     which spares building every string. Other formats stream through Polars, reading a CSV
-    file's dates as ``scan_data`` does with ``parse_dates``.
+    file's dates and null tokens as ``scan_data`` does with ``parse_dates`` and
+    ``null_values``.
     """
     file = Path(path)
     if _SCANNERS.get(file.suffix.lower()) is not _scan_parquet:
-        yield from iter_batches(scan_data(path, parse_dates=parse_dates), columns, source=path)
+        frame = scan_data(path, parse_dates=parse_dates, null_values=null_values)
+        yield from iter_batches(frame, columns, source=path)
         return
     exprs = [pl.col(c) if isinstance(c, str) else c for c in columns]
     names = list(dict.fromkeys(name for e in exprs for name in e.meta.root_names()))

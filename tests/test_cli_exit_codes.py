@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import polars as pl
@@ -162,3 +165,56 @@ def test_monitor_predictions_exit_codes(
         main([*base, "--current_data_path", str(shifted), "--window", "1h"])
     assert exit_info.value.code == 2
     assert "--window" in one_error_line(capsys)
+
+
+def run_into_closed_pipe(args: list[str]) -> subprocess.CompletedProcess[str]:
+    """Run the command line with stdout a pipe whose reader has already gone, as
+    ``stream-monitor ... | head`` leaves it once head has exited."""
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    try:
+        return subprocess.run(
+            [sys.executable, "-m", "stream_monitor", *args],
+            stdout=write_end,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+    finally:
+        os.close(write_end)
+
+
+def test_a_closed_pipe_ends_the_command_quietly(files: dict[str, Path]) -> None:
+    """A job writing to a pipe nobody reads any more exits with 141 (128 + SIGPIPE) and
+    prints nothing, no traceback nor "Exception ignored"; ``--help`` (argparse drops the
+    write error itself) exits 0, also without a word."""
+    job = ["monitor-predictions", "--reference_data_path", str(files["ref"])]
+    job += ["--current_data_path", str(files["same"]), "--prediction", "predicted_default"]
+    for args, code in ((job, 141), (["--help"], 0)):
+        done = run_into_closed_pipe(args)
+        assert (done.returncode, done.stderr) == (code, ""), args
+
+
+def test_null_values_from_the_flag_or_the_config(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A CSV float column holding ``unknown`` deep in the file is a one-line error (exit 2)
+    naming file, column, row and value; ``--null-values`` or the config's
+    ``input.null_values`` read it as missing instead."""
+    x = [str(v) for v in range(20_000)]
+    x[15_000] = "unknown"
+    data = tmp_path / "data.csv"
+    pl.DataFrame({"x": [f"{v}.5" if v != "unknown" else v for v in x]}).write_csv(data)
+    profile = ["profile", "--data", str(data), "--out", str(tmp_path / "p.parquet")]
+    assert main(profile) == 2
+    line = one_error_line(capsys)
+    assert f"{data}: column 'x' row 15001: cannot read 'unknown'" in line
+    assert main([*profile, "--null-values", "n/a,unknown"]) == 0
+    config = tmp_path / "config.yaml"
+    config.write_text("input:\n  null_values: [unknown]\nprofile:\n  bins: 10\n")
+    assert main([*profile, "--config", str(config)]) == 0
+    config.write_text("input:\n  null_values: unknown\n")
+    capsys.readouterr()
+    assert main([*profile, "--config", str(config)]) == 2
+    assert "input.null_values" in one_error_line(capsys)

@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from stream_monitor.cli import COMMANDS, build_parser, main
-from stream_monitor.detectors.scores import CATEGORICAL_METHODS, NUMERIC_METHODS
+from stream_monitor.detectors.methods import method_names
 from stream_monitor.synthetic import traffic
 
 
@@ -91,8 +91,8 @@ def test_a_run_with_every_stream_score_imports_no_scipy(profile_path: Path, tmp_
     config = tmp_path / "stream.yaml"
     stream = {
         "window_rows": 1_000,
-        "numeric_methods": dict.fromkeys(NUMERIC_METHODS),
-        "categorical_methods": dict.fromkeys(CATEGORICAL_METHODS),
+        "numeric_methods": dict.fromkeys(method_names("numeric", window=True)),
+        "categorical_methods": dict.fromkeys(method_names("categorical", window=True)),
     }
     config.write_text(yaml.safe_dump({"stream": stream}))
     argv = [

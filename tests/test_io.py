@@ -14,6 +14,7 @@ from stream_monitor.io import (
     ACCEPTED_EXTENSIONS,
     collect_columns,
     count_rows,
+    csv_null_values,
     iter_batches,
     iter_file_batches,
     scan_data,
@@ -112,14 +113,40 @@ def test_empty_csv_file_is_reported_as_empty(tmp_path: Path) -> None:
 
 
 def test_bad_line_deep_in_a_csv_fails_when_read(tmp_path: Path) -> None:
-    """A value that does not parse, past the rows used for type inference, names the file."""
+    """A value that does not parse, past the rows used for type inference, is one line
+    naming the file, the column, the row and the value."""
     path = tmp_path / "late.csv"
     path.write_text("a\n" + "1\n" * 20_000 + "oops\n")
     frame = scan_data(path)
     with pytest.raises(DataFileError) as caught:
         collect_columns(frame, ["a"], source=path)
-    assert str(caught.value).startswith(f"{path}: cannot read: ")
+    assert str(caught.value).startswith(f"{path}: column 'a' row 20001: cannot read 'oops' as ")
+    assert "--null-values" in str(caught.value)
     assert "\n" not in str(caught.value)
+
+
+def _unknown_at_15000(path: Path) -> Path:
+    """A CSV file whose float column ``x`` holds ``unknown`` at data row 15,001."""
+    x = np.random.default_rng(3).normal(size=20_000).astype(str).astype(object)
+    x[15_000] = "unknown"
+    pl.DataFrame({"x": x.tolist(), "k": range(20_000)}).write_csv(path)
+    return path
+
+
+def test_null_values_read_csv_tokens_as_null(tmp_path: Path) -> None:
+    """Tokens named in ``null_values``, given to the call or by ``csv_null_values``, are
+    read as nulls in every reader; without them the value is an error naming its row."""
+    path = _unknown_at_15000(tmp_path / "unknown.csv")
+    with pytest.raises(DataFileError, match=r"column 'x' row 15001: cannot read 'unknown'"):
+        collect_columns(scan_data(path), ["x"], source=path)
+    given = collect_columns(scan_data(path, null_values=["N/A", "unknown"]), ["x"], source=path)
+    with csv_null_values(["unknown"]):
+        ambient = collect_columns(scan_data(path), ["x"], source=path)
+        batches = pl.concat(iter_file_batches(path, ["x"]))
+    for frame in (given, ambient, batches):
+        assert frame["x"].dtype == pl.Float64
+        assert frame["x"].null_count() == 1
+        assert frame["x"][15_000] is None
 
 
 def test_broken_ndjson_fails_with_the_file_name(tmp_path: Path) -> None:

@@ -29,6 +29,7 @@ from stream_monitor.batch.schema import (
 from stream_monitor.cli import EXIT_DRIFT, EXIT_OK, build_parser
 from stream_monitor.errors import ConfigError, DataFileError, UserInputError
 from stream_monitor.io import scan_data
+from stream_monitor.synthetic import traffic
 
 ROOT = Path(__file__).resolve().parents[1]
 FORMATS = (".csv", ".parquet", ".ndjson")
@@ -582,3 +583,22 @@ def test_cli_accepts_dash_and_underscore_spellings() -> None:
         "--data", "d.csv", "--schema", "s.yaml", "--json-path", "r.json", "--max-examples", "2"
     )
     assert (a.json_path, a.max_examples) == (b.json_path, b.max_examples) == (Path("r.json"), 2)
+
+
+def test_cli_infer_margin_lets_a_fresh_sample_pass(tmp_path: Path) -> None:
+    """A schema inferred with the default --infer-margin accepts a fresh sample of the same
+    traffic, which the exact observed ranges (--infer-margin 0) reject; a negative margin
+    is a usage error."""
+    reference = _write(traffic(20_000, seed=1).drop("id"), tmp_path / "reference.parquet")
+    fresh = _write(traffic(20_000, seed=2).drop("id"), tmp_path / "fresh.parquet")
+    widened, exact = tmp_path / "widened.yaml", tmp_path / "exact.yaml"
+    assert _run("--data", str(reference), "--schema", str(widened), "--infer") == EXIT_OK
+    assert "--infer-margin" in widened.read_text(encoding="utf-8")
+    assert _run("--data", str(fresh), "--schema", str(widened)) == EXIT_OK
+    args = ["--data", str(reference), "--schema", str(exact), "--infer", "--infer-margin", "0"]
+    assert _run(*args) == EXIT_OK
+    assert _run("--data", str(fresh), "--schema", str(exact)) == 1
+    by_name = {c.name: c for c in read_schema(widened).columns}
+    assert by_name["income"].min == 0.0  # never below zero for a non-negative column
+    with pytest.raises(ConfigError, match=r"^--infer-margin: must be a non-negative number"):
+        _run(*args[:-1], "-0.1")

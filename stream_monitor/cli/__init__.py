@@ -5,13 +5,16 @@ flags (and description) and sets ``func`` to the function that runs it. ``COMMAN
 them with their one-line help, so ``--help`` lists every subcommand without importing any
 of them, and only the chosen subcommand's module (with the libraries it needs) is imported.
 A ``UserInputError`` raised by a job is printed as one line on stderr and exits with code
-2, without a traceback.
+2, without a traceback. When the reader of stdout goes away (``stream-monitor ... | head``)
+the command stops quietly with code 141, as a Unix tool killed by SIGPIPE does: a pipeline
+run with ``set -o pipefail`` then cannot take a cut-short output for a complete one.
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 from collections.abc import Sequence
 from typing import NamedTuple
@@ -22,6 +25,10 @@ from stream_monitor.errors import UserInputError
 EXIT_OK = 0
 EXIT_DRIFT = 1
 EXIT_USAGE = 2
+# 128 + SIGPIPE: what the shell reports for a process the closed pipe killed. Python ignores
+# SIGPIPE (the write raises BrokenPipeError instead), and restoring its default action would
+# let a client that hangs up on the metrics endpoint kill the monitor.
+EXIT_BROKEN_PIPE = 141
 
 
 class _Parser(argparse.ArgumentParser):
@@ -90,12 +97,43 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the process exit code."""
     if argv is None:
         argv = sys.argv[1:]
+    try:
+        try:
+            code = _run(argv)
+        finally:  # after --help's SystemExit too
+            sys.stdout.flush()  # a closed pipe shows here at the latest, not at exit
+    except BrokenPipeError:
+        _discard_stdout()
+        return EXIT_BROKEN_PIPE
+    return code
+
+
+def _run(argv: Sequence[str]) -> int:
     args = build_parser(_chosen(argv)).parse_args(argv)
     try:
-        code: int = args.func(args)
+        if hasattr(args, "null_values"):  # a job that reads data files
+            from stream_monitor.cli._flags import null_values
+            from stream_monitor.io import csv_null_values
+
+            with csv_null_values(null_values(args)):
+                code: int = args.func(args)
+        else:
+            code = args.func(args)
     except UserInputError as error:
         print(f"stream-monitor {args.command}: error: {error}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
         return 130
     return code
+
+
+def _discard_stdout() -> None:
+    """Point stdout at /dev/null, so that flushing what is still buffered at exit does not
+    raise again (Python would print "Exception ignored ... BrokenPipeError")."""
+    try:
+        fd = sys.stdout.fileno()
+    except (AttributeError, OSError, ValueError):  # replaced by a stream without a descriptor
+        return
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, fd)
+    os.close(devnull)

@@ -51,3 +51,40 @@ def check_output(path: Path | None, flag: str) -> None:
     directory (before any work is done)."""
     if path is not None and not path.parent.is_dir():
         raise ConfigError(f"{flag} {path}: directory {path.parent} does not exist")
+
+
+#: The config section of the options of reading data files, shared by every job.
+INPUT_SECTION = "input"
+
+
+def add_null_values_flag(parser: argparse.ArgumentParser) -> None:
+    """``--null-values``: CSV tokens read as null, for a job that reads data files."""
+    parser.add_argument(
+        "--null-values",
+        action="append",
+        metavar="TOKEN[,TOKEN...]",
+        help="CSV values read as missing, e.g. unknown,N/A (repeatable; "
+        f"default: {INPUT_SECTION}.null_values of --config)",
+    )
+
+
+def null_values(args: argparse.Namespace) -> tuple[str, ...]:
+    """The CSV null tokens: those of ``--null-values``, else the ``input.null_values`` list
+    of ``--config``, else none.
+
+    >>> null_values(argparse.Namespace(null_values=["unknown,N/A", "-"], config=None))
+    ('unknown', 'N/A', '-')
+    """
+    if args.null_values is not None:
+        return tuple(t for flag in args.null_values for t in flag.split(",") if t)
+    config = getattr(args, "config", None)
+    if config is None:
+        return ()
+    from stream_monitor.config import read_section
+
+    tokens = read_section(config, INPUT_SECTION, ("null_values",)).get("null_values", [])
+    if not isinstance(tokens, list) or not all(
+        isinstance(t, str | int) and not isinstance(t, bool) for t in tokens
+    ):
+        raise ConfigError(f"{config}: {INPUT_SECTION}.null_values: must be a list of strings")
+    return tuple(str(t) for t in tokens)

@@ -32,7 +32,7 @@ from stream_monitor.batch.degradation import (
 )
 from stream_monitor.batch.outputs import Metric, add_output_flags, export
 from stream_monitor.cli import EXIT_DRIFT, EXIT_OK
-from stream_monitor.cli._flags import add_current_flag, add_flag, check_output
+from stream_monitor.cli._flags import add_current_flag, add_flag, add_null_values_flag, check_output
 from stream_monitor.errors import ConfigError
 
 COMMAND = "check-degradation"
@@ -90,6 +90,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="exit with code 1 when a metric degraded",
     )
     add_output_flags(parser)
+    add_null_values_flag(parser)
     parser.set_defaults(func=run)
 
 

@@ -31,7 +31,7 @@ from stream_monitor.batch.drift_report import build_report, dumps_report, valida
 from stream_monitor.batch.outputs import Metric, add_output_flags, export
 from stream_monitor.batch.settings import DriftSettings, load_drift_settings
 from stream_monitor.cli import EXIT_DRIFT, EXIT_OK
-from stream_monitor.cli._flags import add_data_flags, add_flag, check_output
+from stream_monitor.cli._flags import add_data_flags, add_flag, add_null_values_flag, check_output
 from stream_monitor.errors import DataFileError
 from stream_monitor.io import reading, scan_data
 from stream_monitor.profile import Profile, read_profile
@@ -110,6 +110,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="the same as --fail-on dataset",
     )
     add_output_flags(parser)
+    add_null_values_flag(parser)
     parser.set_defaults(func=run)
 
 

@@ -30,7 +30,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Add the ``demo`` subcommand's flags; its ``func`` runs it."""
     parser.add_argument("--reference-rows", type=int, default=200_000, metavar="N")
     parser.add_argument("--rows", type=int, default=400_000, metavar="N", help="live records")
-    parser.add_argument("--drift-at", type=int, default=200_000, metavar="N")
+    parser.add_argument(
+        "--drift-at", type=int, metavar="N", help="live record where the drift begins (--rows / 2)"
+    )
     parser.add_argument("--feature", default="income", choices=NUMERIC_FEATURES)
     parser.add_argument("--drift-size", type=float, default=0.5, metavar="SD")
     parser.add_argument("--out", type=Path, help="keep the generated files in this directory")
@@ -43,6 +45,8 @@ def _say(text: str) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Run the demo; return the exit code."""
+    if args.drift_at is None:
+        args.drift_at = args.rows // 2
     workdir = args.out or Path(tempfile.mkdtemp(prefix="stream-monitor-demo-"))
     workdir.mkdir(parents=True, exist_ok=True)
     drift = Drift(args.feature, args.drift_at, args.drift_size)

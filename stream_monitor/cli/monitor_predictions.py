@@ -28,7 +28,7 @@ from stream_monitor.batch.predictions import (
     write_report,
 )
 from stream_monitor.cli import EXIT_DRIFT, EXIT_OK
-from stream_monitor.cli._flags import add_data_flags, add_flag, check_output
+from stream_monitor.cli._flags import add_data_flags, add_flag, add_null_values_flag, check_output
 from stream_monitor.config import load_profile_settings
 from stream_monitor.detectors.methods import WINDOW_METHODS, method_names
 
@@ -95,6 +95,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="exit 1 when any window drifted (the same as --fail-on drift)",
     )
     add_output_flags(parser)
+    add_null_values_flag(parser)
     parser.set_defaults(func=run)
 
 

@@ -15,7 +15,7 @@ import time
 import warnings
 from pathlib import Path
 
-from stream_monitor.cli._flags import check_output
+from stream_monitor.cli._flags import add_null_values_flag, check_output
 from stream_monitor.config import load_profile_settings
 from stream_monitor.profile import Profile, ProfileWarning, build_profile, write_profile
 from stream_monitor.roles import ROLES
@@ -61,6 +61,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="COL",
         help="leave this column out of the profile (repeatable)",
     )
+    add_null_values_flag(parser)
     parser.set_defaults(func=run)
 
 

@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from stream_monitor import logs
+from stream_monitor.cli._flags import add_null_values_flag
 from stream_monitor.errors import ConfigError
 from stream_monitor.profile.store import read_profile
 from stream_monitor.stream.file_source import run_file
@@ -40,6 +41,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--alerts-out", type=Path, help="with --source: JSONL file (default stdout)"
     )
     parser.add_argument("--log-level", default="info", choices=["debug", "info", "warning"])
+    add_null_values_flag(parser)
     parser.set_defaults(func=run)
 
 

@@ -10,6 +10,9 @@ columns, settings or reports. ``detectors.methods`` names them as score methods.
   Jensen-Shannon and chi-square on.
 - ``chi_square_evidently``, ``two_proportion_z``: Evidently's chi-square and z tests.
 - ``share_increase_p_value``: a one-sided Fisher exact test of a share's increase.
+
+scipy is imported inside the functions that need it: the stream loads this module through
+the method registry, and must not pay for scipy's import.
 """
 
 from __future__ import annotations
@@ -20,8 +23,6 @@ from typing import NamedTuple
 import numpy as np
 from numba import njit
 from numpy.typing import ArrayLike, NDArray
-from scipy import stats
-from scipy.special import chdtrc, ndtr
 
 __all__ = [
     "EVIDENTLY_VALUE_BINS",
@@ -113,12 +114,16 @@ def ks_p_asymptotic(statistic: float, n1: int, n2: int) -> float:
     """scipy's asymptotic two-sided p-value of a two-sample KS statistic."""
     m, n = sorted([float(n1), float(n2)], reverse=True)
     en = m * n / (m + n)
+    from scipy import stats
+
     return float(np.clip(stats.kstwo.sf(statistic, np.round(en)), 0.0, 1.0))
 
 
 def ks_merged(a: NDArray[np.float64], b: NDArray[np.float64], merge: Merge) -> tuple[float, float]:
     """``ks_2samp_sorted`` of two sorted arrays already merged by ``merge_sorted``."""
     if max(a.shape[0], b.shape[0]) <= KS_EXACT_MAX_N:
+        from scipy import stats
+
         result = stats.ks_2samp(a, b)  # the exact p-value; cheap at this size
         return float(result.statistic), float(result.pvalue)
     statistic = ks_statistic(merge)
@@ -229,6 +234,8 @@ def chi_square_evidently(
             expected > 0, (observed - expected) ** 2 / expected, np.where(observed > 0, np.inf, 0)
         )
     statistic = float(terms.sum())
+    from scipy.special import chdtrc
+
     return statistic, float(chdtrc(k - 1, statistic))
 
 
@@ -246,6 +253,8 @@ def two_proportion_z(x1: int, n1: int, x2: int, n2: int) -> tuple[float, float]:
     if variance <= 0:
         return 0.0, 1.0
     z = abs(p1 - p2) / math.sqrt(variance)
+    from scipy.special import ndtr
+
     return z, float(2 * ndtr(-z))
 
 
@@ -262,4 +271,6 @@ def share_increase_p_value(x_ref: int, n_ref: int, x_cur: int, n_cur: int) -> fl
     """
     if n_ref <= 0 or n_cur <= 0 or x_cur <= 0:
         return 1.0
+    from scipy import stats
+
     return float(min(stats.hypergeom.sf(x_cur - 1, n_ref + n_cur, x_ref + x_cur, n_cur), 1.0))

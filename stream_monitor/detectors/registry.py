@@ -13,6 +13,7 @@ that it keeps the contract (``threshold`` reads that parameter, snapshots restor
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
@@ -22,11 +23,6 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from stream_monitor.detectors._base import Snapshot
-from stream_monitor.detectors.adwin import ADWIN
-from stream_monitor.detectors.ddm import DDM
-from stream_monitor.detectors.hddm_a import HDDMA
-from stream_monitor.detectors.kswin import KSWIN
-from stream_monitor.detectors.page_hinkley import PageHinkley
 
 __all__ = ["DETECTORS", "Detector", "DetectorSpec", "make_detector"]
 
@@ -53,25 +49,37 @@ class DetectorSpec:
     """One sequential detector.
 
     ``watches`` is ``"values"`` for a detector of any real stream (a column's transform, a
-    residual), ``"errors"`` for one of a 0/1 error indicator.
+    residual), ``"errors"`` for one of a 0/1 error indicator. The class is named by its module
+    and imported on first use: KSWIN needs scipy, which the stream never loads otherwise.
     """
 
     name: str
     display_name: str
-    cls: Callable[..., Detector]
+    module: str
+    class_name: str
     threshold_parameter: str
     watches: Literal["values", "errors"]
+
+    @property
+    def cls(self) -> Callable[..., Detector]:
+        """The detector's class."""
+        found: Callable[..., Detector] = getattr(
+            importlib.import_module(f"stream_monitor.detectors.{self.module}"), self.class_name
+        )
+        return found
 
 
 DETECTORS: Mapping[str, DetectorSpec] = MappingProxyType(
     {
         spec.name: spec
         for spec in (
-            DetectorSpec("adwin", "ADWIN", ADWIN, "delta", "values"),
-            DetectorSpec("page_hinkley", "Page-Hinkley", PageHinkley, "threshold", "values"),
-            DetectorSpec("ddm", "DDM", DDM, "drift_threshold", "errors"),
-            DetectorSpec("hddm_a", "HDDM_A", HDDMA, "drift_confidence", "errors"),
-            DetectorSpec("kswin", "KSWIN", KSWIN, "alpha", "values"),
+            DetectorSpec("adwin", "ADWIN", "adwin", "ADWIN", "delta", "values"),
+            DetectorSpec(
+                "page_hinkley", "Page-Hinkley", "page_hinkley", "PageHinkley", "threshold", "values"
+            ),
+            DetectorSpec("ddm", "DDM", "ddm", "DDM", "drift_threshold", "errors"),
+            DetectorSpec("hddm_a", "HDDM_A", "hddm_a", "HDDMA", "drift_confidence", "errors"),
+            DetectorSpec("kswin", "KSWIN", "kswin", "KSWIN", "alpha", "values"),
         )
     }
 )

@@ -156,6 +156,16 @@ def _list_topics(admin: AdminClient, base: dict[str, Any], timeout_s: float) -> 
     return topics
 
 
+def cluster_topics(base: dict[str, Any], *, timeout_s: float) -> dict[str, Any]:
+    """The cluster's topics, asked for at most about ``timeout_s`` seconds: the check that
+    the brokers in ``base`` can be reached with its settings.
+
+    Raises ``ConfigError`` at once when the credentials or TLS set-up are refused (given a
+    ``ClientErrors`` in ``base``), and the last ``KafkaException`` when no broker answered.
+    """
+    return _list_topics(AdminClient(base), base, timeout_s)
+
+
 def partitions(client: Any, topic: str, *, timeout_s: float = RETRY_TIMEOUT_S) -> list[int]:
     """The partition ids of ``topic``, asked until the broker knows the topic and every
     partition has a leader (a topic created a moment ago has none yet). ``client``: a
