@@ -14,6 +14,7 @@ import numpy as np
 import polars as pl
 import pytest
 import yaml
+from data_files import write_data
 from jsonschema import Draft202012Validator
 from numpy.typing import NDArray
 from scipy import stats
@@ -39,16 +40,6 @@ VALIDATOR = Draft202012Validator(degradation_schema())
 
 
 # -- helpers -----------------------------------------------------------------------------
-
-
-def _write(frame: pl.DataFrame, path: Path) -> Path:
-    if path.suffix == ".csv":
-        frame.write_csv(path)
-    elif path.suffix == ".parquet":
-        frame.write_parquet(path)
-    else:
-        frame.write_ndjson(path)
-    return path
 
 
 def _config(tmp_path: Path, section: dict[str, object]) -> Path:
@@ -192,7 +183,7 @@ def test_scores_are_thresholded_and_ranked_from_any_file_format(
 ) -> None:
     """A float prediction is a score: labels are score >= decision_threshold, AUC uses scores."""
     frame = _scored(2000, signal=0.4, seed=1)
-    data = _write(frame, tmp_path / f"d{suffix}")
+    data = write_data(frame, tmp_path / f"d{suffix}")
     settings = DegradationSettings(decision_threshold=0.6, periods_per_year=252)
     columns = Columns("label", "score", "ret")
     measured = measure(
@@ -283,7 +274,7 @@ def test_rows_without_target_or_prediction_are_left_out(tmp_path: Path) -> None:
             "r": [0.01, 0.02, None, -0.01, 0.03],
         }
     )
-    data = _write(frame, tmp_path / "d.parquet")
+    data = write_data(frame, tmp_path / "d.parquet")
     columns = Columns("y", "p", "r")
     measured = measure(
         read_columns(data, columns),
@@ -440,9 +431,9 @@ def test_example_config_and_docs_cover_every_metric() -> None:
 def files(tmp_path: Path) -> dict[str, Path]:
     """A reference with a strong score, a degraded current file and a healthy one."""
     return {
-        "ref": _write(_scored(3000, signal=0.6, seed=1), tmp_path / "ref.parquet"),
-        "bad": _write(_scored(3000, signal=0.2, seed=2), tmp_path / "bad.csv"),
-        "good": _write(_scored(3000, signal=0.6, seed=3), tmp_path / "good.ndjson"),
+        "ref": write_data(_scored(3000, signal=0.6, seed=1), tmp_path / "ref.parquet"),
+        "bad": write_data(_scored(3000, signal=0.2, seed=2), tmp_path / "bad.csv"),
+        "good": write_data(_scored(3000, signal=0.6, seed=3), tmp_path / "good.ndjson"),
     }
 
 
@@ -539,7 +530,10 @@ def test_regression_with_absolute_thresholds_and_metrics_export(
     x = rng.normal(0, 1, 1000)
     ref = pl.DataFrame({"y": x, "yhat": x + rng.normal(0, 0.5, 1000)})
     cur = pl.DataFrame({"y": x, "yhat": x + rng.normal(0, 1.5, 1000)})
-    ref_path, cur_path = _write(ref, tmp_path / "r.parquet"), _write(cur, tmp_path / "c.parquet")
+    ref_path, cur_path = (
+        write_data(ref, tmp_path / "r.parquet"),
+        write_data(cur, tmp_path / "c.parquet"),
+    )
     config = _config(
         tmp_path, {"metrics": {"rmse": {"max": 1.0}, "mae": {"max": 5.0}, "r2": {"min": 0.0}}}
     )
@@ -667,7 +661,7 @@ def test_bad_input_is_a_one_line_error_naming_file_column_or_flag(
     message: str,
 ) -> None:
     """Missing columns, wrong types, empty data and bad flags raise one-line UserInputErrors."""
-    cur = _write(frame, tmp_path / "cur.csv")
+    cur = write_data(frame, tmp_path / "cur.csv")
     config = _config(tmp_path, {"positive_label": True})
     argv = [a.format(config=config) for a in argv]
     with pytest.raises(error, match=message) as caught:

@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 import pytest
+from data_files import write_data
 from scipy import stats
 
 from stream_monitor.batch.drift import (
@@ -163,16 +164,6 @@ def test_unseen_categories_use_good_turing_for_the_reference() -> None:
     assert unseen.drift_detected
 
 
-def _write(frame: pl.DataFrame, path: Path) -> Path:
-    if path.suffix == ".csv":
-        frame.write_csv(path)
-    elif path.suffix == ".parquet":
-        frame.write_parquet(path)
-    else:
-        frame.write_ndjson(path)
-    return path
-
-
 @pytest.mark.parametrize("suffix", [".parquet", ".csv", ".ndjson"])
 def test_all_null_column_is_drift_and_fails_the_run(tmp_path: Path, suffix: str) -> None:
     """A current column with no value (typed, or Null, or text in a CSV) is a feature whose
@@ -181,8 +172,8 @@ def test_all_null_column_is_drift_and_fails_the_run(tmp_path: Path, suffix: str)
     rng = np.random.default_rng(3)
     ref = pl.DataFrame({"a": rng.normal(0, 1, 500), "gone": rng.normal(0, 1, 500)})
     cur = pl.DataFrame({"a": rng.normal(0, 1, 500), "gone": [None] * 500})
-    ref_path = _write(ref, tmp_path / "ref.parquet")
-    cur_path = _write(cur, tmp_path / f"cur{suffix}")
+    ref_path = write_data(ref, tmp_path / "ref.parquet")
+    cur_path = write_data(cur, tmp_path / f"cur{suffix}")
     out = tmp_path / "r.json"
     argv = [
         "check-drift",

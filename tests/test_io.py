@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 import pytest
+from data_files import write_data
 from polars.testing import assert_frame_equal
 
 from stream_monitor.errors import DataFileError
@@ -33,22 +34,11 @@ def _frame(n: int = 50) -> pl.DataFrame:
     )
 
 
-def _write(frame: pl.DataFrame, path: Path, row_group_size: int | None = None) -> Path:
-    suffix = path.suffix.lower()
-    if suffix == ".csv":
-        frame.write_csv(path)
-    elif suffix in (".parquet", ".pq"):
-        frame.write_parquet(path, row_group_size=row_group_size)
-    else:
-        frame.write_ndjson(path)
-    return path
-
-
 @pytest.mark.parametrize("suffix", [".csv", ".parquet", ".pq", ".ndjson", ".jsonl", ".json"])
 def test_each_accepted_extension_reads_the_same_frame(tmp_path: Path, suffix: str) -> None:
     """Every accepted extension is read with its format and gives back the written frame."""
     frame = _frame()
-    path = _write(frame, tmp_path / f"data{suffix}")
+    path = write_data(frame, tmp_path / f"data{suffix}")
     assert_frame_equal(scan_data(path).collect(), frame)
 
 
@@ -160,7 +150,7 @@ def test_broken_ndjson_fails_with_the_file_name(tmp_path: Path) -> None:
 def test_collect_columns_returns_only_those_columns(tmp_path: Path) -> None:
     """``collect_columns`` returns exactly the requested columns, in the requested order."""
     frame = _frame()
-    path = _write(frame, tmp_path / "data.parquet")
+    path = write_data(frame, tmp_path / "data.parquet")
     got = collect_columns(scan_data(path), ["s", "x"], source=path)
     assert_frame_equal(got, frame.select("s", "x"))
 
@@ -169,14 +159,14 @@ def test_count_rows(tmp_path: Path) -> None:
     """``count_rows`` counts the rows of CSV and Parquet files."""
     frame = _frame(123)
     for name in ("data.csv", "data.parquet"):
-        path = _write(frame, tmp_path / name)
+        path = write_data(frame, tmp_path / name)
         assert count_rows(scan_data(path), source=path) == 123
 
 
 def test_parquet_batches_are_row_groups_in_file_order(tmp_path: Path) -> None:
     """A Parquet file is read one row group at a time, in order, with the expressions applied."""
     frame = _frame(1000)
-    path = _write(frame, tmp_path / "data.parquet", row_group_size=100)
+    path = write_data(frame, tmp_path / "data.parquet", row_group_size=100)
     batches = list(iter_file_batches(path, ["x", pl.col("k").cast(pl.Float64)]))
     assert [b.height for b in batches] == [100] * 10
     expected = frame.select("x", pl.col("k").cast(pl.Float64))
@@ -187,7 +177,7 @@ def test_parquet_batches_are_row_groups_in_file_order(tmp_path: Path) -> None:
 def test_line_formats_stream_in_order(tmp_path: Path, suffix: str) -> None:
     """CSV and NDJSON files stream through Polars and give back every row in order."""
     frame = _frame(3000)
-    path = _write(frame, tmp_path / f"data{suffix}")
+    path = write_data(frame, tmp_path / f"data{suffix}")
     got = pl.concat(list(iter_file_batches(path, ["s", "k"])))
     assert_frame_equal(got, frame.select("s", "k"))
 
@@ -195,7 +185,7 @@ def test_line_formats_stream_in_order(tmp_path: Path, suffix: str) -> None:
 def test_stopping_early_leaves_no_reader_behind(tmp_path: Path) -> None:
     """Leaving the batch loop early closes the reader, and the file can be read again."""
     frame = _frame(1000)
-    path = _write(frame, tmp_path / "data.parquet", row_group_size=100)
+    path = write_data(frame, tmp_path / "data.parquet", row_group_size=100)
     for batch in iter_file_batches(path, ["x"]):
         assert batch.height == 100
         break

@@ -12,6 +12,7 @@ import numpy as np
 import polars as pl
 import pyarrow.parquet as pq
 import pytest
+from data_files import write_data
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from numpy.typing import NDArray
@@ -38,16 +39,6 @@ FORMATS = (".csv", ".parquet", ".ndjson")
 
 
 # -- helpers -----------------------------------------------------------------------------
-
-
-def _write(frame: pl.DataFrame, path: Path) -> Path:
-    if path.suffix == ".csv":
-        frame.write_csv(path)
-    elif path.suffix == ".parquet":
-        frame.write_parquet(path)
-    else:
-        frame.write_ndjson(path)
-    return path
 
 
 def _bin_counts(values: NDArray[np.float64], edges: NDArray[np.float64]) -> NDArray[np.int64]:
@@ -97,7 +88,7 @@ def test_numeric_counts_quantiles_and_moments_match_numpy(
     tmp_path: Path, mixed: pl.DataFrame, suffix: str
 ) -> None:
     """From every format: exact quantiles, bin counts and moments equal numpy's."""
-    profile = build_profile(_write(mixed, tmp_path / f"data{suffix}"))
+    profile = build_profile(write_data(mixed, tmp_path / f"data{suffix}"))
     x = mixed["x"].to_numpy()
     column = _numeric(profile, "x")
     probs = np.arange(101) / 100
@@ -124,7 +115,7 @@ def test_nulls_nans_and_infinities_are_counted_apart(tmp_path: Path) -> None:
     values: list[float | None] = [*finite.tolist(), None, None, math.nan]
     values[10:10] = [math.inf, -math.inf, math.inf]
     frame = pl.DataFrame({"v": pl.Series(values, dtype=pl.Float64)})
-    column = _numeric(build_profile(_write(frame, tmp_path / "gaps.parquet")), "v")
+    column = _numeric(build_profile(write_data(frame, tmp_path / "gaps.parquet")), "v")
     assert (column.count, column.null_count, column.nan_count) == (1003, 2, 1)
     assert (column.pos_inf_count, column.neg_inf_count, column.finite_count) == (2, 1, 997)
     assert (column.min, column.max) == (finite.min(), finite.max())
@@ -137,7 +128,7 @@ def test_nulls_nans_and_infinities_are_counted_apart(tmp_path: Path) -> None:
 def test_integer_column_with_nulls_is_numeric(tmp_path: Path) -> None:
     """An integer column with nulls is numeric; its nulls are nulls, not NaN."""
     frame = pl.DataFrame({"k": pl.Series([1, 2, None, 4, 4, 4], dtype=pl.Int32)})
-    column = _numeric(build_profile(_write(frame, tmp_path / "k.csv")), "k")
+    column = _numeric(build_profile(write_data(frame, tmp_path / "k.csv")), "k")
     assert (column.null_count, column.nan_count, column.finite_count) == (1, 0, 5)
     assert column.mean == pytest.approx(3.0)
 
@@ -146,7 +137,7 @@ def test_sketch_of_a_column_counts_its_reference_like_the_profile(
     tmp_path: Path, mixed: pl.DataFrame
 ) -> None:
     """Counting the reference into ``column.sketch()`` reproduces the profile's counts."""
-    column = _numeric(build_profile(_write(mixed, tmp_path / "d.parquet")), "x")
+    column = _numeric(build_profile(write_data(mixed, tmp_path / "d.parquet")), "x")
     sketch = column.sketch()
     assert sketch.n == 0
     sketch.update_many(mixed["x"].to_numpy())
@@ -155,7 +146,7 @@ def test_sketch_of_a_column_counts_its_reference_like_the_profile(
 
 def test_score_bins_are_unions_of_fine_bins(tmp_path: Path, mixed: pl.DataFrame) -> None:
     """Score edges are the deciles, and mapping fine counts through them counts into them."""
-    column = _numeric(build_profile(_write(mixed, tmp_path / "d.parquet")), "x")
+    column = _numeric(build_profile(write_data(mixed, tmp_path / "d.parquet")), "x")
     x = mixed["x"].to_numpy()
     expected_edges = np.unique(np.quantile(x, np.arange(11) / 10))
     np.testing.assert_array_equal(column.score_edges, expected_edges)
@@ -173,7 +164,7 @@ def test_ties_collapse_edges_and_keep_the_mapping_consistent(tmp_path: Path) -> 
     values = np.repeat([0.0, 1.0, 2.0, 5.0], [700, 100, 150, 50])
     frame = pl.DataFrame({"t": values})
     settings_ = ProfileSettings(bins=4, sketch_bins=20)
-    column = _numeric(build_profile(_write(frame, tmp_path / "t.parquet"), settings_), "t")
+    column = _numeric(build_profile(write_data(frame, tmp_path / "t.parquet"), settings_), "t")
     np.testing.assert_array_equal(column.edges, np.unique(column.quantiles))
     assert np.all(np.diff(column.edges) > 0)
     np.testing.assert_array_equal(column.counts, _bin_counts(values, column.edges))
@@ -185,7 +176,7 @@ def test_ties_collapse_edges_and_keep_the_mapping_consistent(tmp_path: Path) -> 
 def test_constant_column_gets_one_bin(tmp_path: Path) -> None:
     """A constant column's edges are the value and the next double, holding every row."""
     frame = pl.DataFrame({"c": [3.5] * 40})
-    column = _numeric(build_profile(_write(frame, tmp_path / "c.csv")), "c")
+    column = _numeric(build_profile(write_data(frame, tmp_path / "c.csv")), "c")
     np.testing.assert_array_equal(column.edges, [3.5, np.nextafter(3.5, np.inf)])
     np.testing.assert_array_equal(column.counts, [0, 40, 0])
     np.testing.assert_array_equal(column.score_bin_of_fine, [0, 1, 2])
@@ -196,7 +187,7 @@ def test_sampled_quantiles_keep_exact_counts_and_ends(tmp_path: Path) -> None:
     """With a sample smaller than the data, counts and ends stay exact and edges stay close."""
     rng = np.random.default_rng(11)
     x = rng.lognormal(0.0, 1.0, size=200_000)
-    path = _write(pl.DataFrame({"x": x}), tmp_path / "big.parquet")
+    path = write_data(pl.DataFrame({"x": x}), tmp_path / "big.parquet")
     profile = build_profile(path, ProfileSettings(quantile_sample=20_000, seed=5))
     column = _numeric(profile, "x")
     assert profile.metadata.quantile_sample_rows == 20_000
@@ -214,7 +205,7 @@ def test_sampled_quantiles_keep_exact_counts_and_ends(tmp_path: Path) -> None:
 def test_sample_is_reproducible_for_a_seed(tmp_path: Path) -> None:
     """The same seed gives the same profile; another seed moves the interior edges."""
     x = np.random.default_rng(2).normal(size=50_000)
-    path = _write(pl.DataFrame({"x": x}), tmp_path / "x.parquet")
+    path = write_data(pl.DataFrame({"x": x}), tmp_path / "x.parquet")
     first = build_profile(path, ProfileSettings(quantile_sample=5_000, seed=1))
     again = build_profile(path, ProfileSettings(quantile_sample=5_000, seed=1))
     other = build_profile(path, ProfileSettings(quantile_sample=5_000, seed=2))
@@ -247,7 +238,7 @@ def test_top_k_ties_are_broken_by_category(tmp_path: Path) -> None:
     """Top-K keeps the most frequent categories, ties by string; the rest is "other"."""
     values = ["b", "a", "c", "d", None, "c", "b", "a", "e", None, "a"]
     frame = pl.DataFrame({"s": values})
-    profile = build_profile(_write(frame, tmp_path / "s.ndjson"), ProfileSettings(top_k=2))
+    profile = build_profile(write_data(frame, tmp_path / "s.ndjson"), ProfileSettings(top_k=2))
     column = _categorical(profile, "s")
     assert column.kind == "categorical"
     assert column.categories == ("a", "b")
@@ -259,7 +250,7 @@ def test_top_k_ties_are_broken_by_category(tmp_path: Path) -> None:
 
 def test_categorical_counts_match_polars(tmp_path: Path, mixed: pl.DataFrame) -> None:
     """Category counts equal Polars' value counts, most frequent first."""
-    column = _categorical(build_profile(_write(mixed, tmp_path / "m.csv")), "city")
+    column = _categorical(build_profile(write_data(mixed, tmp_path / "m.csv")), "city")
     expected = mixed["city"].value_counts(name="n").sort(["n", "city"], descending=[True, False])
     assert column.categories == tuple(expected["city"])
     np.testing.assert_array_equal(column.category_counts, expected["n"].to_numpy())
@@ -269,7 +260,7 @@ def test_categorical_counts_match_polars(tmp_path: Path, mixed: pl.DataFrame) ->
 def test_boolean_column_has_false_and_true_categories(tmp_path: Path) -> None:
     """A boolean column is categorical over ("false", "true") in that order, even if unseen."""
     frame = pl.DataFrame({"f": [True, True, None, True]})
-    column = _categorical(build_profile(_write(frame, tmp_path / "f.parquet")), "f")
+    column = _categorical(build_profile(write_data(frame, tmp_path / "f.parquet")), "f")
     assert (column.kind, column.categories) == ("boolean", ("false", "true"))
     np.testing.assert_array_equal(column.category_counts, [0, 3])
     assert (column.null_count, column.other_count, column.n_distinct) == (1, 0, 1)
@@ -283,7 +274,7 @@ def test_polars_categorical_and_enum_columns_are_categorical(tmp_path: Path) -> 
             "enum": pl.Series(["lo", "hi", "hi"], dtype=pl.Enum(["lo", "hi"])),
         }
     )
-    profile = build_profile(_write(frame, tmp_path / "c.parquet"))
+    profile = build_profile(write_data(frame, tmp_path / "c.parquet"))
     assert _categorical(profile, "cat").categories == ("x", "y")
     assert _categorical(profile, "enum").categories == ("hi", "lo")
 
@@ -298,7 +289,7 @@ def test_kinds_are_inferred_and_dates_excluded_as_timestamps(tmp_path: Path) -> 
         {"n": [1.5, 2.5], "i": [1, 2], "b": [True, False], "s": ["u", "v"], "l": [[1], [2]]}
     ).with_columns(day=pl.Series([0, 1]).cast(pl.Date))
     with pytest.warns(ProfileWarning, match=r"column 'l' has type List\(Int64\), which is not"):
-        profile = build_profile(_write(frame, tmp_path / "k.parquet"))
+        profile = build_profile(write_data(frame, tmp_path / "k.parquet"))
     kinds = {c.name: c.kind for c in profile.columns}
     assert kinds == {"n": "numeric", "i": "numeric", "b": "boolean", "s": "categorical"}
     assert profile.metadata.excluded == {
@@ -311,7 +302,7 @@ def test_config_overrides_kinds_and_excludes_columns(tmp_path: Path) -> None:
     """Kind overrides recast columns and excluded columns are left out without a warning."""
     frame = pl.DataFrame({"zip": [75001, 69001, 75001], "n": ["1", "2", "4"], "id": [1, 2, 3]})
     settings_ = ProfileSettings(kinds={"zip": "categorical", "n": "numeric"}, exclude=("id",))
-    profile = build_profile(_write(frame, tmp_path / "o.parquet"), settings_)
+    profile = build_profile(write_data(frame, tmp_path / "o.parquet"), settings_)
     zip_code = _categorical(profile, "zip")
     assert zip_code.categories == ("75001", "69001")
     assert _numeric(profile, "n").mean == pytest.approx(7 / 3)
@@ -322,7 +313,7 @@ def test_config_overrides_kinds_and_excludes_columns(tmp_path: Path) -> None:
 def test_target_and_prediction_get_their_roles(tmp_path: Path, mixed: pl.DataFrame) -> None:
     """The target and prediction columns carry their roles; the others are features."""
     settings_ = ProfileSettings(target="label", prediction="score")
-    profile = build_profile(_write(mixed, tmp_path / "r.parquet"), settings_)
+    profile = build_profile(write_data(mixed, tmp_path / "r.parquet"), settings_)
     assert profile.target == profile.column("label")
     assert profile.prediction == profile.column("score")
     assert (profile.target.role, profile.prediction.role) == ("target", "prediction")
@@ -333,7 +324,7 @@ def test_target_and_prediction_get_their_roles(tmp_path: Path, mixed: pl.DataFra
 
 def test_missing_role_column_is_a_column_error(tmp_path: Path, mixed: pl.DataFrame) -> None:
     """A target that is not in the data is a ColumnError naming it and the file."""
-    path = _write(mixed, tmp_path / "r.parquet")
+    path = write_data(mixed, tmp_path / "r.parquet")
     with pytest.raises(ColumnError, match=r"r\.parquet: target column 'y' not found"):
         build_profile(path, ProfileSettings(target="y"))
 
@@ -344,7 +335,7 @@ def test_entirely_null_feature_is_left_out_with_a_warning(tmp_path: Path) -> Non
         {"x": [1.0, 2.0, 3.0], "empty": pl.Series([None, None, None], dtype=pl.Float64)}
     )
     with pytest.warns(ProfileWarning, match="column 'empty' has no finite value"):
-        profile = build_profile(_write(frame, tmp_path / "n.parquet"))
+        profile = build_profile(write_data(frame, tmp_path / "n.parquet"))
     assert profile.names == ("x",)
     assert profile.metadata.excluded == {"empty": "has no finite value"}
 
@@ -353,7 +344,7 @@ def test_entirely_null_target_is_a_column_error(tmp_path: Path) -> None:
     """An all-null target cannot be left out: it is a ColumnError naming it."""
     frame = pl.DataFrame({"x": [1.0, 2.0], "y": pl.Series([None, None], dtype=pl.String)})
     with pytest.raises(ColumnError, match="target column 'y' is entirely null"):
-        build_profile(_write(frame, tmp_path / "t.parquet"), ProfileSettings(target="y"))
+        build_profile(write_data(frame, tmp_path / "t.parquet"), ProfileSettings(target="y"))
 
 
 def test_data_without_rows_is_a_data_file_error(tmp_path: Path) -> None:
@@ -366,7 +357,7 @@ def test_data_without_rows_is_a_data_file_error(tmp_path: Path) -> None:
 
 def test_same_profile_from_every_format(tmp_path: Path, mixed: pl.DataFrame) -> None:
     """CSV, Parquet and NDJSON copies of the same data give the same numbers."""
-    profiles = [build_profile(_write(mixed, tmp_path / f"d{s}")) for s in FORMATS]
+    profiles = [build_profile(write_data(mixed, tmp_path / f"d{s}")) for s in FORMATS]
     assert profiles[0].columns == profiles[1].columns == profiles[2].columns
 
 
@@ -410,7 +401,8 @@ def test_counts_are_exact_for_any_values(
 def test_profile_reads_back_bit_for_bit(tmp_path: Path, mixed: pl.DataFrame) -> None:
     """Writing and reading a profile gives back equal columns, floats bit for bit, and metadata."""
     profile = build_profile(
-        _write(mixed, tmp_path / "d.parquet"), ProfileSettings(target="label", prediction="score")
+        write_data(mixed, tmp_path / "d.parquet"),
+        ProfileSettings(target="label", prediction="score"),
     )
     path = tmp_path / "profile.parquet"
     write_profile(profile, path)
@@ -427,7 +419,7 @@ def test_profile_reads_back_bit_for_bit(tmp_path: Path, mixed: pl.DataFrame) -> 
 
 def test_profile_file_layout(tmp_path: Path, mixed: pl.DataFrame) -> None:
     """The file has one row per column and the documented key-value metadata."""
-    profile = build_profile(_write(mixed, tmp_path / "d.parquet"))
+    profile = build_profile(write_data(mixed, tmp_path / "d.parquet"))
     path = tmp_path / "profile.parquet"
     write_profile(profile, path)
     table = pq.read_table(path)
@@ -467,7 +459,7 @@ def test_parquet_without_profile_metadata_is_not_a_profile(tmp_path: Path) -> No
 def test_newer_format_version_is_refused(tmp_path: Path, mixed: pl.DataFrame) -> None:
     """A profile from a newer format version is refused, naming the file and both versions."""
     path = tmp_path / "profile.parquet"
-    write_profile(build_profile(_write(mixed, tmp_path / "d.parquet")), path)
+    write_profile(build_profile(write_data(mixed, tmp_path / "d.parquet")), path)
     table = pq.read_table(path)
     metadata = dict(table.schema.metadata or {})
     metadata[b"stream_monitor.format_version"] = b"3"
@@ -484,7 +476,7 @@ def test_missing_profile_file_is_named(tmp_path: Path) -> None:
 
 def test_profile_arrays_are_read_only(tmp_path: Path, mixed: pl.DataFrame) -> None:
     """A profile is a value: its arrays cannot be written to."""
-    column = _numeric(build_profile(_write(mixed, tmp_path / "d.parquet")), "x")
+    column = _numeric(build_profile(write_data(mixed, tmp_path / "d.parquet")), "x")
     with pytest.raises(ValueError, match="read-only"):
         column.counts[0] = 1
     with pytest.raises(ValueError, match="do not add up"):
@@ -546,7 +538,7 @@ def test_cli_writes_the_profile_and_one_summary_line(
     tmp_path: Path, mixed: pl.DataFrame, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """``profile`` writes a readable profile and prints one summary line on stderr."""
-    data = _write(mixed, tmp_path / "d.csv")
+    data = write_data(mixed, tmp_path / "d.csv")
     out = tmp_path / "p.parquet"
     argv = ["profile", "--data", str(data), "--out", str(out), "--target", "label"]
     code = main([*argv, "--bins", "5", "--sketch-bins", "50", "--top-k", "3"])
@@ -567,7 +559,7 @@ def test_cli_prints_a_warning_line_for_a_left_out_column(
 ) -> None:
     """An entirely null feature gives one warning line before the summary."""
     frame = pl.DataFrame({"x": [1.0, 2.0], "gone": pl.Series([None, None], dtype=pl.String)})
-    data = _write(frame, tmp_path / "d.parquet")
+    data = write_data(frame, tmp_path / "d.parquet")
     code = main(["profile", "--data", str(data), "--out", str(tmp_path / "p.parquet")])
     lines = capsys.readouterr().err.splitlines()
     assert (code, len(lines)) == (0, 2)
@@ -599,7 +591,7 @@ def test_cli_errors_are_one_line_with_exit_code_2(
     named: str,
 ) -> None:
     """Each user error exits with code 2 and one stderr line naming the file, column or flag."""
-    data = _write(
+    data = write_data(
         pl.DataFrame({"x": [1.0, 2.0, 3.0], "blank": pl.Series([None] * 3, dtype=pl.Float64)}),
         tmp_path / "d.parquet",
     )

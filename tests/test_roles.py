@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 import pytest
+from data_files import write_data
 
 from stream_monitor.batch.drift import Data, check_drift
 from stream_monitor.batch.settings import DriftSettings
@@ -41,16 +42,6 @@ def _frame(seed: int, rows: int = ROWS) -> pl.DataFrame:
     )
 
 
-def _write(frame: pl.DataFrame, path: Path) -> Path:
-    if path.suffix == ".csv":
-        frame.write_csv(path)
-    elif path.suffix == ".parquet":
-        frame.write_parquet(path)
-    else:
-        frame.write_ndjson(path)
-    return path
-
-
 EXPECTED_EXCLUDED = ["id", "request", "ts", "day"]
 
 
@@ -58,7 +49,7 @@ EXPECTED_EXCLUDED = ["id", "request", "ts", "day"]
 def test_every_format_gives_the_same_features(tmp_path: Path, suffix: str) -> None:
     """Parquet, CSV and NDJSON of the same rows profile the same features and exclude the
     same identifier and timestamp columns, with the reason's kind."""
-    profile = build_profile(_write(_frame(0), tmp_path / f"ref{suffix}"))
+    profile = build_profile(write_data(_frame(0), tmp_path / f"ref{suffix}"))
     assert profile.names == ("x", "n", "region")
     excluded = profile.metadata.excluded
     assert list(excluded) == EXPECTED_EXCLUDED
@@ -72,8 +63,8 @@ def test_csv_dates_are_read_as_parquet_stores_them(tmp_path: Path) -> None:
     """With parse_dates a CSV file's datetimes and dates come back with Parquet's types; by
     default they stay text."""
     frame = _frame(0, rows=5)
-    csv = _write(frame, tmp_path / "d.csv")
-    parquet = _write(frame, tmp_path / "d.parquet")
+    csv = write_data(frame, tmp_path / "d.csv")
+    parquet = write_data(frame, tmp_path / "d.parquet")
     parsed = scan_data(csv, parse_dates=True).collect_schema()
     assert parsed["ts"] == pl.Datetime("us") == scan_data(parquet).collect_schema()["ts"]
     assert parsed["day"] == pl.Date
@@ -126,8 +117,8 @@ def test_named_columns_are_never_guessed(tmp_path: Path) -> None:
 
 
 def _check_drift(tmp_path: Path, *extra: str) -> tuple[int, dict[str, object]]:
-    ref = _write(_frame(0), tmp_path / "ref.csv")
-    cur = _write(_frame(1), tmp_path / "cur.ndjson")
+    ref = write_data(_frame(0), tmp_path / "ref.csv")
+    cur = write_data(_frame(1), tmp_path / "cur.ndjson")
     out = tmp_path / "report.json"
     code = main(
         [
@@ -165,8 +156,8 @@ def test_check_drift_lists_excluded_columns_with_why(tmp_path: Path) -> None:
 def test_check_drift_with_a_profile_lists_the_profile_exclusions(tmp_path: Path) -> None:
     """Against a profile, the profile's excluded columns are the report's."""
     profile = tmp_path / "ref.profile.parquet"
-    write_profile(build_profile(_write(_frame(0), tmp_path / "ref.parquet")), profile)
-    cur = _write(_frame(1), tmp_path / "cur.parquet")
+    write_profile(build_profile(write_data(_frame(0), tmp_path / "ref.parquet")), profile)
+    cur = write_data(_frame(1), tmp_path / "cur.parquet")
     code = main(
         [
             "check-drift",
@@ -185,7 +176,7 @@ def test_check_drift_with_a_profile_lists_the_profile_exclusions(tmp_path: Path)
 def test_unknown_excluded_column_is_one_line_and_exit_2(tmp_path: Path) -> None:
     """``--exclude`` of a name that is no column fails in one line naming it, through the
     installed command line, for check-drift and profile alike."""
-    ref = _write(_frame(0, rows=10), tmp_path / "ref.parquet")
+    ref = write_data(_frame(0, rows=10), tmp_path / "ref.parquet")
     runs = {
         "check-drift": [
             f"--reference_data_path={ref}",
@@ -219,7 +210,7 @@ def test_excluded_name_check_comes_before_reading() -> None:
 
 def test_profile_flag_adds_to_the_config_exclusions(tmp_path: Path) -> None:
     """``profile --exclude`` adds to the config's exclude list."""
-    data = _write(_frame(0), tmp_path / "d.parquet")
+    data = write_data(_frame(0), tmp_path / "d.parquet")
     config = tmp_path / "c.yaml"
     config.write_text("profile:\n  exclude: [x]\n")
     out = tmp_path / "p.parquet"

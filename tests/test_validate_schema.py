@@ -11,6 +11,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 import yaml
+from data_files import write_data
 from jsonschema import Draft202012Validator
 
 from stream_monitor.batch.schema import (
@@ -37,16 +38,6 @@ VALIDATOR = Draft202012Validator(schema_validation_schema())
 
 
 # -- helpers -----------------------------------------------------------------------------
-
-
-def _write(frame: pl.DataFrame, path: Path) -> Path:
-    if path.suffix == ".csv":
-        frame.write_csv(path)
-    elif path.suffix == ".parquet":
-        frame.write_parquet(path)
-    else:
-        frame.write_ndjson(path)
-    return path
 
 
 def _write_yaml(path: Path, document: object) -> Path:
@@ -135,7 +126,7 @@ EXPECTED = [
 @pytest.mark.parametrize("suffix", FORMATS)
 def test_every_check_counts_rows_and_names_example_rows(tmp_path: Path, suffix: str) -> None:
     """Each check type reports its exact count and 0-based example rows in CSV, Parquet, NDJSON."""
-    data = _write(DATA, tmp_path / f"data{suffix}")
+    data = write_data(DATA, tmp_path / f"data{suffix}")
     report = validate(scan_data(data), parse_schema(SCHEMA, source="s"), source=data)
     document = report.to_dict(data=str(data), schema="s")
     VALIDATOR.validate(document)
@@ -147,7 +138,7 @@ def test_every_check_counts_rows_and_names_example_rows(tmp_path: Path, suffix: 
 
 def test_violation_details_name_bounds_but_never_data_values(tmp_path: Path) -> None:
     """Details quote the schema's bounds and counts; no data value appears in the report."""
-    data = _write(DATA, tmp_path / "data.parquet")
+    data = write_data(DATA, tmp_path / "data.parquet")
     report = validate(scan_data(data), parse_schema(SCHEMA, source="s"), source=data)
     details = {(v.column, v.check): v.detail for v in report.violations}
     assert details[("age", "min")] == "2 values below min 18"
@@ -161,7 +152,7 @@ def test_violation_details_name_bounds_but_never_data_values(tmp_path: Path) -> 
 
 def test_max_examples_limits_the_rows_listed_but_not_the_count(tmp_path: Path) -> None:
     """--max-examples keeps the first K failing rows; 0 keeps none and still counts them."""
-    data = _write(DATA, tmp_path / "data.parquet")
+    data = write_data(DATA, tmp_path / "data.parquet")
     schema = parse_schema(SCHEMA, source="s")
     one = validate(scan_data(data), schema, source=data, max_examples=1)
     none = validate(scan_data(data), schema, source=data, max_examples=0)
@@ -179,7 +170,7 @@ def test_examples_are_found_far_into_a_large_file(tmp_path: Path) -> None:
     n = 600_000
     values = pl.Series("x", range(n), dtype=pl.Int64)
     frame = pl.DataFrame({"x": values.scatter([300_001, 599_998], [-1, -5])})
-    data = _write(frame, tmp_path / "big.parquet")
+    data = write_data(frame, tmp_path / "big.parquet")
     schema = parse_schema({"columns": {"x": {"dtype": "int", "min": 0}}}, source="s")
     report = validate(scan_data(data), schema, source=data)
     assert [(v.check, v.count, v.examples) for v in report.violations] == [
@@ -190,7 +181,7 @@ def test_examples_are_found_far_into_a_large_file(tmp_path: Path) -> None:
 def test_nan_is_a_null_and_never_out_of_range(tmp_path: Path) -> None:
     """NaN fails nullable: false, and counts against neither min nor max; inf is above max."""
     frame = pl.DataFrame({"x": [1.0, float("nan"), 2.0, float("inf"), None]})
-    data = _write(frame, tmp_path / "nan.parquet")
+    data = write_data(frame, tmp_path / "nan.parquet")
     schema = parse_schema({"columns": {"x": {"dtype": "float", "min": 0, "max": 10}}}, source="s")
     report = validate(scan_data(data), schema, source=data)
     assert [(v.check, v.count, v.examples) for v in report.violations] == [
@@ -226,7 +217,7 @@ def test_dtype_mismatch_is_one_column_level_violation(
 ) -> None:
     """A column of the wrong type is one dtype violation, and its value checks are skipped."""
     frame = pl.DataFrame({"c": pl.Series([0, 1, 1], dtype=pl.Int64).cast(data_dtype)})
-    data = _write(frame, tmp_path / "d.parquet")
+    data = write_data(frame, tmp_path / "d.parquet")
     spec: dict[str, object] = {"dtype": dtype, "unique": True}
     report = validate(
         scan_data(data), parse_schema({"columns": {"c": spec}}, source="s"), source=data
@@ -270,7 +261,7 @@ def test_allowed_works_on_categorical_and_integer_columns(tmp_path: Path) -> Non
             "code": [1, 2, 3, 9, None],
         }
     )
-    data = _write(frame, tmp_path / "c.parquet")
+    data = write_data(frame, tmp_path / "c.parquet")
     schema = parse_schema(
         {
             "columns": {
@@ -290,7 +281,7 @@ def test_allowed_works_on_categorical_and_integer_columns(tmp_path: Path) -> Non
 def test_unique_ignores_nulls_and_flags_every_repeat_after_the_first(tmp_path: Path) -> None:
     """unique: true counts each later occurrence of a value; repeated nulls are not duplicates."""
     frame = pl.DataFrame({"k": ["a", None, "a", "b", None, "a", "b"]})
-    data = _write(frame, tmp_path / "u.csv")
+    data = write_data(frame, tmp_path / "u.csv")
     spec = {"columns": {"k": {"dtype": "string", "nullable": True, "unique": True}}}
     report = validate(scan_data(data), parse_schema(spec, source="s"), source=data)
     assert [(v.check, v.count, v.examples) for v in report.violations] == [("unique", 3, (2, 5, 6))]
@@ -300,7 +291,7 @@ def test_not_strict_ignores_extra_columns_and_optional_columns_may_be_absent(
     tmp_path: Path,
 ) -> None:
     """Without strict, unlisted columns are fine; required: false columns may be missing."""
-    data = _write(pl.DataFrame({"a": [1, 2], "b": ["x", "y"]}), tmp_path / "d.parquet")
+    data = write_data(pl.DataFrame({"a": [1, 2], "b": ["x", "y"]}), tmp_path / "d.parquet")
     schema = parse_schema(
         {"columns": {"a": {"dtype": "int"}, "c": {"required": False}}}, source="s"
     )
@@ -318,7 +309,7 @@ def test_inferred_schema_validates_its_own_data(tmp_path: Path, suffix: str) -> 
     frame = DATA.drop("comment").with_columns(
         pl.Series("ratio", [0.1, 7.75, 1e-9, 3.0, 2.5, 0.0, 1, 2, 3, 4, 5, -6.25])
     )
-    data = _write(frame, tmp_path / f"ref{suffix}")
+    data = write_data(frame, tmp_path / f"ref{suffix}")
     schema, rows = infer_schema(scan_data(data), source=data)
     assert rows == 12
     path = tmp_path / "schema.yaml"
@@ -341,7 +332,7 @@ def test_inferred_schema_validates_its_own_data(tmp_path: Path, suffix: str) -> 
 def test_inferred_float_range_keeps_infinities_and_ignores_nan(tmp_path: Path) -> None:
     """An observed -inf/inf becomes the bound (written .inf in YAML); NaN makes it nullable."""
     frame = pl.DataFrame({"x": [1.0, float("nan"), float("-inf"), 2.0, float("inf")]})
-    data = _write(frame, tmp_path / "x.parquet")
+    data = write_data(frame, tmp_path / "x.parquet")
     schema, _ = infer_schema(scan_data(data), source=data)
     (column,) = schema.columns
     assert (column.min, column.max, column.nullable) == (float("-inf"), float("inf"), True)
@@ -358,7 +349,7 @@ def test_inferred_allowed_stops_at_the_limit_of_distinct_values(tmp_path: Path) 
             "day": [dt.date(2024, 1, 1) + dt.timedelta(days=i) for i in range(200)],
         }
     )
-    data = _write(frame, tmp_path / "d.parquet")
+    data = write_data(frame, tmp_path / "d.parquet")
     schema, _ = infer_schema(scan_data(data), source=data)
     fifty, fifty_one, day = schema.columns
     assert fifty.allowed is not None
@@ -461,7 +452,7 @@ def test_cli_valid_data_exits_0_with_a_summary_and_a_report(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """Valid data exits 0, prints 'valid:' and writes a report that fits the JSON Schema."""
-    data = _write(pl.DataFrame({"a": [1, 2, 3]}), tmp_path / "d.csv")
+    data = write_data(pl.DataFrame({"a": [1, 2, 3]}), tmp_path / "d.csv")
     schema = _write_yaml(tmp_path / "s.yaml", {"columns": {"a": {"dtype": "int", "min": 1}}})
     out = tmp_path / "report.json"
     assert _run("--data", str(data), "--schema", str(schema), "--json_path", str(out)) == EXIT_OK
@@ -493,7 +484,7 @@ def test_cli_violations_exit_1_and_export_metrics(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """Violations exit 1 (EXIT_DRIFT); the textfile holds schema_valid 0 and each count."""
-    data = _write(DATA, tmp_path / "d.parquet")
+    data = write_data(DATA, tmp_path / "d.parquet")
     schema = _write_yaml(tmp_path / "s.yaml", SCHEMA)
     out, prom = tmp_path / "r.json", tmp_path / "m.prom"
     code = _run(
@@ -521,7 +512,7 @@ def test_cli_infer_writes_a_schema_the_data_then_satisfies(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """--infer writes a commented schema; validating the same file against it exits 0."""
-    data = _write(DATA, tmp_path / "ref.ndjson")
+    data = write_data(DATA, tmp_path / "ref.ndjson")
     schema = tmp_path / "inferred.yaml"
     assert _run("--data", str(data), "--schema", str(schema), "--infer") == EXIT_OK
     assert capsys.readouterr().out.startswith(f"inferred 7 columns from {data} (12 rows)")
@@ -566,7 +557,7 @@ def test_cli_bad_input_is_a_one_line_error_naming_the_file_or_flag(
     tmp_path: Path, argv: list[str], error: type[UserInputError], message: str
 ) -> None:
     """Missing files, bad flags and unwritable outputs raise one-line UserInputErrors (exit 2)."""
-    data = _write(pl.DataFrame({"a": [1]}), tmp_path / "d.csv")
+    data = write_data(pl.DataFrame({"a": [1]}), tmp_path / "d.csv")
     schema = _write_yaml(tmp_path / "s.yaml", {"columns": {"a": {"dtype": "int"}}})
     names = {"tmp": str(tmp_path), "data": str(data), "schema": str(schema)}
     with pytest.raises(error, match=message) as caught:
@@ -589,8 +580,8 @@ def test_cli_infer_margin_lets_a_fresh_sample_pass(tmp_path: Path) -> None:
     """A schema inferred with the default --infer-margin accepts a fresh sample of the same
     traffic, which the exact observed ranges (--infer-margin 0) reject; a negative margin
     is a usage error."""
-    reference = _write(traffic(20_000, seed=1).drop("id"), tmp_path / "reference.parquet")
-    fresh = _write(traffic(20_000, seed=2).drop("id"), tmp_path / "fresh.parquet")
+    reference = write_data(traffic(20_000, seed=1).drop("id"), tmp_path / "reference.parquet")
+    fresh = write_data(traffic(20_000, seed=2).drop("id"), tmp_path / "fresh.parquet")
     widened, exact = tmp_path / "widened.yaml", tmp_path / "exact.yaml"
     assert _run("--data", str(reference), "--schema", str(widened), "--infer") == EXIT_OK
     assert "--infer-margin" in widened.read_text(encoding="utf-8")

@@ -353,6 +353,16 @@ def default_method(kind: Kind, n_reference: int, n_values: int | None) -> str:
     return "chi_square" if n_values is None or n_values > 2 else "z"
 
 
+def _method_for(
+    name: str, kind: Kind, settings: DriftSettings, n_reference: int, n_values: int | None
+) -> str:
+    """The column's configured method (checked to fit its kind), or the default one."""
+    configured = settings.method(name, kind)
+    if configured is not None:
+        return _allowed(name, kind, configured)
+    return default_method(kind, n_reference, n_values)
+
+
 def _allowed(name: str, kind: Kind, method: str) -> str:
     allowed = NUMERIC_METHODS if kind == "numeric" else CATEGORICAL_METHODS
     if method not in allowed:
@@ -550,12 +560,7 @@ def _unscored_numeric(
     settings: DriftSettings,
 ) -> ColumnDrift:
     """A numeric column with no finite current value: no score, its data quality only."""
-    configured = settings.method(name, "numeric")
-    method = (
-        _allowed(name, "numeric", configured)
-        if configured is not None
-        else default_method("numeric", rs.shape[0], n_distinct(rs))
-    )
+    method = _method_for(name, "numeric", settings, rs.shape[0], n_distinct(rs))
     cs = np.empty(0, dtype=np.float64)
     return ColumnDrift(
         name=name,
@@ -583,12 +588,7 @@ def _compare_sorted(
     settings: DriftSettings,
 ) -> ColumnDrift:
     pair = SortedPair(rs, cs)
-    configured = settings.method(name, "numeric")
-    method = (
-        _allowed(name, "numeric", configured)
-        if configured is not None
-        else default_method("numeric", rs.shape[0], pair.merge.n_distinct)
-    )
+    method = _method_for(name, "numeric", settings, rs.shape[0], pair.merge.n_distinct)
     threshold = settings.threshold(method, name)
     score, p_value = SCORE_METHODS[method].score_sorted(pair)
     return ColumnDrift(
@@ -629,12 +629,7 @@ def compare_categorical(
     c = np.array([current.get(k, 0) for k in keys], dtype=np.int64)
     if not r.sum() or not c.sum():
         raise ValueError(f"column {name!r}: both samples need a value")
-    configured = settings.method(name, "categorical")
-    method = (
-        _allowed(name, "categorical", configured)
-        if configured is not None
-        else default_method("categorical", int(r.sum()), len(keys))
-    )
+    method = _method_for(name, "categorical", settings, int(r.sum()), len(keys))
     threshold = settings.threshold(method, name)
     # The categories are in sorted order: z's share is of all but the first (Evidently's).
     score, p_value = SCORE_METHODS[method].score_counts(r, c)
@@ -684,12 +679,7 @@ def _unscored_categorical(
     settings: DriftSettings,
 ) -> ColumnDrift:
     """A categorical column with no current value: no score, its data quality only."""
-    configured = settings.method(name, "categorical")
-    method = (
-        _allowed(name, "categorical", configured)
-        if configured is not None
-        else default_method("categorical", sum(reference.values()), len(reference))
-    )
+    method = _method_for(name, "categorical", settings, sum(reference.values()), len(reference))
     return ColumnDrift(
         name=name,
         role=role,
@@ -732,12 +722,7 @@ def compare_numeric_sketch(
         outside(cs, column.min, column.max),
         settings.quality_rule,
     )
-    configured = settings.method(name, "numeric")
-    method = (
-        _allowed(name, "numeric", configured)
-        if configured is not None
-        else default_method("numeric", column.finite_count, None)
-    )
+    method = _method_for(name, "numeric", settings, column.finite_count, None)
     spec = SCORE_METHODS[method]
     if spec.binned is None:
         raise ConfigError(
