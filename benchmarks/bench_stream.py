@@ -63,10 +63,11 @@ def fill(bootstrap: str, topic: str, n: int, partitions: int) -> tuple[int, floa
     from confluent_kafka.admin import AdminClient
     from confluent_kafka.cimpl import NewTopic
 
+    from stream_monitor.stream import kafka_io
     from stream_monitor.synthetic import traffic
 
     admin = AdminClient({"bootstrap.servers": bootstrap})
-    admin.create_topics([NewTopic(topic, partitions, 1)])[topic].result(30)
+    kafka_io.create_topics(admin, [NewTopic(topic, partitions, 1)])
     producer = Producer(
         {"bootstrap.servers": bootstrap, "linger.ms": 50, "batch.size": 1_000_000, "acks": 1}
     )
@@ -174,6 +175,7 @@ def latency(bootstrap: str, profile_path: str, out: Any, rate: int = 50_000) -> 
     from confluent_kafka.cimpl import NewTopic
 
     from stream_monitor.profile.store import read_profile
+    from stream_monitor.stream import kafka_io
     from stream_monitor.stream.kafka_app import KafkaMonitor
     from stream_monitor.stream.settings import StreamSettings
     from stream_monitor.synthetic import Drift, traffic
@@ -181,8 +183,7 @@ def latency(bootstrap: str, profile_path: str, out: Any, rate: int = 50_000) -> 
     topic = f"latency-{uuid.uuid4().hex[:8]}"
     alerts_topic = f"{topic}.alerts"
     admin = AdminClient({"bootstrap.servers": bootstrap})
-    for name in (topic, alerts_topic):
-        admin.create_topics([NewTopic(name, 1, 1)])[name].result(30)
+    kafka_io.create_topics(admin, [NewTopic(name, 1, 1) for name in (topic, alerts_topic)])
     settings = StreamSettings(
         monitor="latency",
         bootstrap_servers=bootstrap,

@@ -17,6 +17,8 @@ import pytest
 from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Producer
 from confluent_kafka.admin import AdminClient, NewTopic
 
+from stream_monitor.stream import kafka_io
+
 pytestmark = pytest.mark.kafka
 
 BOOTSTRAP_ENV = "STREAM_MONITOR_BOOTSTRAP"
@@ -41,7 +43,9 @@ def random_topic(admin: AdminClient) -> Iterator[str]:
     """Create a single-partition topic with a random name and delete it afterwards."""
     name = f"test-kafka-broker-{uuid.uuid4().hex}"
     new_topic = NewTopic(name, num_partitions=1, replication_factor=1)
-    admin.create_topics([new_topic], operation_timeout=TIMEOUT_S)[name].result(timeout=TIMEOUT_S)
+    # Created and awaited as the monitor does: retriable broker errors are waited out.
+    kafka_io.create_topics(admin, [new_topic])
+    kafka_io.partitions(admin, name)
     try:
         yield name
     finally:

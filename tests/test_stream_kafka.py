@@ -15,13 +15,13 @@ import polars as pl
 import pytest
 import yaml
 from confluent_kafka import Message
-from confluent_kafka.admin import AdminClient
 from jsonschema import Draft202012Validator
 from kafka_support import bootstrap, new_topic, payloads, produce, read_all, run_in_thread
 
 from stream_monitor.config import ProfileSettings
 from stream_monitor.profile.build import build_profile
 from stream_monitor.profile.model import Profile
+from stream_monitor.stream import kafka_io
 from stream_monitor.stream.alerts import alert_schema
 from stream_monitor.stream.kafka_app import KafkaMonitor
 from stream_monitor.stream.kafka_io import state_key
@@ -208,7 +208,7 @@ def test_a_first_run_creates_its_output_topics_and_starts_cleanly(
     assert not [entry for entry in logged if entry["level"] == "error"], done.stderr[-3000:]
     created = {entry["topic"] for entry in logged if entry["msg"] == "created topic"}
     assert created == set(outputs.values())
-    existing = AdminClient({"bootstrap.servers": bootstrap()}).list_topics(timeout=15).topics
+    existing = kafka_io.cluster_topics({"bootstrap.servers": bootstrap()}, timeout_s=15.0)
     assert set(outputs.values()) <= set(existing)
     assert {m.key() for m in read_all(outputs["state_topic"])} == {
         state_key("fresh", topic, p) for p in (0, 1)
