@@ -189,7 +189,7 @@ class ColumnMonitor:
                 [p1 for *_, p1 in self.shares],
                 threshold=share_threshold,
             )
-            if self.shares and share_threshold
+            if self.shares and share_threshold is not None
             else None
         )
         # Share channel k's value per code + 1: null (index 0) is no opinion.
@@ -272,11 +272,12 @@ class ColumnMonitor:
             z = streams[channel]
             positions = detector.update_many(z)
             for k, pos in enumerate(positions):
+                recent = self.recent[channel].mean_at(z, int(pos))
                 # Page-Hinkley reports the statistic that crossed; others, the recent mean.
                 if isinstance(detector, PageHinkley):
                     score = float(detector.last_statistics[k])
                 else:
-                    score = self.recent[channel].mean_at(z, int(pos))
+                    score = recent
                 events.append(
                     DriftEvent(
                         self.event_type,
@@ -286,10 +287,7 @@ class ColumnMonitor:
                         float(detector.threshold),
                         int(pos),
                         1,
-                        details={
-                            "channel": channel,
-                            "recent_mean": self.recent[channel].mean_at(z, int(pos)),
-                        },
+                        details={"channel": channel, "recent_mean": recent},
                     )
                 )
         for channel, z in streams.items():
@@ -298,11 +296,9 @@ class ColumnMonitor:
 
     def _category_shares(self, codes: NDArray[np.int64]) -> list[DriftEvent]:
         assert self.share_cusum is not None
-        # Channel k reads category code + 1 (0 for null) through its own table.
-        shifted = (codes + 1)[None, :]
-        for_each = self.share_tables
+        # Every channel reads the one row of codes + 1 (0 for null) through its own table.
         hits = self.share_cusum.update_coded(
-            shifted, np.zeros(len(self.shares), np.int64), for_each
+            (codes + 1)[None, :], np.zeros(len(self.shares), np.int64), self.share_tables
         )
         events = []
         for channel, pos, stat in hits:

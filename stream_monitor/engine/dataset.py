@@ -303,8 +303,8 @@ class DatasetMonitor:
             else:
                 values = category_codes(frame, column)
             events.extend(monitor.update_many(values, self.rows, slots))
-        if self.multivariate is not None and self.reconstruction is not None:
-            events.extend(self._multivariate(numeric, frame.height))
+        if self.multivariate is not None:
+            events.extend(self._multivariate(self.multivariate, numeric))
         if self.concept is not None:
             events.extend(self.concept.update(frame))
         events.sort(key=lambda e: e.position)
@@ -313,20 +313,14 @@ class DatasetMonitor:
         return events
 
     def _multivariate(
-        self, numeric: Mapping[str, NDArray[np.float64]], rows: int
+        self, monitor: ColumnMonitor, numeric: Mapping[str, NDArray[np.float64]]
     ) -> list[DriftEvent]:
         """Events on the reconstruction error, naming the features whose residuals grew."""
-        assert self.multivariate is not None
-        assert self.reconstruction is not None
         fitted = self.reconstruction
-        values = (
-            np.column_stack([numeric[name] for name in fitted.features])
-            if rows
-            else (np.empty((0, len(fitted.features))))
-        )
-        errors, squared = fitted.errors(values)
+        assert fitted is not None  # there is a multivariate monitor only with a fit
+        errors, squared = fitted.errors(np.column_stack([numeric[n] for n in fitted.features]))
         events = []
-        for event in self.multivariate.update_many(errors, self.rows):
+        for event in monitor.update_many(errors, self.rows):
             lo = max(0, event.position + 1 - 1_000)
             found = fitted.contributions(squared[lo : event.position + 1])
             details = {**(event.details or {}), "contributors": found}
