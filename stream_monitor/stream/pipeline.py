@@ -29,6 +29,9 @@ from stream_monitor.stream.decode import (
 from stream_monitor.stream.partition import AlertSettings, PartitionMonitor
 from stream_monitor.stream.settings import StreamSettings
 
+#: The quality code a dead-lettered record gives the fields it names, by its reason.
+_FIELD_CODES = {MISSING_FIELD: QUALITY_NULL, WRONG_TYPE: QUALITY_TYPE}
+
 
 @dataclass
 class Counters:
@@ -203,7 +206,7 @@ class Pipeline:
         n_rows = row_source.shape[0]
         codes = np.full((len(self._column_index), len(bad)), QUALITY_NONE, dtype=np.int8)
         for j, record in enumerate(bad):
-            code = {MISSING_FIELD: QUALITY_NULL, WRONG_TYPE: QUALITY_TYPE}.get(record.reason)
+            code = _FIELD_CODES.get(record.reason)
             if code is None:
                 continue
             for name in record.fields:
