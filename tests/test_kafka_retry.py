@@ -44,6 +44,7 @@ def test_a_retriable_error_is_asked_again_until_it_passes(code: int) -> None:
         KafkaError.UNKNOWN_TOPIC_OR_PART,
         KafkaError.NOT_COORDINATOR,
         KafkaError._TIMED_OUT,
+        KafkaError._DESTROY_BROKER,
     ],
 )
 def test_a_retriable_error_that_persists_is_raised_at_the_bound(code: int) -> None:

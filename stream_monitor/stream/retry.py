@@ -53,6 +53,9 @@ RETRIABLE_CODES = frozenset(
         KafkaError.REQUEST_TIMED_OUT,
         KafkaError._TRANSPORT,
         KafkaError._ALL_BROKERS_DOWN,
+        # A broker's connection was torn down mid-call (it was killed or restarted); the
+        # client reconnects. A broker restart stopped the run on this before.
+        KafkaError._DESTROY_BROKER,
         KafkaError.NOT_CONTROLLER,
     }
 )
