@@ -90,6 +90,18 @@ class Interleaved:
     dead_codes: NDArray[np.int8]
 
 
+@dataclass(frozen=True, slots=True)
+class ColumnArrays:
+    """A batch as the detectors read it: each profile column's values as one array.
+
+    A numeric column's values are float64 (NaN for null); a categorical column's are its
+    codes (``category_codes``). ``decode.Decoder`` can decode payloads straight into this.
+    """
+
+    height: int
+    values: Mapping[str, NDArray[Any]]
+
+
 def numeric_reference(column: NumericColumnProfile) -> NumericReference:
     """The detector-side view of a numeric column's profile."""
     return NumericReference(column.edges, column.counts, column.score_bin_of_fine, column.std)
@@ -148,9 +160,23 @@ class ConceptMonitor:
         self.scale = 1.0 / scale if scale > 0 else 1.0
         self.recent = RecentValues()
 
-    def errors(self, frame: pl.DataFrame) -> NDArray[np.float64]:
+    @staticmethod
+    def reads_arrays(target: ColumnProfile, prediction: ColumnProfile) -> bool:
+        """Whether the errors follow from ``ColumnArrays`` alone: a numeric target, or a
+        numeric prediction (a probability) against a boolean or 0/1 target. Other pairs
+        compare the values' text, which category codes do not keep."""
+        if isinstance(target, NumericColumnProfile):
+            return isinstance(prediction, NumericColumnProfile)
+        assert isinstance(target, CategoricalColumnProfile)
+        labels = {"true", "false"} if target.kind == "boolean" else {"0", "1"}
+        return isinstance(prediction, NumericColumnProfile) and set(target.categories) <= labels
+
+    def errors(self, batch: pl.DataFrame | ColumnArrays) -> NDArray[np.float64]:
         """The error stream of a batch: 0/1 indicators, or absolute scaled residuals."""
         t, p = self.target.name, self.prediction.name
+        if isinstance(batch, ColumnArrays):
+            return self._errors_of_arrays(batch)
+        frame = batch
         if self.classification:
             truth = frame.get_column(t)
             guess = frame.get_column(p)
@@ -172,9 +198,24 @@ class ConceptMonitor:
         residual = np.abs(numeric_values(frame, p) - numeric_values(frame, t)) * self.scale
         return residual
 
-    def update(self, frame: pl.DataFrame) -> list[DriftEvent]:
+    def _errors_of_arrays(self, batch: ColumnArrays) -> NDArray[np.float64]:
+        guess = batch.values[self.prediction.name]
+        truth = batch.values[self.target.name]
+        if not self.classification:
+            residual: NDArray[np.float64] = np.abs(guess - truth) * self.scale
+            return residual
+        assert isinstance(self.target, CategoricalColumnProfile)
+        positive = "true" if self.target.kind == "boolean" else "1"
+        cats = list(self.target.categories)
+        code = cats.index(positive) if positive in cats else -2
+        wrong: NDArray[np.float64] = ((guess >= 0.5) != (truth == code)).astype(np.float64)
+        # Nulls on either side are no opinion, as in the frame path.
+        wrong[(truth < 0) | np.isnan(guess)] = np.nan
+        return wrong
+
+    def update(self, batch: pl.DataFrame | ColumnArrays) -> list[DriftEvent]:
         """Feed one batch; return the concept-drift events, in row order."""
-        errors = self.errors(frame)
+        errors = self.errors(batch)
         events = []
         for label, detector in self.detectors.items():
             for pos in detector.update_many(errors):
@@ -284,36 +325,42 @@ class DatasetMonitor:
         )
 
     def update(
-        self, frame: pl.DataFrame, interleaved: Interleaved | None = None
+        self, batch: pl.DataFrame | ColumnArrays, interleaved: Interleaved | None = None
     ) -> list[DriftEvent]:
         """Feed one batch of records; return the drift events, ordered by row.
 
         ``interleaved`` places the batch's dead-lettered records among its rows, for the
         quality measures; the positions of ``data_quality`` events count them too.
         """
-        frame = self._with_all_columns(frame)
+        columns = batch if isinstance(batch, ColumnArrays) else self.column_arrays(batch)
         events: list[DriftEvent] = []
-        slots = self._slots(frame)
-        numeric: dict[str, NDArray[np.float64]] = {}
+        slots = None if isinstance(batch, ColumnArrays) else self._slots(batch)
         for column in self.profile.columns:
             monitor = self.columns[column.name]
-            if isinstance(column, NumericColumnProfile):
-                values: NDArray[Any] = numeric_values(frame, column.name)
-                numeric[column.name] = values
-            else:
-                values = category_codes(frame, column)
-            events.extend(monitor.update_many(values, self.rows, slots))
+            events.extend(monitor.update_many(columns.values[column.name], self.rows, slots))
         if self.multivariate is not None:
-            events.extend(self._multivariate(self.multivariate, numeric))
+            events.extend(self._multivariate(self.multivariate, columns.values))
         if self.concept is not None:
-            events.extend(self.concept.update(frame))
+            events.extend(self.concept.update(batch))
         events.sort(key=lambda e: e.position)
-        events.extend(self.quality.update(self._quality_codes(frame.height, interleaved)))
-        self.rows += frame.height
+        events.extend(self.quality.update(self._quality_codes(columns.height, interleaved)))
+        self.rows += columns.height
         return events
 
+    def column_arrays(self, frame: pl.DataFrame) -> ColumnArrays:
+        """A decoded frame's profile columns as the detectors read them (a missing column
+        counts as all-null)."""
+        frame = self._with_all_columns(frame)
+        values: dict[str, NDArray[Any]] = {}
+        for column in self.profile.columns:
+            if isinstance(column, NumericColumnProfile):
+                values[column.name] = numeric_values(frame, column.name)
+            else:
+                values[column.name] = category_codes(frame, column)
+        return ColumnArrays(frame.height, values)
+
     def _multivariate(
-        self, monitor: ColumnMonitor, numeric: Mapping[str, NDArray[np.float64]]
+        self, monitor: ColumnMonitor, numeric: Mapping[str, NDArray[Any]]
     ) -> list[DriftEvent]:
         """Events on the reconstruction error, naming the features whose residuals grew."""
         fitted = self.reconstruction

@@ -17,7 +17,7 @@ import polars as pl
 from numpy.typing import NDArray
 
 from stream_monitor.engine import DriftEvent
-from stream_monitor.engine.dataset import DatasetMonitor, Interleaved, MonitorSettings
+from stream_monitor.engine.dataset import ColumnArrays, DatasetMonitor, Interleaved, MonitorSettings
 from stream_monitor.errors import StateError
 from stream_monitor.profile.model import Profile
 from stream_monitor.stream import checkpoint
@@ -70,7 +70,7 @@ class PartitionMonitor:
 
     def process(
         self,
-        frame: pl.DataFrame,
+        frame: pl.DataFrame | ColumnArrays,
         offsets: NDArray[np.int64],
         interleaved: Interleaved | None = None,
         record_offsets: NDArray[np.int64] | None = None,
@@ -185,8 +185,12 @@ class PartitionMonitor:
         return alerts
 
     # -- window bookkeeping across batches ------------------------------------------------
-    def _times(self, frame: pl.DataFrame) -> pl.Series | None:
-        if self.timestamp_field is None or self.timestamp_field not in frame.columns:
+    def _times(self, frame: pl.DataFrame | ColumnArrays) -> pl.Series | None:
+        if (
+            self.timestamp_field is None
+            or isinstance(frame, ColumnArrays)
+            or self.timestamp_field not in frame.columns
+        ):
             return None
         return frame.get_column(self.timestamp_field).cast(pl.String)
 
