@@ -17,7 +17,7 @@ import polars as pl
 from numpy.typing import NDArray
 
 from stream_monitor.engine.column import QUALITY_NONE, QUALITY_NULL, QUALITY_TYPE
-from stream_monitor.engine.dataset import Interleaved
+from stream_monitor.engine.dataset import ConceptMonitor, Interleaved
 from stream_monitor.profile.model import NumericColumnProfile, Profile
 from stream_monitor.stream.decode import (
     MISSING_FIELD,
@@ -26,6 +26,7 @@ from stream_monitor.stream.decode import (
     DecodedBatch,
     Decoder,
 )
+from stream_monitor.stream.flatjson import BOOLEAN, NUMBER, TEXT, FlatJsonDecoder
 from stream_monitor.stream.partition import AlertSettings, PartitionMonitor
 from stream_monitor.stream.settings import StreamSettings
 
@@ -85,6 +86,26 @@ def default_required(profile: Profile) -> list[str]:
     return required
 
 
+def flat_decoder(profile: Profile, settings: StreamSettings) -> FlatJsonDecoder | None:
+    """The compiled decoder into column arrays, when the monitors need nothing else: no
+    event-time field (seasonal slots and window times read it from a frame), and a concept
+    monitor, if any, that reads arrays (``ConceptMonitor.reads_arrays``)."""
+    if settings.timestamp_field is not None:
+        return None
+    target, prediction = profile.target, profile.prediction
+    monitors = settings.monitor_settings()
+    concept = monitors.concept_drift and target is not None and prediction is not None
+    if concept and not ConceptMonitor.reads_arrays(target, prediction):  # type: ignore[arg-type]
+        return None
+    fields = [
+        (c.name, NUMBER, ())
+        if isinstance(c, NumericColumnProfile)
+        else (c.name, BOOLEAN if c.kind == "boolean" else TEXT, tuple(c.categories))
+        for c in profile.columns
+    ]
+    return FlatJsonDecoder(fields)
+
+
 class Pipeline:
     """Per-partition monitors behind one decoder."""
 
@@ -103,6 +124,7 @@ class Pipeline:
             input_schema(profile, settings.timestamp_field),
             required=required,
             max_bytes=settings.max_payload_bytes,
+            flat=flat_decoder(profile, settings),
         )
         self.monitors: dict[tuple[str | None, int], PartitionMonitor] = {}
         self._column_index = {c.name: i for i, c in enumerate(profile.columns)}
@@ -184,9 +206,9 @@ class Pipeline:
         row_source = np.asarray(batch.row_source, dtype=np.int64)
         row_offsets = offsets_array[row_source]
         interleaved, record_offsets = self._interleave(row_source, batch.bad, offsets_array)
-        self.counters.records += batch.frame.height
-        self.counters.scored += batch.frame.height
-        alerts = monitor.process(batch.frame, row_offsets, interleaved, record_offsets)
+        self.counters.records += batch.height
+        self.counters.scored += batch.height
+        alerts = monitor.process(batch.rows, row_offsets, interleaved, record_offsets)
         self.counters.alerts += len(alerts)
         monitor.next_offset = int(offsets_array[-1]) + 1
         return quality + alerts, dead
