@@ -28,7 +28,7 @@ import numpy as np
 from numba import njit
 from numpy.typing import NDArray
 
-from stream_monitor.stream.floats import EXACT_POW10, decimal_to_double
+from stream_monitor.stream.floats import EXACT_POW10, MAX_EXACT, decimal_to_double
 
 _F = TypeVar("_F", bound=Callable[..., Any])
 
@@ -53,7 +53,6 @@ _MIX3 = np.uint64(0x27D4EB2F165667C5)
 _MIX4 = np.uint64(0xFF51AFD7ED558CCD)
 _SHIFT = np.uint64(29)
 _MAX_DIGITS = 19
-_MAX_EXACT = np.uint64(1 << 53)
 
 
 @_kernel(inline=True)
@@ -454,12 +453,14 @@ def _decode(
                     seen[f] = row
                     kind = kinds[f]
                     s = slots[f]
+                    token = -1  # where a categorical value's text starts and ends
+                    token_end = -1
                     if kind == 0:  # a number
                         if c == 45 or 48 <= c <= 57:
                             j, w, q, dropped = _scan_number(buf, i, stop)
                             if j < 0:
                                 return -1
-                            if -22 <= q <= 22 and w <= _MAX_EXACT:
+                            if -22 <= q <= 22 and w <= MAX_EXACT:
                                 # Clinger's fast path, written out: the common case.
                                 if q >= 0:
                                     value, ok = float(w) * EXACT_POW10[q], True
@@ -488,20 +489,8 @@ def _decode(
                         j = _scan_string(buf, i + 1, stop)
                         if j < 0:
                             return -1
-                        code = _lookup(
-                            buf,
-                            i + 1,
-                            j,
-                            _hash(buf, i + 1, j, f),
-                            f,
-                            cat_hashes,
-                            cat_values,
-                            cat_owners,
-                            cat_starts,
-                            cat_lengths,
-                            cat_text,
-                        )
-                        codes[s, row] = others[f] if code < 0 else code
+                        token = i + 1
+                        token_end = j
                         i = j + 1
                     elif c == 45 or 48 <= c <= 57:  # a number in a text column
                         j, w, q, dropped = _scan_number(buf, i, stop)
@@ -512,20 +501,8 @@ def _decode(
                                 return -1
                         if buf[i] == 45 and w == np.uint64(0):
                             return -1  # "-0": Polars' text for it is not the token
-                        code = _lookup(
-                            buf,
-                            i,
-                            j,
-                            _hash(buf, i, j, f),
-                            f,
-                            cat_hashes,
-                            cat_values,
-                            cat_owners,
-                            cat_starts,
-                            cat_lengths,
-                            cat_text,
-                        )
-                        codes[s, row] = others[f] if code < 0 else code
+                        token = i
+                        token_end = j
                         i = j
                     else:
                         j, which = _literal(buf, i, stop)
@@ -535,21 +512,24 @@ def _decode(
                             return -1  # true/false outside a boolean column
                         if which >= 0:
                             # A boolean column's values are coded by their text.
-                            code = _lookup(
-                                buf,
-                                i,
-                                j,
-                                _hash(buf, i, j, f),
-                                f,
-                                cat_hashes,
-                                cat_values,
-                                cat_owners,
-                                cat_starts,
-                                cat_lengths,
-                                cat_text,
-                            )
-                            codes[s, row] = others[f] if code < 0 else code
+                            token = i
+                            token_end = j
                         i = j
+                    if token >= 0:
+                        code = _lookup(
+                            buf,
+                            token,
+                            token_end,
+                            _hash(buf, token, token_end, f),
+                            f,
+                            cat_hashes,
+                            cat_values,
+                            cat_owners,
+                            cat_starts,
+                            cat_lengths,
+                            cat_text,
+                        )
+                        codes[s, row] = others[f] if code < 0 else code
                 while i < stop and _is_space(buf[i]):
                     i += 1
                 if i >= stop:

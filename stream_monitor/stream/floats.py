@@ -52,7 +52,8 @@ _U32 = np.uint64(32)
 _LOW32 = np.uint64(0xFFFFFFFF)
 _LOW9 = np.uint64(0x1FF)
 _ALL = np.uint64(0xFFFFFFFFFFFFFFFF)
-_MAX_EXACT = np.uint64(1 << 53)
+#: The largest integer below which every integer is an exact double.
+MAX_EXACT = np.uint64(1 << 53)
 
 
 @njit(cache=True, nogil=True)
@@ -87,7 +88,7 @@ def decimal_to_double(w: np.uint64, q: int) -> tuple[float, bool]:
     """The double nearest ``w * 10**q`` for ``w`` below ``10**19``, and whether it is sure."""
     if w == _U0:
         return 0.0, True
-    if -22 <= q <= 22 and w <= _MAX_EXACT:
+    if -22 <= q <= 22 and w <= MAX_EXACT:
         if q >= 0:
             return float(w) * EXACT_POW10[q], True
         return float(w) / EXACT_POW10[-q], True
