@@ -14,7 +14,6 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, TypeAlias
 
 import polars as pl
 import pyarrow as pa
@@ -25,19 +24,12 @@ from stream_monitor.io import reading, scan_data
 from stream_monitor.profile.model import Profile
 from stream_monitor.profile.store import VERSION_KEY, read_profile
 
-if TYPE_CHECKING:
-    import pandas
-
 __all__ = [
-    "DataLike",
     "is_path",
     "open_data",
     "open_reference",
     "to_lazy",
 ]
-
-#: Anything the API reads data from.
-DataLike: TypeAlias = "str | Path | pl.DataFrame | pl.LazyFrame | pa.Table | pandas.DataFrame"
 
 _PARQUET = (".parquet", ".pq")
 
