@@ -201,6 +201,20 @@ def read_section(path: Path, name: str, keys: Collection[str]) -> dict[str, Any]
     return cast(dict[str, Any], section)
 
 
+#: The config section of the options of reading data files, shared by every job.
+INPUT_SECTION = "input"
+
+
+def read_null_values(path: str | Path) -> tuple[str, ...]:
+    """The CSV null tokens of the config file's ``input.null_values`` list (none if unset)."""
+    tokens = read_section(Path(path), INPUT_SECTION, ("null_values",)).get("null_values", [])
+    if not isinstance(tokens, list) or not all(
+        isinstance(t, str | int) and not isinstance(t, bool) for t in tokens
+    ):
+        raise ConfigError(f"{path}: {INPUT_SECTION}.null_values: must be a list of strings")
+    return tuple(str(t) for t in tokens)
+
+
 def _section(path: Path) -> dict[str, Any]:
     """Return the ``profile:`` section of the config file (empty when absent)."""
     return read_section(path, _SECTION, _KEYS)

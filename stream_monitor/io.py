@@ -24,6 +24,7 @@ not parse is a ``DataFileError`` naming the file, the column, the row and the va
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -47,6 +48,8 @@ __all__ = [
     "iter_file_batches",
     "reading",
     "scan_data",
+    "write_atomic",
+    "write_text_atomic",
 ]
 
 # Type inference looks further than Polars' default of 100 rows, so that a column of integers
@@ -275,3 +278,30 @@ def _read_ahead(items: Iterator[_T]) -> Iterator[_T]:
         while (item := pending.result()) is not None:
             pending = pool.submit(next, items, None)
             yield item
+
+
+def write_atomic(path: str | Path, write: Callable[[Path], object], what: str) -> None:
+    """Call ``write(partial)`` to write a file next to ``path``, then move it onto ``path``:
+    a reader sees the old file or the new one, never part of it. ``what`` names the file
+    in the ``DataFileError`` raised when it cannot be written."""
+    target = Path(path)
+    partial = target.with_name(f".{target.name}.{os.getpid()}.partial")
+    try:
+        write(partial)
+        os.replace(partial, target)
+    except OSError as error:
+        partial.unlink(missing_ok=True)
+        raise DataFileError(
+            f"{path}: cannot write the {what}: {error.strerror or error}"
+        ) from error
+
+
+def write_text_atomic(path: str | Path, text: str, what: str) -> None:
+    """Write ``text`` to ``path`` with ``write_atomic``.
+
+    >>> write_text_atomic("/no/such/dir/report.json", "{}", "JSON report")
+    Traceback (most recent call last):
+    ...
+    stream_monitor.errors.DataFileError: /no/such/dir/report.json: cannot write the JSON report: ...
+    """
+    write_atomic(path, lambda partial: partial.write_text(text, encoding="utf-8"), what)

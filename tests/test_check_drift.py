@@ -25,6 +25,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from scipy import stats
 from scipy.spatial.distance import jensenshannon
 
+from stream_monitor import _inputs as inputs
 from stream_monitor.batch import drift as d
 from stream_monitor.batch.drift import (
     Data,
@@ -708,12 +709,12 @@ def test_profile_file_that_is_not_a_profile_is_read_as_data(
     """A Parquet reference without the profile marker is data; with it, a profile."""
     path = tmp_path / "ref.parquet"
     clean[0].write_parquet(path)
-    assert isinstance(command.open_reference(path), Data)
+    assert isinstance(inputs.open_reference(path), Data)
     write_profile(profile_frame(clean[0], source="ref"), path)
-    assert not isinstance(command.open_reference(path), Data)
+    assert not isinstance(inputs.open_reference(path), Data)
     path.write_bytes(b"garbage")
     with pytest.raises((DataFileError, ProfileFormatError), match=r"ref.parquet: cannot read"):
-        command.open_reference(path)
+        inputs.open_reference(path)
 
 
 # -- the command ---------------------------------------------------------------------------------
@@ -823,8 +824,8 @@ def test_one_million_rows_smoke(tmp_path: Path) -> None:
     ref.write_parquet(tmp_path / "ref.parquet")
     cur.write_parquet(tmp_path / "cur.parquet")
     result = check_drift(
-        command.open_data(tmp_path / "ref.parquet"),
-        command.open_data(tmp_path / "cur.parquet"),
+        inputs.open_data(tmp_path / "ref.parquet"),
+        inputs.open_data(tmp_path / "cur.parquet"),
         DriftSettings(numeric_method="ks"),
     )
     x = result.features[0]

@@ -39,9 +39,10 @@ import polars as pl
 from numpy.typing import NDArray
 
 from stream_monitor.batch import metrics as m
+from stream_monitor.batch.drift import Data
 from stream_monitor.config import read_section
 from stream_monitor.errors import ColumnError, ConfigError, DataFileError
-from stream_monitor.io import collect_columns, reading, scan_data
+from stream_monitor.io import collect_columns, reading, scan_data, write_text_atomic
 
 __all__ = [
     "BASELINE_VERSION",
@@ -56,6 +57,7 @@ __all__ = [
     "MetricValue",
     "Missing",
     "Threshold",
+    "check_degradation",
     "compare",
     "degradation_schema",
     "judge",
@@ -288,9 +290,13 @@ class Columns:
         return out
 
 
-def read_columns(path: str | Path, columns: Columns) -> pl.DataFrame:
-    """Read only ``columns`` of the data file; errors name the file, the column and its flag."""
-    frame = scan_data(path)
+def read_columns(path: str | Path | Data, columns: Columns) -> pl.DataFrame:
+    """Read only ``columns`` of the data file (or ``Data``); errors name the file, the
+    column and its flag."""
+    if isinstance(path, Data):
+        frame, path = path.frame, path.source
+    else:
+        frame = scan_data(path)
     with reading(path):
         names = frame.collect_schema().names()
     flags = columns.flags()
@@ -595,6 +601,17 @@ class Baseline:
     created_at: str
     source: str | None = None
     settings: Mapping[str, Any] = field(default_factory=dict)
+    #: The file it was read from (``read_baseline``), None for one computed in this run.
+    path: str | None = field(default=None, compare=False)
+
+    @classmethod
+    def load(cls, path: str | Path) -> Baseline:
+        """Read a baseline JSON file (``read_baseline``)."""
+        return read_baseline(path)
+
+    def save(self, path: str | Path) -> None:
+        """Write the baseline JSON file, for ``Baseline.load`` or ``--baseline``."""
+        write_text_atomic(path, json.dumps(self.to_dict(), indent=2) + "\n", "baseline")
 
     @classmethod
     def of(
@@ -686,6 +703,7 @@ def read_baseline(path: str | Path) -> Baseline:
         created_at=created_at,
         source=source if isinstance(source, str) else None,
         settings=settings,
+        path=str(path),
     )
 
 
@@ -865,6 +883,10 @@ class DegradationReport:
             "metrics": {c.name: c.to_dict() for c in self.comparisons},
         }
 
+    def save_json(self, path: str | Path) -> None:
+        """Write the JSON report to ``path``, replacing it atomically."""
+        write_text_atomic(path, json.dumps(self.to_dict(), indent=2) + "\n", "JSON report")
+
     def describe(self) -> list[str]:
         """A short human summary: a verdict line, then one line per metric."""
         verdict = "DEGRADED" if self.degraded else "ok"
@@ -896,3 +918,57 @@ class DegradationReport:
                 f"{change:<10} {verdict}"
             )
         return lines
+
+
+def check_degradation(
+    reference: str | Path | Data | Baseline,
+    current: str | Path | Data,
+    columns: Columns,
+    settings: DegradationSettings | None = None,
+    *,
+    task: Task | None = None,
+) -> DegradationReport:
+    """Measure the current data's metrics and judge them against the baseline: a stored
+    ``Baseline``, or one computed from reference data. ``task`` (else the settings', else
+    the baseline's, else guessed from the target) picks the metrics."""
+    settings = settings or DegradationSettings()
+    stored = reference if isinstance(reference, Baseline) else None
+    if stored is not None:
+        stored.check_settings(settings, path=stored.path or "<Baseline>")
+    current_data = read_columns(current, columns)
+    current_source = current.source if isinstance(current, Data) else str(current)
+    task = resolve_task(
+        current_data,
+        columns,
+        flag=task,
+        settings=settings,
+        baseline=None if stored is None else stored.task,
+    )
+    measured = measure(current_data, columns, task=task, settings=settings, source=current_source)
+    del current_data
+
+    kind: Literal["file", "reference"]
+    reasons: dict[str, str | None] = {}
+    if stored is not None:
+        baseline, kind, baseline_path = stored, "file", stored.path or "<Baseline>"
+    else:
+        assert not isinstance(reference, Baseline)
+        source = reference.source if isinstance(reference, Data) else str(reference)
+        on_reference = measure(
+            read_columns(reference, columns), columns, task=task, settings=settings, source=source
+        )
+        baseline = Baseline.of(on_reference, task=task, source=source, settings=settings)
+        reasons = {name: value.reason for name, value in on_reference.metrics.items()}
+        kind, baseline_path = "reference", source
+    comparisons = compare(measured, baseline.metrics, settings, baseline_reasons=reasons)
+    return DegradationReport(
+        task=task,
+        columns=columns,
+        settings=settings,
+        current_path=current_source,
+        current=measured,
+        baseline=baseline,
+        baseline_kind=kind,
+        baseline_path=baseline_path,
+        comparisons=tuple(comparisons),
+    )

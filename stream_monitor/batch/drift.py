@@ -56,12 +56,16 @@ p-value below the threshold; for a distance, a score above it.
 
 from __future__ import annotations
 
+import copy
+import html
 import math
 import os
 import warnings
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
@@ -100,7 +104,7 @@ from stream_monitor.detectors.methods import Measure, SortedPair
 from stream_monitor.detectors.window import CategoricalReference
 from stream_monitor.engine.dataset import category_codes, numeric_reference, numeric_values
 from stream_monitor.errors import ColumnError, ConfigError, DataFileError
-from stream_monitor.io import count_rows, reading
+from stream_monitor.io import count_rows, reading, write_text_atomic
 from stream_monitor.profile.build import EXCLUDED_BY_CONFIG
 from stream_monitor.profile.model import (
     CategoricalColumnProfile,
@@ -327,6 +331,50 @@ class DriftResult:
     def dataset_drift(self) -> bool:
         """Whether the drift share reached the threshold."""
         return self.n_features > 0 and self.drift_share >= self.drift_share_threshold
+
+    @property
+    def drifted_features(self) -> tuple[str, ...]:
+        """Names of the features whose distribution or data quality drifted, in order."""
+        return tuple(f.name for f in self.features if f.drifted)
+
+    @cached_property
+    def _report(self) -> dict[str, Any]:
+        # Built once, so that the JSON and the HTML of one result carry one generated_at.
+        from stream_monitor.batch.drift_report import build_report, validate_report
+
+        report = build_report(self)
+        validate_report(report)
+        return report
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON report that ``check-drift --json_path`` writes (``docs/drift-report.md``,
+        ``drift_report.schema.json``), as a new dict."""
+        return copy.deepcopy(self._report)
+
+    def save_json(self, path: str | Path) -> None:
+        """Write the JSON report to ``path``, replacing it atomically."""
+        from stream_monitor.batch.drift_report import dumps_report
+
+        write_text_atomic(path, dumps_report(self._report), "JSON report")
+
+    def to_html(self) -> str:
+        """The self-contained HTML report that ``check-drift --report_path`` writes."""
+        from stream_monitor.batch.report_html import render_html
+
+        return render_html(self._report)
+
+    def save_html(self, path: str | Path) -> None:
+        """Write the HTML report to ``path``, replacing it atomically."""
+        write_text_atomic(path, self.to_html(), "HTML report")
+
+    def _repr_html_(self) -> str:
+        """The HTML report in a notebook: in a sandboxed frame, where its own
+        Content-Security-Policy and script apply to it alone."""
+        page = html.escape(self.to_html(), quote=True)
+        return (
+            f'<iframe srcdoc="{page}" sandbox="allow-scripts" title="drift report" '
+            'style="width:100%;height:720px;border:1px solid #e3e7ec"></iframe>'
+        )
 
 
 def _verdict(method: str, score: float, p_value: float | None, threshold: float) -> bool:

@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, fields, replace
@@ -45,6 +44,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from numpy.typing import NDArray
 
+from stream_monitor.batch.drift import Data
 from stream_monitor.batch.outputs import Metric
 from stream_monitor.batch.quality import (
     DataQuality,
@@ -66,12 +66,13 @@ from stream_monitor.detectors.window import (
 )
 from stream_monitor.engine.dataset import category_codes, numeric_reference, numeric_values
 from stream_monitor.errors import ColumnError, ConfigError, DataFileError
-from stream_monitor.io import collect_columns, reading, scan_data
+from stream_monitor.io import collect_columns, reading, scan_data, write_text_atomic
 from stream_monitor.profile.build import profile_frame
 from stream_monitor.profile.model import (
     CategoricalColumnProfile,
     ColumnProfile,
     NumericColumnProfile,
+    Profile,
 )
 from stream_monitor.profile.store import VERSION_KEY, read_profile
 from stream_monitor.settings import STREAM_WINDOW_ROWS
@@ -340,6 +341,10 @@ class PredictionReport:
             "data_quality_drift": self.data_quality_drift,
         }
 
+    def save_json(self, path: str | Path) -> None:
+        """Write the JSON document to ``path``, replacing it atomically."""
+        write_report(self, path)
+
     def metrics(self) -> list[Metric]:
         """Low-cardinality gauges: counts, the verdict and the last window's score.
 
@@ -411,17 +416,8 @@ def prediction_monitor_schema() -> dict[str, Any]:
 
 def write_report(report: PredictionReport, path: str | Path) -> None:
     """Write the report's JSON document to ``path``, replacing it atomically."""
-    target = Path(path)
-    partial = target.with_name(f".{target.name}.{os.getpid()}.partial")
     text = json.dumps(report.to_dict(), indent=2, allow_nan=False) + "\n"
-    try:
-        partial.write_text(text, encoding="utf-8")
-        os.replace(partial, target)
-    except OSError as error:
-        partial.unlink(missing_ok=True)
-        raise DataFileError(
-            f"{path}: cannot write the report: {error.strerror or error}"
-        ) from error
+    write_text_atomic(path, text, "report")
 
 
 # -- the reference ---------------------------------------------------------------------
@@ -439,33 +435,37 @@ def _is_profile(path: Path) -> bool:
 
 
 def load_reference(
-    path: str | Path, prediction: str, profile_settings: ProfileSettings | None = None
+    path: str | Path | Data | Profile,
+    prediction: str,
+    profile_settings: ProfileSettings | None = None,
 ) -> tuple[ColumnProfile, Literal["profile", "data"]]:
-    """The reference profile of the prediction column, from a profile or a data file.
+    """The reference profile of the prediction column, from a profile or data (a file or a
+    ``Data`` frame).
 
-    A data file's prediction column is profiled with ``profile_settings`` (the defaults of
+    Data's prediction column is profiled with ``profile_settings`` (the defaults of
     ``stream-monitor profile`` when None); only that column is read.
     """
-    file = Path(path)
-    if _is_profile(file):
-        profile = read_profile(file)
+    if isinstance(path, Profile) or (not isinstance(path, Data) and _is_profile(Path(path))):
+        profile = path if isinstance(path, Profile) else read_profile(path)
         if prediction not in profile.names:
+            where = profile.metadata.source if isinstance(path, Profile) else path
             raise ColumnError(
-                f"{path}: prediction column {prediction!r} is not in the profile; "
+                f"{where}: prediction column {prediction!r} is not in the profile; "
                 f"its columns: {', '.join(profile.names)}"
             )
         return profile.column(prediction), "profile"
-    frame = scan_data(file)
-    with reading(path):
-        schema = frame.collect_schema()
+    data = path if isinstance(path, Data) else Data(scan_data(path), str(path))
+    with reading(data.source):
+        schema = data.frame.collect_schema()
     if prediction not in schema:
         raise ColumnError(
-            f"{path}: prediction column {prediction!r} not found; columns: {', '.join(schema)}"
+            f"{data.source}: prediction column {prediction!r} not found; "
+            f"columns: {', '.join(schema)}"
         )
     base = profile_settings or ProfileSettings()
     kinds = {prediction: base.kinds[prediction]} if prediction in base.kinds else {}
     settings = replace(base, target=None, prediction=prediction, exclude=(), kinds=kinds)
-    profile = profile_frame(frame.select(prediction), settings, source=str(path))
+    profile = profile_frame(data.frame.select(prediction), settings, source=data.source)
     return profile.column(prediction), "data"
 
 
@@ -649,22 +649,29 @@ def _categorical_quality(
 
 
 def monitor_predictions(
-    reference_path: str | Path,
-    current_path: str | Path,
+    reference: str | Path | Data | Profile,
+    current: str | Path | Data,
     settings: PredictionSettings,
     *,
     profile_settings: ProfileSettings | None = None,
 ) -> PredictionReport:
-    """Score each window of the current data's prediction column against the reference."""
+    """Score each window of the current data's prediction column against the reference
+    (a data file, a profile file, a ``Profile`` or ``Data``)."""
     prediction = settings.prediction
     if prediction is None:
         raise ConfigError(
             f"--prediction: no prediction column given (flag or {SECTION}.prediction)"
         )
-    column, reference_kind = load_reference(reference_path, prediction, profile_settings)
+    column, reference_kind = load_reference(reference, prediction, profile_settings)
     method, threshold = _method_and_threshold(column, settings)
-
-    lazy = scan_data(current_path)
+    if isinstance(reference, Profile):
+        reference_path = reference.metadata.source
+    else:
+        reference_path = reference.source if isinstance(reference, Data) else str(reference)
+    if isinstance(current, Data):
+        lazy, current_path = current.frame, current.source
+    else:
+        lazy, current_path = scan_data(current), str(current)
     with reading(current_path):
         schema = lazy.collect_schema()
     wanted = [prediction] + ([settings.timestamp] if settings.timestamp else [])
@@ -701,14 +708,14 @@ def monitor_predictions(
     spans = [(first, stop) for _, _, first, stop in bounds]
     quality: DataQuality
     if isinstance(column, NumericColumnProfile):
-        reference = numeric_reference(column)
+        numeric = numeric_reference(column)
         values = numeric_values(frame, prediction)
         quality, qualities = _numeric_quality(column, values, spans, QualityRule())
-        sketch = NumericSketch(reference.edges)
+        sketch = NumericSketch(numeric.edges)
         for index, (start, end, first, stop) in enumerate(bounds):
             sketch.reset()
             sketch.update_many(values, first, stop)
-            (score,) = score_numeric(reference, sketch, methods)
+            (score,) = score_numeric(numeric, sketch, methods)
             summary = _numeric_summary(sketch, values[first:stop])
             windows.append(
                 PredictionWindow(

@@ -69,7 +69,7 @@ import yaml
 
 from stream_monitor.config import read_yaml
 from stream_monitor.errors import ConfigError
-from stream_monitor.io import reading
+from stream_monitor.io import reading, write_text_atomic
 
 __all__ = [
     "CHECKS",
@@ -249,24 +249,32 @@ class ValidationReport:
     checked_columns: tuple[str, ...]
     violations: tuple[Violation, ...] = field(default=())
     quality: Mapping[str, ColumnQuality] = field(default_factory=dict)
+    #: What was validated against what, as the JSON report names them.
+    data: str = ""
+    schema: str = ""
 
     @property
     def valid(self) -> bool:
         """True when no check failed."""
         return not self.violations
 
-    def to_dict(self, *, data: str, schema: str) -> dict[str, Any]:
-        """The versioned JSON report (``schema_validation.schema.json``)."""
+    def to_dict(self, *, data: str | None = None, schema: str | None = None) -> dict[str, Any]:
+        """The versioned JSON report (``schema_validation.schema.json``); ``data`` and
+        ``schema`` replace the names the report holds."""
         return {
             "schema_version": REPORT_VERSION,
-            "data": data,
-            "schema": schema,
+            "data": self.data if data is None else data,
+            "schema": self.schema if schema is None else schema,
             "valid": self.valid,
             "rows": self.rows,
             "checked_columns": list(self.checked_columns),
             "violations": [v.to_dict() for v in self.violations],
             "data_quality": {name: q.to_dict() for name, q in self.quality.items()},
         }
+
+    def save_json(self, path: str | Path) -> None:
+        """Write the JSON report to ``path``, replacing it atomically."""
+        write_text_atomic(path, json.dumps(self.to_dict(), indent=2) + "\n", "JSON report")
 
 
 def schema_validation_schema() -> dict[str, Any]:
@@ -673,7 +681,11 @@ def validate(
         found_shares[name][measure] = Share(int(shares[2 * i]), int(shares[2 * i + 1]))
     quality = {name: ColumnQuality(**by_measure) for name, by_measure in found_shares.items()}
     return ValidationReport(
-        rows=rows, checked_columns=tuple(checked), violations=tuple(violations), quality=quality
+        rows=rows,
+        checked_columns=tuple(checked),
+        violations=tuple(violations),
+        quality=quality,
+        data=str(source),
     )
 
 

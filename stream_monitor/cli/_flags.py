@@ -53,10 +53,6 @@ def check_output(path: Path | None, flag: str) -> None:
         raise ConfigError(f"{flag} {path}: directory {path.parent} does not exist")
 
 
-#: The config section of the options of reading data files, shared by every job.
-INPUT_SECTION = "input"
-
-
 def add_null_values_flag(parser: argparse.ArgumentParser) -> None:
     """``--null-values``: CSV tokens read as null, for a job that reads data files."""
     parser.add_argument(
@@ -64,7 +60,7 @@ def add_null_values_flag(parser: argparse.ArgumentParser) -> None:
         action="append",
         metavar="TOKEN[,TOKEN...]",
         help="CSV values read as missing, e.g. unknown,N/A (repeatable; "
-        f"default: {INPUT_SECTION}.null_values of --config)",
+        "default: input.null_values of --config)",
     )
 
 
@@ -80,11 +76,6 @@ def null_values(args: argparse.Namespace) -> tuple[str, ...]:
     config = getattr(args, "config", None)
     if config is None:
         return ()
-    from stream_monitor.config import read_section
+    from stream_monitor.config import read_null_values
 
-    tokens = read_section(config, INPUT_SECTION, ("null_values",)).get("null_values", [])
-    if not isinstance(tokens, list) or not all(
-        isinstance(t, str | int) and not isinstance(t, bool) for t in tokens
-    ):
-        raise ConfigError(f"{config}: {INPUT_SECTION}.null_values: must be a list of strings")
-    return tuple(str(t) for t in tokens)
+    return read_null_values(config)

@@ -16,19 +16,15 @@ from __future__ import annotations
 import argparse
 import json
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 from stream_monitor.batch.degradation import (
     TASKS,
-    Baseline,
     Columns,
     DegradationReport,
-    compare,
+    check_degradation,
     load_degradation_settings,
-    measure,
     read_baseline,
-    read_columns,
-    resolve_task,
 )
 from stream_monitor.batch.outputs import Metric, add_output_flags, export
 from stream_monitor.cli import EXIT_DRIFT, EXIT_OK
@@ -113,53 +109,11 @@ def run(args: argparse.Namespace) -> int:
         check_output(path, flag)
     settings = load_degradation_settings(args.config)
     columns = Columns(args.target, args.prediction, args.returns)
-
-    stored: Baseline | None = None
-    if args.baseline is not None:
-        stored = read_baseline(args.baseline)
-        stored.check_settings(settings, path=args.baseline)
-    current_data = read_columns(args.current_data_path, columns)
-    task = resolve_task(
-        current_data,
-        columns,
-        flag=args.task,
-        settings=settings,
-        baseline=None if stored is None else stored.task,
+    reference = (
+        read_baseline(args.baseline) if args.baseline is not None else args.reference_data_path
     )
-    current = measure(
-        current_data, columns, task=task, settings=settings, source=args.current_data_path
-    )
-    del current_data
-
-    kind: Literal["file", "reference"]
-    reasons: dict[str, str | None] = {}
-    if stored is not None:
-        baseline, kind, baseline_path = stored, "file", args.baseline
-    else:
-        reference = measure(
-            read_columns(args.reference_data_path, columns),
-            columns,
-            task=task,
-            settings=settings,
-            source=args.reference_data_path,
-        )
-        baseline = Baseline.of(
-            reference, task=task, source=str(args.reference_data_path), settings=settings
-        )
-        reasons = {name: value.reason for name, value in reference.metrics.items()}
-        kind, baseline_path = "reference", args.reference_data_path
-    comparisons = compare(current, baseline.metrics, settings, baseline_reasons=reasons)
-    report = DegradationReport(
-        task=task,
-        columns=columns,
-        settings=settings,
-        current_path=str(args.current_data_path),
-        current=current,
-        baseline=baseline,
-        baseline_kind=kind,
-        baseline_path=str(baseline_path),
-        comparisons=tuple(comparisons),
-    )
+    report = check_degradation(reference, args.current_data_path, columns, settings, task=args.task)
+    baseline = report.baseline
 
     artifacts: list[Path] = []
     if args.save_baseline is not None:

@@ -16,7 +16,6 @@ was found (``--fail-on-drift`` is ``--fail-on dataset``), 2 bad input (one line 
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import time
 import warnings
@@ -24,18 +23,12 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
-import pyarrow.parquet as pq
-
-from stream_monitor.batch.drift import Data, DriftResult, DriftWarning, check_drift
-from stream_monitor.batch.drift_report import build_report, dumps_report, validate_report
+from stream_monitor._api import check_drift
+from stream_monitor.batch.drift import DriftResult, DriftWarning
 from stream_monitor.batch.outputs import Metric, add_output_flags, export
 from stream_monitor.batch.settings import DriftSettings, load_drift_settings
 from stream_monitor.cli import EXIT_DRIFT, EXIT_OK
 from stream_monitor.cli._flags import add_data_flags, add_flag, add_null_values_flag, check_output
-from stream_monitor.errors import DataFileError
-from stream_monitor.io import reading, scan_data
-from stream_monitor.profile import Profile, read_profile
-from stream_monitor.profile.store import VERSION_KEY
 
 COMMAND = "check-drift"
 #: What ``--fail-on`` can name.
@@ -49,7 +42,6 @@ FAIL_ON = (
     "multivariate",
 )
 _PROG = f"stream-monitor {COMMAND}"
-_PARQUET = (".parquet", ".pq")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -114,36 +106,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.set_defaults(func=run)
 
 
-def open_data(path: Path) -> Data:
-    """A data file to compare, read lazily."""
-    frame = scan_data(path, parse_dates=True)
-    return Data(frame, str(path), columnar=path.suffix.lower() in _PARQUET)
-
-
-def open_reference(path: Path) -> Data | Profile:
-    """The reference: a profile if ``path`` is a Parquet file with a profile's marker, else
-    a data file."""
-    if path.suffix.lower() in _PARQUET and path.is_file():
-        with reading(path):
-            metadata = pq.read_schema(path).metadata or {}
-        if VERSION_KEY.encode() in metadata:
-            return read_profile(path)
-    return open_data(path)
-
-
-def _write(path: Path, text: str, what: str) -> None:
-    """Write ``text`` to ``path``, replacing it atomically."""
-    partial = path.with_name(f".{path.name}.{os.getpid()}.partial")
-    try:
-        partial.write_text(text, encoding="utf-8")
-        os.replace(partial, path)
-    except OSError as error:
-        partial.unlink(missing_ok=True)
-        raise DataFileError(
-            f"{path}: cannot write the {what}: {error.strerror or error}"
-        ) from error
-
-
 class _Progress:
     """``check-drift: 12/22 columns`` rewritten in place on a terminal; nothing otherwise."""
 
@@ -179,17 +141,14 @@ def run(args: argparse.Namespace) -> int:
     }
     settings = load_drift_settings(args.config, flags=flags)
     started = time.perf_counter()
-    reference = open_reference(args.reference_data_path)
-    current = open_data(args.current_data_path)
     progress = _Progress(sys.stderr)
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", DriftWarning)
             result = check_drift(
-                reference,
-                current,
-                settings,
-                reference_source=str(args.reference_data_path),
+                args.reference_data_path,
+                args.current_data_path,
+                config=settings,
                 progress=progress,
             )
     finally:
@@ -201,16 +160,11 @@ def run(args: argparse.Namespace) -> int:
             warnings.warn_explicit(
                 warning.message, warning.category, warning.filename, warning.lineno
             )
-    report = build_report(result)
-    validate_report(report)
-    written = []
+    written = [report_path]
     if json_path is not None:
-        _write(json_path, dumps_report(report), "JSON report")
+        result.save_json(json_path)
         written.append(json_path)
-    from stream_monitor.batch.report_html import render_html
-
-    _write(report_path, render_html(report), "HTML report")
-    written.insert(0, report_path)
+    result.save_html(report_path)
     export(COMMAND, metrics(result), args, artifacts=written, params=params(result, settings))
     elapsed = time.perf_counter() - started
     outputs = ", ".join(str(p) for p in written)

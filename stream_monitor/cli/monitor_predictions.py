@@ -25,7 +25,6 @@ from stream_monitor.batch.predictions import (
     PredictionSettings,
     load_prediction_settings,
     monitor_predictions,
-    write_report,
 )
 from stream_monitor.cli import EXIT_DRIFT, EXIT_OK
 from stream_monitor.cli._flags import add_data_flags, add_flag, add_null_values_flag, check_output
@@ -125,7 +124,7 @@ def run(args: argparse.Namespace) -> int:
         profile_settings=profile_settings,
     )
     if json_path is not None:
-        write_report(report, json_path)
+        report.save_json(json_path)
     else:
         json.dump(report.to_dict(), sys.stdout, indent=2, allow_nan=False)
         sys.stdout.write("\n")

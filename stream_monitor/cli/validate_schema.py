@@ -12,11 +12,11 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import json
 import math
 import time
 from pathlib import Path
 
+from stream_monitor._api import validate_schema
 from stream_monitor.batch.outputs import Metric, add_output_flags, export
 from stream_monitor.batch.schema import (
     QUALITY_MEASURES,
@@ -25,9 +25,7 @@ from stream_monitor.batch.schema import (
     describe,
     infer_header,
     infer_schema,
-    read_schema,
     schema_to_yaml,
-    validate,
 )
 from stream_monitor.cli import EXIT_DRIFT, EXIT_OK
 from stream_monitor.cli._flags import add_flag, add_null_values_flag, check_output
@@ -100,15 +98,12 @@ def run(args: argparse.Namespace) -> int:
         raise ConfigError(f"--max-examples: must be a non-negative integer, got {max_examples}")
     check_output(args.json_path, "--json-path")
     check_output(args.metrics_path, "--metrics-path")
-    schema = read_schema(args.schema)
     started = time.perf_counter()
-    frame = scan_data(args.data)
-    report = validate(frame, schema, source=args.data, max_examples=max_examples)
+    report = validate_schema(args.data, args.schema, max_examples=max_examples)
     elapsed = time.perf_counter() - started
-    document = report.to_dict(data=str(args.data), schema=str(args.schema))
     artifacts: list[Path] = []
     if args.json_path is not None:
-        args.json_path.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
+        report.save_json(args.json_path)
         artifacts.append(args.json_path)
     lines = describe(report)
     lines[0] += f" in {args.data} against {args.schema} ({elapsed:.1f} s)"

@@ -21,6 +21,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Literal, cast
 
 import numpy as np
@@ -261,6 +262,19 @@ class Profile:
         for role in ("target", "prediction"):
             if sum(c.role == role for c in self.columns) > 1:
                 raise ValueError(f"at most one column can be the {role}")
+
+    @classmethod
+    def load(cls, path: str | Path) -> Profile:
+        """Read a profile file (``stream-monitor profile`` writes them)."""
+        from stream_monitor.profile.store import read_profile
+
+        return read_profile(path)
+
+    def save(self, path: str | Path) -> None:
+        """Write the profile to ``path`` as Parquet (``docs/profile-format.md``)."""
+        from stream_monitor.profile.store import write_profile
+
+        write_profile(self, path)
 
     @property
     def names(self) -> tuple[str, ...]:

@@ -10,7 +10,6 @@ IEEE doubles, so a profile reads back bit for bit.
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +18,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from stream_monitor.errors import DataFileError, ProfileFormatError
+from stream_monitor.io import write_atomic
 from stream_monitor.profile.model import (
     PROFILE_FORMAT_VERSION,
     CategoricalColumnProfile,
@@ -118,7 +118,6 @@ def _metadata(meta: ProfileMetadata) -> dict[str, str]:
 
 def write_profile(profile: Profile, path: str | Path) -> None:
     """Write ``profile`` to the Parquet file ``path``, replacing it atomically."""
-    target = Path(path)
     table = pa.Table.from_pylist([_row(c) for c in profile.columns], schema=SCHEMA)
     metadata = _metadata(profile.metadata)
     season = profile.seasonality
@@ -141,15 +140,7 @@ def write_profile(profile: Profile, path: str | Path) -> None:
             }
         )
     table = table.replace_schema_metadata(metadata)
-    partial = target.with_name(f".{target.name}.{os.getpid()}.partial")
-    try:
-        pq.write_table(table, partial)
-        os.replace(partial, target)
-    except OSError as error:
-        partial.unlink(missing_ok=True)
-        raise DataFileError(
-            f"{path}: cannot write the profile: {error.strerror or error}"
-        ) from error
+    write_atomic(path, lambda partial: pq.write_table(table, partial), "profile")
 
 
 def _not_a_profile(path: str | Path, why: str = "") -> ProfileFormatError:

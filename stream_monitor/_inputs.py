@@ -1,0 +1,89 @@
+"""What the Python API accepts as data: a path, or a table held in memory.
+
+A path (``str`` or ``os.PathLike``) names a CSV, Parquet or NDJSON file, read exactly as the
+command line reads it (``stream_monitor.io``). A table is a Polars DataFrame or LazyFrame, a
+pyarrow Table or RecordBatch, or a pandas DataFrame. pandas is not a dependency: an object
+can only be a pandas DataFrame when pandas has been imported already, so it is recognised
+through ``sys.modules`` and converted with ``polars.from_pandas`` (through pyarrow), and this
+module never imports pandas itself. Tables are named in errors and reports by their role
+and type, e.g. ``<current pandas.DataFrame>``.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import polars as pl
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from stream_monitor.batch.drift import Data
+from stream_monitor.io import reading, scan_data
+from stream_monitor.profile.model import Profile
+from stream_monitor.profile.store import VERSION_KEY, read_profile
+
+__all__ = [
+    "is_path",
+    "open_data",
+    "open_reference",
+    "to_lazy",
+]
+
+_PARQUET = (".parquet", ".pq")
+
+
+def is_path(data: object) -> bool:
+    """Whether ``data`` names a file (rather than holding a table)."""
+    return isinstance(data, str | os.PathLike)
+
+
+def _pandas_frame(data: object) -> bool:
+    pandas = sys.modules.get("pandas")
+    return pandas is not None and isinstance(data, pandas.DataFrame)
+
+
+def to_lazy(data: object, role: str) -> tuple[pl.LazyFrame, str]:
+    """A table held in memory as a LazyFrame, and the name it goes by (``role`` and type).
+
+    >>> frame, name = to_lazy(pl.DataFrame({"x": [1.0]}), "current")
+    >>> name, frame.collect().height
+    ('<current polars.DataFrame>', 1)
+    >>> to_lazy([1, 2], "current")
+    Traceback (most recent call last):
+    ...
+    TypeError: current: expected a file path, a Polars DataFrame or LazyFrame, ... got list
+    """
+    if isinstance(data, pl.LazyFrame):
+        return data, f"<{role} polars.LazyFrame>"
+    if isinstance(data, pl.DataFrame):
+        return data.lazy(), f"<{role} polars.DataFrame>"
+    if isinstance(data, pa.Table | pa.RecordBatch):
+        frame = pl.from_arrow(data)
+        assert isinstance(frame, pl.DataFrame)  # a table, not a single array
+        return frame.lazy(), f"<{role} pyarrow.{type(data).__name__}>"
+    if _pandas_frame(data):
+        return pl.from_pandas(data).lazy(), f"<{role} pandas.DataFrame>"
+    raise TypeError(
+        f"{role}: expected a file path, a Polars DataFrame or LazyFrame, a pyarrow Table or "
+        f"a pandas DataFrame, got {type(data).__name__}"
+    )
+
+
+def open_data(path: str | Path) -> Data:
+    """A data file to compare, read lazily (dates parsed, as ``check-drift`` reads them)."""
+    frame = scan_data(path, parse_dates=True)
+    return Data(frame, str(path), columnar=Path(path).suffix.lower() in _PARQUET)
+
+
+def open_reference(path: str | Path) -> Data | Profile:
+    """The reference: a profile if ``path`` is a Parquet file with a profile's marker, else
+    a data file."""
+    file = Path(path)
+    if file.suffix.lower() in _PARQUET and file.is_file():
+        with reading(file):
+            metadata = pq.read_schema(file).metadata or {}
+        if VERSION_KEY.encode() in metadata:
+            return read_profile(file)
+    return open_data(file)
