@@ -20,7 +20,7 @@ import socket
 import socketserver
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import urlsplit
@@ -219,6 +219,12 @@ class StreamMetrics:
     def produce_error(self, topic: str) -> None:
         """Count one message that could not be delivered to ``topic``."""
         self._produce_errors.labels(*self._common, topic).inc()
+
+    def produces_to(self, topics: Iterable[str]) -> None:
+        """Start the produce-error counters of ``topics`` at 0, so that their rate exists
+        (and reads 0) before the first error rather than appearing with it."""
+        for topic in topics:
+            self._produce_errors.labels(*self._common, topic)
 
     def checkpointed(self, timestamp: float | None = None) -> None:
         """Count one completed checkpoint, made at Unix time ``timestamp`` (default: now)."""

@@ -157,6 +157,15 @@ def test_monitor_and_model_label_every_series() -> None:
             assert s.labels.items() >= labels.items(), s
 
 
+def test_produce_errors_of_known_topics_start_at_zero() -> None:
+    """The produce-error counters of the output topics exist at 0 before any error."""
+    m = StreamMetrics()
+    m.produces_to(["alerts", "dlq"])
+    assert sample(m, "stream_monitor_produce_errors_total", {"topic": "alerts"}) == 0.0
+    m.produce_error("dlq")
+    assert sample(m, "stream_monitor_produce_errors_total", {"topic": "dlq"}) == 1.0
+
+
 def test_build_info_carries_the_package_version() -> None:
     """build_info is 1 for the running version and absent for any other."""
     m = StreamMetrics()

@@ -105,6 +105,9 @@ class KafkaMonitor:
         self.settings = settings
         self.pipeline = Pipeline(profile, settings)
         self.metrics = metrics or StreamMetrics(monitor=settings.monitor, model=settings.model)
+        self.metrics.produces_to(
+            (settings.alert_topic, settings.dead_letter_topic, settings.state_topic)
+        )
         self.client_errors = kafka_io.ClientErrors()
         self.base = {
             "bootstrap.servers": settings.bootstrap_servers,
