@@ -463,3 +463,14 @@ def test_start_twice_is_an_error() -> None:
     """Starting a running server raises instead of leaking a second socket."""
     with HealthServer(StreamMetrics(), port=0) as server, pytest.raises(RuntimeError):
         server.start()
+
+
+def test_docs_list_every_stream_metric() -> None:
+    """docs/metrics.md, the one list of every metric, names each family the monitor exports."""
+    docs = (Path(__file__).resolve().parent.parent / "docs" / "metrics.md").read_text()
+    m = StreamMetrics()
+    for family in text_string_to_metric_families(m.render().decode()):
+        if family.name.endswith("_created"):
+            continue
+        suffix = "_total" if family.type == "counter" else ""
+        assert f"`{family.name}{suffix}`" in docs, family.name
