@@ -4,8 +4,12 @@
 several monitors, or several tests, in one process do not clash. The monitor loop calls its small
 methods (``consumed``, ``scored``, ``score``, ...); ``render`` and ``write_textfile`` export it.
 
+Every series carries the ``monitor`` and ``model`` labels, as the batch jobs' series do, so that
+one set of alert rules and dashboards serves both (``docs/metrics.md`` lists every metric of
+either).
+
 ``HealthServer`` serves ``/metrics``, ``/livez`` and ``/readyz`` from a daemon thread. It binds to
-127.0.0.1 unless given another host explicitly. ``docs/metrics.md`` lists every metric.
+127.0.0.1 unless given another host explicitly.
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ import socket
 import socketserver
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import urlsplit
@@ -34,6 +38,10 @@ from prometheus_client import (
 from stream_monitor import __version__
 
 PREFIX = "stream_monitor_"
+# The labels every series of stream-monitor carries, batch or stream.
+COMMON_LABELS = ("monitor", "model")
+# The ``command`` label of ``last_success_timestamp_seconds`` for the streaming monitor.
+RUN_COMMAND = "run"
 
 # One micro-batch takes from about a millisecond (a few records) to seconds (a large batch
 # on a slow detector); the buckets cover 1 ms .. 5 s in 1-2.5-5 steps.
@@ -44,20 +52,25 @@ class StreamMetrics:
     """The monitor's metrics, in a registry of their own.
 
     Label values are strings; partitions are given as ints and exported as their decimal text.
+    ``monitor`` and ``model`` label every series.
 
-    >>> m = StreamMetrics()
+    >>> m = StreamMetrics(monitor="credit", model="scorecard-v2")
     >>> m.consumed("in", 0, 100)
     >>> m.registry.get_sample_value(
-    ...     "stream_monitor_records_consumed_total", {"topic": "in", "partition": "0"}
+    ...     "stream_monitor_records_consumed_total",
+    ...     {"monitor": "credit", "model": "scorecard-v2", "topic": "in", "partition": "0"},
     ... )
     100.0
     """
 
-    def __init__(self) -> None:
+    def __init__(self, *, monitor: str = "stream-monitor", model: str = "default") -> None:
         self.registry = CollectorRegistry(auto_describe=True)
+        self.monitor = monitor
+        self.model = model
+        self._common = (monitor, model)
         reg = self.registry
-        tp = ("topic", "partition")
-        fdp = ("feature", "detector", "partition")
+        tp = (*COMMON_LABELS, "topic", "partition")
+        fdp = (*COMMON_LABELS, "feature", "detector", "partition")
         self._consumed = Counter(
             PREFIX + "records_consumed", "Records read from the input topic.", tp, registry=reg
         )
@@ -80,9 +93,10 @@ class StreamMetrics:
         self._batch_seconds = Histogram(
             PREFIX + "batch_duration_seconds",
             "Wall-clock time to process one micro-batch.",
+            COMMON_LABELS,
             buckets=BATCH_SECONDS_BUCKETS,
             registry=reg,
-        )
+        ).labels(*self._common)
         self._lag = Gauge(
             PREFIX + "consumer_lag",
             "Messages between the partition's end offset and the group's committed offset, "
@@ -91,36 +105,53 @@ class StreamMetrics:
             registry=reg,
         )
         self._drift_score = Gauge(
-            PREFIX + "drift_score",
-            "Last drift score of a feature by a detector.",
+            PREFIX + "window_drift_score",
+            "Score of a feature's last window in a partition, by a detector.",
             fdp,
             registry=reg,
         )
         self._drift_detected = Gauge(
-            PREFIX + "drift_detected",
-            "1 if the detector's last score of the feature was a drift, else 0.",
+            PREFIX + "window_drift_detected",
+            "1 if the feature's last window in the partition drifted by the detector, else 0.",
             fdp,
             registry=reg,
         )
         self._alerts = Counter(
-            PREFIX + "alerts_produced", "Alert messages produced.", ("type",), registry=reg
+            PREFIX + "alerts_produced",
+            "Alert messages produced.",
+            (*COMMON_LABELS, "type"),
+            registry=reg,
         )
         self._produce_errors = Counter(
             PREFIX + "produce_errors",
             "Messages the producer failed to deliver.",
-            ("topic",),
+            (*COMMON_LABELS, "topic"),
             registry=reg,
         )
-        self._checkpoints = Counter(PREFIX + "checkpoints", "Checkpoints completed.", registry=reg)
+        self._checkpoints = Counter(
+            PREFIX + "checkpoints", "Checkpoints completed.", COMMON_LABELS, registry=reg
+        ).labels(*self._common)
         self._last_checkpoint = Gauge(
             PREFIX + "last_checkpoint_timestamp_seconds",
             "Unix time of the last completed checkpoint.",
+            COMMON_LABELS,
+            registry=reg,
+        ).labels(*self._common)
+        self._last_success = Gauge(
+            PREFIX + "last_success_timestamp_seconds",
+            "Unix time of the last successful run of a batch job, or of the streaming "
+            "monitor's last completed poll of its input.",
+            (*COMMON_LABELS, "command"),
+            registry=reg,
+        ).labels(*self._common, RUN_COMMAND)
+        self._last_success.set(time.time())  # a monitor that never polls goes stale from here
+        build_info = Gauge(
+            PREFIX + "build_info",
+            "Always 1; labelled with the build.",
+            (*COMMON_LABELS, "version"),
             registry=reg,
         )
-        build_info = Gauge(
-            PREFIX + "build_info", "Always 1; labelled with the build.", ("version",), registry=reg
-        )
-        build_info.labels(version=__version__).set(1)
+        build_info.labels(*self._common, __version__).set(1)
         # Label sets of the per-partition gauges, so that remove_partition can drop exactly
         # those series: remove_by_labels is only in prometheus_client releases from late 2025,
         # far above the floor in pyproject.
@@ -129,19 +160,19 @@ class StreamMetrics:
 
     def consumed(self, topic: str, partition: int, n: int = 1) -> None:
         """Count ``n`` records read from ``topic`` / ``partition``."""
-        self._consumed.labels(topic, str(partition)).inc(n)
+        self._consumed.labels(*self._common, topic, str(partition)).inc(n)
 
     def scored(self, topic: str, partition: int, n: int = 1) -> None:
         """Count ``n`` records scored by the detectors."""
-        self._scored.labels(topic, str(partition)).inc(n)
+        self._scored.labels(*self._common, topic, str(partition)).inc(n)
 
     def dead_lettered(self, topic: str, partition: int, reason: str, n: int = 1) -> None:
         """Count ``n`` records dead-lettered; ``reason`` must come from a small fixed set."""
-        self._dead_lettered.labels(topic, str(partition), reason).inc(n)
+        self._dead_lettered.labels(*self._common, topic, str(partition), reason).inc(n)
 
     def stale(self, topic: str, partition: int, n: int) -> None:
         """Count ``n`` records skipped as fetched before a rebalance or rewind."""
-        self._stale.labels(topic, str(partition)).inc(n)
+        self._stale.labels(*self._common, topic, str(partition)).inc(n)
 
     def batch_seconds(self, seconds: float) -> None:
         """Record how long one micro-batch took."""
@@ -149,7 +180,7 @@ class StreamMetrics:
 
     def lag(self, topic: str, partition: int, messages: float) -> None:
         """Set the consumer lag of ``topic`` / ``partition``, in messages."""
-        self._lag.labels(topic, str(partition)).set(messages)
+        self._lag.labels(*self._common, topic, str(partition)).set(messages)
         self._lag_series.add((topic, str(partition)))
 
     def observe_librdkafka_stats(self, stats_json: str) -> int:
@@ -175,24 +206,35 @@ class StreamMetrics:
     def score(
         self, feature: str, detector: str, partition: int, value: float, drifted: bool
     ) -> None:
-        """Set the last score of ``feature`` by ``detector`` and whether it was a drift."""
-        labels = (feature, detector, str(partition))
+        """Set the last window score of ``feature`` by ``detector`` and whether it drifted."""
+        labels = (*self._common, feature, detector, str(partition))
         self._drift_score.labels(*labels).set(value)
         self._drift_detected.labels(*labels).set(1 if drifted else 0)
         self._drift_series.setdefault(str(partition), set()).add((feature, detector))
 
     def alert(self, type_: str) -> None:
         """Count one alert message produced, of type ``type_`` (as in the alert's ``type``)."""
-        self._alerts.labels(type_).inc()
+        self._alerts.labels(*self._common, type_).inc()
 
     def produce_error(self, topic: str) -> None:
         """Count one message that could not be delivered to ``topic``."""
-        self._produce_errors.labels(topic).inc()
+        self._produce_errors.labels(*self._common, topic).inc()
+
+    def produces_to(self, topics: Iterable[str]) -> None:
+        """Start the produce-error counters of ``topics`` at 0, so that their rate exists
+        (and reads 0) before the first error rather than appearing with it."""
+        for topic in topics:
+            self._produce_errors.labels(*self._common, topic)
 
     def checkpointed(self, timestamp: float | None = None) -> None:
         """Count one completed checkpoint, made at Unix time ``timestamp`` (default: now)."""
         self._checkpoints.inc()
         self._last_checkpoint.set(time.time() if timestamp is None else timestamp)
+
+    def polled(self, timestamp: float | None = None) -> None:
+        """Mark one completed poll of the input, at Unix time ``timestamp`` (default: now):
+        ``last_success_timestamp_seconds{command="run"}``, the liveness the alerts watch."""
+        self._last_success.set(time.time() if timestamp is None else timestamp)
 
     def remove_partition(self, topic: str, partition: int) -> None:
         """Drop the gauges of a revoked partition, so its lag and scores do not linger.
@@ -204,10 +246,10 @@ class StreamMetrics:
         p = str(partition)
         if (topic, p) in self._lag_series:
             self._lag_series.discard((topic, p))
-            self._lag.remove(topic, p)
+            self._lag.remove(*self._common, topic, p)
         for feature, detector in self._drift_series.pop(p, set()):
-            self._drift_score.remove(feature, detector, p)
-            self._drift_detected.remove(feature, detector, p)
+            self._drift_score.remove(*self._common, feature, detector, p)
+            self._drift_detected.remove(*self._common, feature, detector, p)
 
     def render(self) -> bytes:
         """The Prometheus text exposition of every metric."""

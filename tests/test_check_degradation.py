@@ -551,14 +551,17 @@ def test_regression_with_absolute_thresholds_and_metrics_export(
     rmse = math.sqrt(float(np.mean((cur["y"] - cur["yhat"]).to_numpy() ** 2)))
     assert document["metrics"]["rmse"]["current"] == pytest.approx(rmse, rel=1e-12)
     text = prom.read_text(encoding="utf-8")
-    assert 'stream_monitor_model_degraded{job_name="check-degradation"} 1.0' in text
     assert (
-        'stream_monitor_model_metric{job_name="check-degradation",metric="rmse",source="current"}'
-        in text
+        'stream_monitor_model_degraded{command="check-degradation",model="default",'
+        'monitor="stream-monitor"} 1.0' in text
     )
     assert (
-        'stream_monitor_model_metric_degraded{job_name="check-degradation",metric="mae"} 0.0'
-        in text
+        'stream_monitor_model_metric{command="check-degradation",metric="rmse",'
+        'model="default",monitor="stream-monitor",source="current"}' in text
+    )
+    assert (
+        'stream_monitor_model_metric_degraded{command="check-degradation",metric="mae",'
+        'model="default",monitor="stream-monitor"} 0.0' in text
     )
 
 

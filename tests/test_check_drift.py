@@ -758,7 +758,7 @@ def test_command_writes_reports_metrics_and_exit_codes(
     assert report["reference"] == {"source": str(files["ref"]), "kind": "data", "rows": 20_000}
     assert out_html.read_text().startswith("<!DOCTYPE html>")
     families = {f.name: f for f in text_string_to_metric_families(metrics.read_text())}
-    assert families["stream_monitor_drift_detected"].samples[0].value == 1.0
+    assert families["stream_monitor_dataset_drift_detected"].samples[0].value == 1.0
     scores = {
         s.labels["feature"]: (s.labels["method"], s.value)
         for s in families["stream_monitor_feature_drift_score"].samples

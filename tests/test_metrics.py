@@ -18,6 +18,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from stream_monitor import __version__
 from stream_monitor.metrics import HealthServer, StreamMetrics
 
+COMMON = {"monitor": "stream-monitor", "model": "default"}
 TP0 = {"topic": "in", "partition": "0"}
 
 # The shape of the JSON that librdkafka hands to confluent-kafka's stats_cb for a consumer
@@ -85,8 +86,9 @@ STATS = {
 
 
 def sample(m: StreamMetrics, name: str, labels: dict[str, str] | None = None) -> float | None:
-    """The current value of one sample of ``m``, or None if the series does not exist."""
-    value: float | None = m.registry.get_sample_value(name, labels or {})
+    """The current value of one sample of ``m`` (``monitor`` and ``model`` labels implied),
+    or None if the series does not exist."""
+    value: float | None = m.registry.get_sample_value(name, {**COMMON, **(labels or {})})
     return value
 
 
@@ -139,6 +141,31 @@ def test_checkpointed_counts_and_stamps() -> None:
     assert sample(m, "stream_monitor_last_checkpoint_timestamp_seconds") == 1_700_000_060.0
 
 
+def test_monitor_and_model_label_every_series() -> None:
+    """The monitor and model given label every series, and the liveness stamp is labelled
+    with the ``run`` command as the batch jobs' stamps are with theirs."""
+    m = StreamMetrics(monitor="credit", model="scorecard-v2")
+    m.consumed("in", 0, 3)
+    m.polled(1_700_000_000.0)
+    labels = {"monitor": "credit", "model": "scorecard-v2"}
+    value = m.registry.get_sample_value(
+        "stream_monitor_last_success_timestamp_seconds", {**labels, "command": "run"}
+    )
+    assert value == 1_700_000_000.0
+    for family in text_string_to_metric_families(m.render().decode()):
+        for s in family.samples:
+            assert s.labels.items() >= labels.items(), s
+
+
+def test_produce_errors_of_known_topics_start_at_zero() -> None:
+    """The produce-error counters of the output topics exist at 0 before any error."""
+    m = StreamMetrics()
+    m.produces_to(["alerts", "dlq"])
+    assert sample(m, "stream_monitor_produce_errors_total", {"topic": "alerts"}) == 0.0
+    m.produce_error("dlq")
+    assert sample(m, "stream_monitor_produce_errors_total", {"topic": "dlq"}) == 1.0
+
+
 def test_build_info_carries_the_package_version() -> None:
     """build_info is 1 for the running version and absent for any other."""
     m = StreamMetrics()
@@ -153,9 +180,9 @@ def test_score_sets_the_last_value_and_verdict() -> None:
     m.score("age", "psi", 0, 0.31, True)
     m.score("age", "psi", 0, 0.02, False)
     m.score("age", "ks", 0, 0.5, True)
-    assert sample(m, "stream_monitor_drift_score", labels) == 0.02
-    assert sample(m, "stream_monitor_drift_detected", labels) == 0.0
-    assert sample(m, "stream_monitor_drift_detected", {**labels, "detector": "ks"}) == 1.0
+    assert sample(m, "stream_monitor_window_drift_score", labels) == 0.02
+    assert sample(m, "stream_monitor_window_drift_detected", labels) == 0.0
+    assert sample(m, "stream_monitor_window_drift_detected", {**labels, "detector": "ks"}) == 1.0
 
 
 def test_lag_is_read_from_librdkafka_stats() -> None:
@@ -202,7 +229,7 @@ def test_remove_partition_drops_its_gauges_only() -> None:
     m.remove_partition("in", 9)  # never seen: nothing to do
     assert sample(m, "stream_monitor_consumer_lag", TP0) is None
     assert sample(m, "stream_monitor_consumer_lag", {**TP0, "partition": "1"}) == 0.0
-    for name in ("stream_monitor_drift_score", "stream_monitor_drift_detected"):
+    for name in ("stream_monitor_window_drift_score", "stream_monitor_window_drift_detected"):
         for feature, detector in (("age", "psi"), ("income", "ks")):
             labels = {"feature": feature, "detector": detector}
             assert sample(m, name, {**labels, "partition": "0"}) is None
@@ -211,7 +238,9 @@ def test_remove_partition_drops_its_gauges_only() -> None:
     m.score("age", "psi", 0, 0.2, False)  # a reassigned partition reports again
     assert (
         sample(
-            m, "stream_monitor_drift_score", {"feature": "age", "detector": "psi", "partition": "0"}
+            m,
+            "stream_monitor_window_drift_score",
+            {"feature": "age", "detector": "psi", "partition": "0"},
         )
         == 0.2
     )
@@ -224,7 +253,10 @@ def test_instances_do_not_share_a_registry() -> None:
     b.consumed("in", 0, 1)
     assert sample(a, "stream_monitor_records_consumed_total", TP0) == 5.0
     assert sample(b, "stream_monitor_records_consumed_total", TP0) == 1.0
-    assert REGISTRY.get_sample_value("stream_monitor_build_info", {"version": __version__}) is None
+    assert (
+        REGISTRY.get_sample_value("stream_monitor_build_info", {**COMMON, "version": __version__})
+        is None
+    )
 
 
 def parse(text: str) -> dict[tuple[str, frozenset[tuple[str, str]]], float]:
@@ -241,7 +273,8 @@ def test_render_is_valid_exposition_with_every_metric() -> None:
     m = StreamMetrics()
     m.consumed("in", 0, 3)
     text = m.render().decode()
-    assert parse(text)[("stream_monitor_records_consumed_total", frozenset(TP0.items()))] == 3.0
+    key = frozenset({**COMMON, **TP0}.items())
+    assert parse(text)[("stream_monitor_records_consumed_total", key)] == 3.0
     # prometheus_client also emits *_created gauges; switching them off is process-global
     # (disable_created_metrics), so that choice is left to the application.
     families = text_string_to_metric_families(text)
@@ -253,14 +286,18 @@ def test_render_is_valid_exposition_with_every_metric() -> None:
         "stream_monitor_records_stale": "counter",
         "stream_monitor_batch_duration_seconds": "histogram",
         "stream_monitor_consumer_lag": "gauge",
-        "stream_monitor_drift_score": "gauge",
-        "stream_monitor_drift_detected": "gauge",
+        "stream_monitor_window_drift_score": "gauge",
+        "stream_monitor_window_drift_detected": "gauge",
         "stream_monitor_alerts_produced": "counter",
         "stream_monitor_produce_errors": "counter",
         "stream_monitor_checkpoints": "counter",
         "stream_monitor_last_checkpoint_timestamp_seconds": "gauge",
+        "stream_monitor_last_success_timestamp_seconds": "gauge",
         "stream_monitor_build_info": "gauge",
     }
+    for family in text_string_to_metric_families(text):
+        for s in family.samples:
+            assert s.labels.items() >= COMMON.items(), s
 
 
 def test_textfile_is_written_whole_and_parseable(tmp_path: Path) -> None:
@@ -272,8 +309,10 @@ def test_textfile_is_written_whole_and_parseable(tmp_path: Path) -> None:
     m.consumed("in", 0, 4)
     m.write_textfile(str(path))
     samples = parse(path.read_text())
-    assert samples[("stream_monitor_records_consumed_total", frozenset(TP0.items()))] == 7.0
-    assert samples[("stream_monitor_build_info", frozenset({("version", __version__)}))] == 1.0
+    consumed = frozenset({**COMMON, **TP0}.items())
+    assert samples[("stream_monitor_records_consumed_total", consumed)] == 7.0
+    info = frozenset({**COMMON, "version": __version__}.items())
+    assert samples[("stream_monitor_build_info", info)] == 1.0
     assert [p.name for p in tmp_path.iterdir()] == ["stream_monitor.prom"]
 
 
@@ -338,7 +377,9 @@ def test_metrics_endpoint_serves_the_exposition(
     assert status == 200
     assert headers["Content-Type"] == CONTENT_TYPE_LATEST
     assert (
-        parse(body.decode())[("stream_monitor_records_consumed_total", frozenset(TP0.items()))]
+        parse(body.decode())[
+            ("stream_monitor_records_consumed_total", frozenset({**COMMON, **TP0}.items()))
+        ]
         == 11.0
     )
 
@@ -422,3 +463,14 @@ def test_start_twice_is_an_error() -> None:
     """Starting a running server raises instead of leaking a second socket."""
     with HealthServer(StreamMetrics(), port=0) as server, pytest.raises(RuntimeError):
         server.start()
+
+
+def test_docs_list_every_stream_metric() -> None:
+    """docs/metrics.md, the one list of every metric, names each family the monitor exports."""
+    docs = (Path(__file__).resolve().parent.parent / "docs" / "metrics.md").read_text()
+    m = StreamMetrics()
+    for family in text_string_to_metric_families(m.render().decode()):
+        if family.name.endswith("_created"):
+            continue
+        suffix = "_total" if family.type == "counter" else ""
+        assert f"`{family.name}{suffix}`" in docs, family.name

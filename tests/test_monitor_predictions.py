@@ -404,8 +404,12 @@ def test_metrics_textfile_holds_the_low_cardinality_gauges(
     samples = [
         s for family in text_string_to_metric_families(prom.read_text()) for s in family.samples
     ]
-    by_name = {s.name: s for s in samples if s.name != "stream_monitor_prediction_quality_share"}
-    labels = {"job_name": "monitor-predictions", "prediction": "score", "method": "psi"}
+    common = {"monitor": "stream-monitor", "model": "default", "command": "monitor-predictions"}
+    labels = {**common, "prediction": "score", "method": "psi"}
+    stamp = "stream_monitor_last_success_timestamp_seconds"
+    skip = {"stream_monitor_prediction_quality_share", stamp}
+    by_name = {s.name: s for s in samples if s.name not in skip}
+    assert [s.labels for s in samples if s.name == stamp] == [common]
     expected = {
         "stream_monitor_prediction_windows": 24.0,
         "stream_monitor_prediction_drift_windows": 4.0,

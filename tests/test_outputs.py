@@ -42,32 +42,39 @@ def _samples(text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
     }
 
 
-def _check_exposition(text: str, job: str) -> None:
-    """``text`` holds exactly METRICS, as gauges labelled with ``job``."""
+def _check_exposition(
+    text: str, job: str, monitor: str = "stream-monitor", model: str = "default"
+) -> None:
+    """``text`` holds exactly METRICS and the job's last-success stamp, as gauges labelled
+    with ``monitor``, ``model`` and ``command``."""
     families = {f.name: f for f in text_string_to_metric_families(text)}
     assert set(families) == {
         "stream_monitor_drift_score",
         "stream_monitor_drift_detected",
         "stream_monitor_rows",
         "stream_monitor_score_last",
+        "stream_monitor_last_success_timestamp_seconds",
     }
     assert {f.type for f in families.values()} == {"gauge"}
     assert families["stream_monitor_drift_score"].documentation == "Drift score per column"
     assert families["stream_monitor_drift_detected"].documentation == "drift detected"
     samples = _samples(text)
-    nan_key = ("stream_monitor_score_last", (("job_name", job),))
+    common = (("command", job), ("model", model), ("monitor", monitor))
+    nan_key = ("stream_monitor_score_last", common)
     assert math.isnan(samples.pop(nan_key))
+    stamp = samples.pop(("stream_monitor_last_success_timestamp_seconds", common))
+    assert stamp > 1_600_000_000  # a Unix time, not a duration
     assert samples == {
         (
             "stream_monitor_drift_score",
-            (("column", "age"), ("job_name", job), ("method", "psi")),
+            tuple(sorted((*common, ("column", "age"), ("method", "psi")))),
         ): 0.25,
         (
             "stream_monitor_drift_score",
-            (("column", "income"), ("job_name", job), ("method", "psi")),
+            tuple(sorted((*common, ("column", "income"), ("method", "psi")))),
         ): 0.0125,
-        ("stream_monitor_drift_detected", (("column", "age"), ("job_name", job))): 1.0,
-        ("stream_monitor_rows", (("job_name", job),)): 1_000_000.0,
+        ("stream_monitor_drift_detected", tuple(sorted((*common, ("column", "age"))))): 1.0,
+        ("stream_monitor_rows", common): 1_000_000.0,
     }
 
 
@@ -143,14 +150,35 @@ def gateway() -> Iterator[_Gateway]:
 
 
 def test_pushgateway_receives_the_metrics(gateway: _Gateway) -> None:
-    """``--pushgateway`` PUTs the gauges to /metrics/job/stream-monitor-<job>."""
+    """``--pushgateway`` PUTs the gauges to the group of the job, monitor and model."""
     export("check-drift", METRICS, _args(["--pushgateway", gateway.url]))
     assert len(gateway.requests) == 1
     method, path, content_type, body = gateway.requests[0]
     assert method == "PUT"
-    assert path == "/metrics/job/stream-monitor-check-drift"
+    assert path == "/metrics/job/stream-monitor-check-drift/model/default/monitor/stream-monitor"
     assert content_type.startswith("text/plain")
     _check_exposition(body.decode(), "check-drift")
+
+
+def test_two_models_push_to_two_groups(gateway: _Gateway) -> None:
+    """``--monitor`` and ``--model`` label every series and name the push group, so two
+    models' results land in two groups instead of overwriting each other."""
+    for model in ("scorecard-v1", "scorecard-v2"):
+        argv = ["--pushgateway", gateway.url, "--monitor", "credit", "--model", model]
+        export("check-drift", METRICS, _args(argv))
+    paths = [path for _, path, _, _ in gateway.requests]
+    assert paths == [
+        "/metrics/job/stream-monitor-check-drift/model/scorecard-v1/monitor/credit",
+        "/metrics/job/stream-monitor-check-drift/model/scorecard-v2/monitor/credit",
+    ]
+    _check_exposition(gateway.requests[1][3].decode(), "check-drift", "credit", "scorecard-v2")
+
+
+def test_an_empty_model_is_a_config_error(tmp_path: Path) -> None:
+    """An empty ``--model`` (a label Prometheus would drop) is a one-line ConfigError."""
+    args = _args(["--metrics-path", str(tmp_path / "m.prom"), "--model", ""])
+    with pytest.raises(ConfigError, match=r"^--model: must not be empty$"):
+        export("check-drift", METRICS, args)
 
 
 def test_pushgateway_error_is_a_config_error(gateway: _Gateway) -> None:

@@ -238,9 +238,11 @@ def test_alerts_cli_and_metrics_report_the_run(
     monitor = KafkaMonitor(profile, settings)
     counters = run_in_thread(monitor, 40_000)
     registry = monitor.metrics.registry
+    common = {"monitor": "test", "model": "default"}
     consumed = sum(
         registry.get_sample_value(
-            "stream_monitor_records_consumed_total", {"topic": topic, "partition": str(p)}
+            "stream_monitor_records_consumed_total",
+            {**common, "topic": topic, "partition": str(p)},
         )
         or 0
         for p in (0, 1)
@@ -248,7 +250,10 @@ def test_alerts_cli_and_metrics_report_the_run(
     assert consumed == 40_000
     # Every alert counted once, under its type (the drift, and the reconstruction error).
     by_type = {
-        kind: registry.get_sample_value("stream_monitor_alerts_produced_total", {"type": kind}) or 0
+        kind: registry.get_sample_value(
+            "stream_monitor_alerts_produced_total", {**common, "type": kind}
+        )
+        or 0
         for kind in ("feature_drift", "multivariate_drift", "data_quality")
     }
     assert by_type["feature_drift"] > 0

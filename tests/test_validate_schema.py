@@ -496,12 +496,18 @@ def test_cli_violations_exit_1_and_export_metrics(
     VALIDATOR.validate(document)
     assert [e for *_, e in _found(document["violations"])][:2] == [[9], [2]]
     text = prom.read_text(encoding="utf-8")
-    assert 'stream_monitor_schema_valid{job_name="validate-schema"} 0.0' in text
     assert (
-        'stream_monitor_schema_violations{check="min",column="age",job_name="validate-schema"} 2.0'
-        in text
+        'stream_monitor_schema_valid{command="validate-schema",model="default",'
+        'monitor="stream-monitor"} 0.0' in text
     )
-    assert 'stream_monitor_schema_rows{job_name="validate-schema"} 12.0' in text
+    assert (
+        'stream_monitor_schema_violations{check="min",column="age",command="validate-schema",'
+        'model="default",monitor="stream-monitor"} 2.0' in text
+    )
+    assert (
+        'stream_monitor_schema_rows{command="validate-schema",model="default",'
+        'monitor="stream-monitor"} 12.0' in text
+    )
     stdout = capsys.readouterr().out
     assert stdout.startswith("invalid: 8 violations in 12 rows, 6 columns checked")
     assert "  age: min: 2 values below min 18; first rows 2\n" in stdout

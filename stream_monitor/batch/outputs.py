@@ -6,13 +6,17 @@ to a Pushgateway; with ``--mlflow``, metrics, parameters and report files are lo
 active MLflow tracking URI (the optional extra ``stream-monitor[mlflow]``).
 
 Metric names follow Prometheus conventions: prefix ``stream_monitor_``, base units, a
-``_total`` suffix only on counters (none here: batch results are gauges). See
-docs/batch-metrics.md for the list.
+``_total`` suffix only on counters (none here: batch results are gauges). Every series carries
+``monitor``, ``model`` (``--monitor``, ``--model``) and ``command`` (the job), and each job adds
+``last_success_timestamp_seconds``, so that an alert can tell a job that stopped running. A push
+goes to the group ``job=stream-monitor-<command>``, ``monitor``, ``model``: two models, or two
+monitors, never overwrite each other. docs/metrics.md lists every metric.
 """
 
 from __future__ import annotations
 
 import argparse
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,6 +26,8 @@ from prometheus_client import CollectorRegistry, Gauge, push_to_gateway, write_t
 from stream_monitor.errors import ConfigError
 
 PREFIX = "stream_monitor_"
+DEFAULT_MONITOR = "stream-monitor"
+DEFAULT_MODEL = "default"
 
 
 @dataclass(frozen=True)
@@ -35,7 +41,8 @@ class Metric:
 
 
 def add_output_flags(parser: argparse.ArgumentParser) -> None:
-    """Add ``--metrics-path``, ``--pushgateway`` and ``--mlflow`` to a job's parser."""
+    """Add ``--metrics-path``, ``--pushgateway``, ``--monitor``, ``--model`` and ``--mlflow``
+    to a job's parser."""
     group = parser.add_argument_group("outputs")
     group.add_argument(
         "--metrics-path",
@@ -48,18 +55,49 @@ def add_output_flags(parser: argparse.ArgumentParser) -> None:
         "--pushgateway", metavar="URL", help="push the results to this Prometheus Pushgateway"
     )
     group.add_argument(
+        "--monitor",
+        default=DEFAULT_MONITOR,
+        metavar="NAME",
+        help=f"monitor label of every metric, and of the push group (default {DEFAULT_MONITOR})",
+    )
+    group.add_argument(
+        "--model",
+        default=DEFAULT_MODEL,
+        metavar="NAME",
+        help=f"model label of every metric, and of the push group (default {DEFAULT_MODEL})",
+    )
+    group.add_argument(
         "--mlflow",
         action="store_true",
         help="log metrics and reports to the active MLflow tracking URI (needs [mlflow])",
     )
 
 
-def registry_of(job: str, metrics: Sequence[Metric]) -> CollectorRegistry:
-    """A fresh registry holding ``metrics`` as gauges, each labelled with the job."""
+def registry_of(
+    job: str,
+    metrics: Sequence[Metric],
+    *,
+    monitor: str = DEFAULT_MONITOR,
+    model: str = DEFAULT_MODEL,
+    finished: float | None = None,
+) -> CollectorRegistry:
+    """A fresh registry holding ``metrics`` as gauges, each labelled with ``monitor``,
+    ``model`` and ``command`` (the job), and ``last_success_timestamp_seconds`` set to
+    ``finished`` (Unix time; default now)."""
     registry = CollectorRegistry()
+    common = {"monitor": monitor, "model": model, "command": job}
+    success = Metric(
+        "last_success_timestamp_seconds",
+        time.time() if finished is None else finished,
+        help="Unix time of the last successful run of a batch job, or of the streaming "
+        "monitor's last completed poll of its input.",
+    )
     gauges: dict[str, Gauge] = {}
-    for metric in metrics:
-        label_names = ("job_name", *sorted(metric.labels))
+    for metric in (*metrics, success):
+        clash = set(metric.labels) & set(common)
+        if clash:
+            raise ValueError(f"{metric.name}: label {sorted(clash)[0]} is set for every metric")
+        label_names = (*common, *sorted(metric.labels))
         gauge = gauges.get(metric.name)
         if gauge is None:
             gauge = Gauge(
@@ -69,8 +107,13 @@ def registry_of(job: str, metrics: Sequence[Metric]) -> CollectorRegistry:
                 registry=registry,
             )
             gauges[metric.name] = gauge
-        gauge.labels(job_name=job, **dict(metric.labels)).set(metric.value)
+        gauge.labels(**common, **dict(metric.labels)).set(metric.value)
     return registry
+
+
+def grouping_key(args: argparse.Namespace) -> dict[str, str]:
+    """The Pushgateway group below ``job``: one per monitor and model."""
+    return {"monitor": args.monitor, "model": args.model}
 
 
 def export(
@@ -84,7 +127,10 @@ def export(
     """Send ``metrics`` wherever the job's output flags say."""
     if args.metrics_path is None and args.pushgateway is None and not args.mlflow:
         return
-    registry = registry_of(job, metrics)
+    for flag, value in (("--monitor", args.monitor), ("--model", args.model)):
+        if not value:
+            raise ConfigError(f"{flag}: must not be empty")
+    registry = registry_of(job, metrics, monitor=args.monitor, model=args.model)
     if args.metrics_path is not None:
         if not args.metrics_path.parent.is_dir():
             raise ConfigError(
@@ -93,7 +139,12 @@ def export(
         write_to_textfile(str(args.metrics_path), registry)
     if args.pushgateway is not None:
         try:
-            push_to_gateway(args.pushgateway, job=f"stream-monitor-{job}", registry=registry)
+            push_to_gateway(
+                args.pushgateway,
+                job=f"stream-monitor-{job}",
+                grouping_key=grouping_key(args),
+                registry=registry,
+            )
         except OSError as error:
             raise ConfigError(
                 f"--pushgateway: cannot push to {args.pushgateway}: {error}"

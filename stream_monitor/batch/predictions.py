@@ -365,7 +365,7 @@ class PredictionReport:
                 "prediction_drift_detected",
                 float(self.drift_detected),
                 labels,
-                "1 if any window's prediction distribution drifted, else 0",
+                "1 if the prediction's distribution drifted from the reference",
             ),
             Metric(
                 "prediction_drift_score_last",

@@ -213,10 +213,17 @@ def summary(result: DriftResult) -> str:
 
 
 def metrics(result: DriftResult) -> Sequence[Metric]:
-    """The gauges of ``docs/drift-report.md``."""
+    """The gauges of ``docs/metrics.md``: the dataset's verdict, each feature's, and those of
+    the target, the prediction and the model's errors."""
     out = [
-        Metric("drift_detected", float(result.dataset_drift), help="1 if the dataset drifted"),
-        Metric("drift_share", result.drift_share, help="share of the features that drifted"),
+        Metric(
+            "dataset_drift_detected",
+            float(result.dataset_drift),
+            help="1 if the dataset drifted (drift share at or above its threshold)",
+        ),
+        Metric(
+            "dataset_drift_share", result.drift_share, help="share of the features that drifted"
+        ),
     ]
     for feature in result.features:
         out.append(
@@ -243,31 +250,34 @@ def metrics(result: DriftResult) -> Sequence[Metric]:
                 help="1 if the feature's data quality drifted",
             )
         )
-    for kind, drift in (
-        ("label", result.label),
-        ("prediction", result.prediction),
-        ("concept", result.concept),
-    ):
-        if drift is not None:
-            out.append(
-                Metric(
-                    f"{kind}_drift_detected",
-                    float(drift.drift_detected),
-                    help=f"1 if {kind} drift was detected",
-                )
-            )
-    if result.multivariate is not None:
-        out.append(
-            Metric(
-                "multivariate_drift_detected",
-                float(result.multivariate.drift_detected),
-                help="1 if the reconstruction error of the numeric features drifted",
-            )
-        )
+    label, prediction, concept = result.label, result.prediction, result.concept
+    multivariate = result.multivariate
+    optional = [
+        (label, "label_drift_detected", {}, "1 if label drift was detected"),
+        (
+            prediction,
+            "prediction_drift_detected",
+            {"prediction": prediction.name, "method": prediction.method} if prediction else {},
+            "1 if the prediction's distribution drifted from the reference",
+        ),
+        (concept, "concept_drift_detected", {}, "1 if concept drift was detected"),
+        (
+            multivariate,
+            "multivariate_drift_detected",
+            {},
+            "1 if the reconstruction error of the numeric features drifted",
+        ),
+    ]
+    out += [
+        Metric(name, float(part.drift_detected), labels, help=text)
+        for part, name, labels, text in optional
+        if part is not None
+    ]
+    if multivariate is not None:
         out.append(
             Metric(
                 "multivariate_reconstruction_error",
-                result.multivariate.current_mean,
+                multivariate.current_mean,
                 help="mean PCA reconstruction error of the current rows",
             )
         )

@@ -33,6 +33,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--state-topic", metavar="T")
     parser.add_argument("--group-id", metavar="G")
     parser.add_argument("--monitor", metavar="NAME", help="monitor name carried by its alerts")
+    parser.add_argument("--model", metavar="NAME", help="model label of every metric")
     parser.add_argument("--max-records", type=int, metavar="N", help="stop cleanly after N")
     parser.add_argument("--metrics-port", type=int, metavar="PORT", help="serve /metrics here")
     parser.add_argument("--metrics-host", metavar="HOST", help="default 127.0.0.1")
@@ -56,6 +57,7 @@ def settings_from(args: argparse.Namespace) -> StreamSettings:
         "state_topic": (args.state_topic, "--state-topic"),
         "group_id": (args.group_id, "--group-id"),
         "monitor": (args.monitor, "--monitor"),
+        "model": (args.model, "--model"),
         "max_records": (args.max_records, "--max-records"),
         "metrics_port": (args.metrics_port, "--metrics-port"),
         "metrics_host": (args.metrics_host, "--metrics-host"),

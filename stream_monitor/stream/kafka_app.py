@@ -104,7 +104,10 @@ class KafkaMonitor:
             raise ValueError("no input topic configured")
         self.settings = settings
         self.pipeline = Pipeline(profile, settings)
-        self.metrics = metrics or StreamMetrics()
+        self.metrics = metrics or StreamMetrics(monitor=settings.monitor, model=settings.model)
+        self.metrics.produces_to(
+            (settings.alert_topic, settings.dead_letter_topic, settings.state_topic)
+        )
         self.client_errors = kafka_io.ClientErrors()
         self.base = {
             "bootstrap.servers": settings.bootstrap_servers,
@@ -178,6 +181,7 @@ class KafkaMonitor:
                 try:
                     messages = self.consumer.consume(num_messages=want, timeout=s.batch_timeout_s)
                     self._raise_from_callback()
+                    self.metrics.polled()
                     if messages:
                         self._process(messages)
                     if time.monotonic() - self.last_checkpoint >= s.commit_interval_s:

@@ -26,6 +26,8 @@ class StreamSettings:
     """Everything ``stream-monitor run`` needs to know."""
 
     monitor: str = "stream-monitor"
+    # The model whose traffic this is: the ``model`` label of every metric.
+    model: str = "default"
     profile: str | None = None
     bootstrap_servers: str = "127.0.0.1:31092"
     input_topics: tuple[str, ...] = ()
@@ -83,6 +85,10 @@ def _check(settings: StreamSettings, where: dict[str, str]) -> StreamSettings:
     def fail(key: str, why: str) -> ConfigError:
         return ConfigError(f"{where.get(key, key)}: {why}")
 
+    for key in ("monitor", "model"):
+        value = getattr(settings, key)
+        if not isinstance(value, str) or not value:
+            raise fail(key, "must be a non-empty string")
     if settings.processing_guarantee not in GUARANTEES:
         raise fail("processing_guarantee", f"must be one of {', '.join(GUARANTEES)}")
     for key in ("batch_size", "window_rows", "repeat_after_rows", "max_payload_bytes"):
