@@ -171,3 +171,11 @@ def test_a_refused_batch_still_decodes_through_polars() -> None:
     assert batch.columns is None
     assert batch.frame["x"].to_list() == [1.5, 2.0]
     assert [(b.index, b.reason) for b in batch.bad] == [(1, "wrong_type")]
+
+
+def test_refuses_tombstones_and_oversized_payloads() -> None:
+    """A tombstone or a payload over the size limit sends the batch to the full decoder."""
+    decoder = FlatJsonDecoder(FIELDS)
+    assert decoder.decode([b'{"x": 1}', None]) is None
+    assert decoder.decode([b'{"x": 1}', b'{"x": 22}'], max_bytes=9) is None
+    assert decoder.decode([b'{"x": 1}', b'{"x": 22}'], max_bytes=10) is not None

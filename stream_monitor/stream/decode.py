@@ -197,12 +197,7 @@ class Decoder:
     ) -> DecodedBatch | None:
         """The compiled path: flat objects straight into column arrays. None if unsure."""
         n = len(payloads)
-        try:
-            if n == 0 or max(map(len, payloads)) > self.max_bytes:  # type: ignore[arg-type]
-                return None
-        except TypeError:  # a tombstone
-            return None
-        decoded = flat.decode(payloads)  # type: ignore[arg-type]
+        decoded = flat.decode(payloads, self.max_bytes)
         if decoded is None:
             return None
         values = decoded

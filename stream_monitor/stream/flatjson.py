@@ -132,20 +132,26 @@ class FlatJsonDecoder:
                 entries += [(i, c.encode(), k) for k, c in enumerate(categories)]
         self.categories = _Table.build(entries)
 
-    def decode(self, payloads: Sequence[bytes]) -> dict[str, NDArray[Any]] | None:
+    def decode(
+        self, payloads: Sequence[bytes | None], max_bytes: int = 1 << 62
+    ) -> dict[str, NDArray[Any]] | None:
         """Each field's array (float64 values or int64 codes), one entry per payload; None
-        when the batch needs the full decoder."""
+        when the batch needs the full decoder (a tombstone or a payload over ``max_bytes``
+        among them too)."""
         n = len(payloads)
         try:
-            blob = b"".join(payloads)
+            lengths = np.fromiter(map(len, payloads), dtype=np.int64, count=n)  # type: ignore[arg-type]
         except TypeError:  # a tombstone
             return None
+        if n == 0 or lengths.max() > max_bytes:
+            return None
+        blob = b"".join(payloads)  # type: ignore[arg-type]
         if not blob.isascii():
             try:
                 blob.decode("utf-8")
             except UnicodeDecodeError:
                 return None
-        ends = np.cumsum(np.fromiter(map(len, payloads), dtype=np.int64, count=n))
+        ends = np.cumsum(lengths)
         numbers = np.empty((self.n_numeric, n), dtype=np.float64)
         codes = np.empty((self.n_coded, n), dtype=np.int64)
         buf = np.frombuffer(blob or b"\0", dtype=np.uint8)
