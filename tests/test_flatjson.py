@@ -177,5 +177,5 @@ def test_refuses_tombstones_and_oversized_payloads() -> None:
     """A tombstone or a payload over the size limit sends the batch to the full decoder."""
     decoder = FlatJsonDecoder(FIELDS)
     assert decoder.decode([b'{"x": 1}', None]) is None
-    assert decoder.decode([b'{"x": 1}', b'{"x": 22}'], max_bytes=9) is None
-    assert decoder.decode([b'{"x": 1}', b'{"x": 22}'], max_bytes=10) is not None
+    assert decoder.decode([b'{"x": 1}', b'{"x": 22}'], max_bytes=8) is None
+    assert decoder.decode([b'{"x": 1}', b'{"x": 22}'], max_bytes=9) is not None
