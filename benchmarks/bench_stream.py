@@ -12,8 +12,12 @@ In one run, on the same topic:
 
 Each phase runs in its own process, so peak memory is the phase's own.
 
-    python benchmarks/bench_stream.py [--records 2000000] [--partitions 3]
+    python benchmarks/bench_stream.py [--records 2000000] [--partitions 3] [--fields 15]
+                                      [--no-latency]
                                       [--bootstrap HOST:PORT]  (default: scripts/kafka.sh start)
+
+``--fields 40`` adds 25 numeric fields (normal, lognormal and integer counts) to each record.
+Each phase also reports its whole-process time: spawn, imports, group join and the run.
 """
 
 from __future__ import annotations
@@ -58,13 +62,36 @@ def peak_mb() -> float:
     return float("nan")
 
 
-def fill(bootstrap: str, topic: str, n: int, partitions: int) -> tuple[int, float]:
+def records(n: int, seed: int, fields: int, start: int = 0) -> Any:
+    """``n`` synthetic records of ``fields`` fields (15, or more with extra numeric ones)."""
+    import polars as pl
+
+    from stream_monitor.synthetic import traffic
+
+    frame = traffic(n, seed=seed, start=start).drop(DROP)
+    extra = fields - frame.width
+    if extra <= 0:
+        return frame
+    rng = np.random.default_rng([seed, start])
+    columns = {}
+    for k in range(extra):
+        kind = k % 3
+        if kind == 0:
+            values = rng.normal(k, 1.0 + k / 10, n)
+        elif kind == 1:
+            values = rng.lognormal(0.0, 0.5 + k / 50, n)
+        else:
+            values = rng.poisson(1 + k % 7, n).astype(np.float64)
+        columns[f"extra_{k:02d}"] = values
+    return pl.concat([frame, pl.DataFrame(columns)], how="horizontal")
+
+
+def fill(bootstrap: str, topic: str, n: int, partitions: int, fields: int) -> tuple[int, float]:
     from confluent_kafka import Producer
     from confluent_kafka.admin import AdminClient
     from confluent_kafka.cimpl import NewTopic
 
     from stream_monitor.stream import kafka_io
-    from stream_monitor.synthetic import traffic
 
     admin = AdminClient({"bootstrap.servers": bootstrap})
     kafka_io.create_topics(admin, [NewTopic(topic, partitions, 1)])
@@ -74,7 +101,7 @@ def fill(bootstrap: str, topic: str, n: int, partitions: int) -> tuple[int, floa
     total_bytes = 0
     chunk = 200_000
     for start in range(0, n, chunk):
-        lines = traffic(min(chunk, n - start), seed=7, start=start).drop(DROP).write_ndjson()
+        lines = records(min(chunk, n - start), 7, fields, start).write_ndjson()
         for i, value in enumerate(lines.encode().splitlines()):
             total_bytes += len(value)
             while True:
@@ -252,9 +279,11 @@ def in_child(target: Any, *args: Any) -> dict[str, Any]:
     ctx = mp.get_context("spawn")
     queue = ctx.Queue()
     process = ctx.Process(target=target, args=(*args, queue))
+    started = time.perf_counter()
     process.start()
     result: dict[str, Any] = queue.get(timeout=1800)
     process.join()
+    result["process_seconds"] = time.perf_counter() - started
     return result
 
 
@@ -262,6 +291,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--records", type=int, default=2_000_000)
     parser.add_argument("--partitions", type=int, default=3)
+    parser.add_argument("--fields", type=int, default=15, help="fields per record, 15 or more")
+    parser.add_argument("--no-latency", action="store_true", help="skip the alert-latency phase")
     parser.add_argument("--bootstrap", default=os.environ.get("STREAM_MONITOR_BOOTSTRAP"))
     args = parser.parse_args()
     started_broker = False
@@ -274,17 +305,18 @@ def main() -> None:
         from stream_monitor.config import ProfileSettings
         from stream_monitor.profile.build import build_profile
         from stream_monitor.profile.store import write_profile
-        from stream_monitor.synthetic import traffic
 
         workdir = Path(tempfile.mkdtemp(prefix="bench-stream-"))
         ref = workdir / "reference.parquet"
-        traffic(200_000, seed=1).drop(DROP).write_parquet(ref)
+        records(200_000, 1, args.fields).write_parquet(ref)
         profile_path = workdir / "profile.parquet"
         write_profile(build_profile(ref, ProfileSettings()), profile_path)
 
         topic = f"bench-{uuid.uuid4().hex[:8]}"
         t = time.perf_counter()
-        total_bytes, per_record = fill(args.bootstrap, topic, args.records, args.partitions)
+        total_bytes, per_record = fill(
+            args.bootstrap, topic, args.records, args.partitions, args.fields
+        )
         print(
             f"filled {topic}: {args.records:,} records, {per_record:.0f} bytes each, "
             f"in {time.perf_counter() - t:.1f} s",
@@ -297,7 +329,9 @@ def main() -> None:
         eos = in_child(
             monitored, args.bootstrap, topic, str(profile_path), args.records, "exactly_once"
         )
-        lat = in_child(latency, args.bootstrap, str(profile_path))
+        # The latency phase's drifted traffic has the 15 fields only.
+        skip = args.no_latency or args.fields != 15
+        lat = None if skip else in_child(latency, args.bootstrap, str(profile_path))
     finally:
         if started_broker:
             subprocess.run([ROOT / "scripts" / "kafka.sh", "stop"], check=False)
@@ -310,6 +344,7 @@ def main() -> None:
             f"{mb / base['seconds']:.0f}",
             "1.00",
             f"{base['peak_mb']:.0f}",
+            f"{base['process_seconds']:.1f}",
         ],
         *[
             [
@@ -318,15 +353,17 @@ def main() -> None:
                 f"{mb / run['seconds']:.0f}",
                 f"{base['seconds'] / run['seconds']:.2f}",
                 f"{run['peak_mb']:.0f}",
+                f"{run['process_seconds']:.1f}",
             ]
             for label, run in (("at-least-once", ours), ("exactly-once", eos))
         ],
     ]
     print(
-        f"Machine: {machine()}; {args.records:,} records of 15 JSON fields "
+        f"Machine: {machine()}; {args.records:,} records of {args.fields} JSON fields "
         f"on {args.partitions} partitions; one consumer process each"
     )
-    print(table(["consumer", "records/s", "MB/s", "ratio", "peak RSS MB"], rows))
+    headers = ["consumer", "records/s", "MB/s", "ratio", "peak RSS MB", "process s"]
+    print(table(headers, rows))
     rss = ours["rss"]
     if rss:
         warm = [r for n, r in rss if n >= 0.1 * args.records] or [r for _, r in rss]
@@ -335,6 +372,8 @@ def main() -> None:
             f"{max(warm):.0f} MB max after, {rss[-1][1]:.0f} MB at the end "
             f"(growth after warm-up {max(warm) - warm[0]:+.0f} MB)"
         )
+    if lat is None:
+        return
     lats = np.array(lat["latencies"])
     if lats.size:
         p50, p99 = (np.percentile(lats, q) * 1000 for q in (50, 99))
