@@ -1,8 +1,9 @@
 """Settings read from the YAML config file, one section per job.
 
-The file is a mapping of sections; each job parses its own section and ignores the others, so
-one file can serve every job. Within a section an unknown key is an error, reported with the
-file and the key. Command-line flags win over the file, and errors about them name the flag.
+The file is a mapping of sections; each job parses its own section and leaves the others to
+their jobs, so one file can serve every job. A section no job reads (``SECTIONS``), and within
+a section an unknown key, are errors, reported with the file and the key. Command-line flags
+win over the file, and errors about them name the flag.
 
 The ``profile:`` section (see ``config/profile.example.yaml``)::
 
@@ -20,6 +21,7 @@ The ``profile:`` section (see ``config/profile.example.yaml``)::
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -177,17 +179,31 @@ def read_yaml(path: Path, what: str = "config file") -> object:
         raise ConfigError(f"{path}: invalid YAML: {error}") from error
 
 
+#: Every section a config file may hold, one per job (and ``input`` for reading data files).
+#: One file serves every job: each reads its own section. A name outside this list is a
+#: typo (``drfit:``), and an error, rather than a section that silently does nothing.
+SECTIONS = ("degradation", "drift", "input", "predictions", "profile", "stream")
+
+
 def read_section(path: Path, name: str, keys: Collection[str]) -> dict[str, Any]:
     """Return the section ``name`` of the YAML config at ``path`` (empty when absent).
 
-    Other sections are ignored, so one file serves every job; inside the section an unknown
-    key is an error naming the file and the key.
+    Other jobs' sections are left to them, so one file serves every job; a section no job
+    reads, and inside the section an unknown key, are errors naming the file and the key.
     """
+    if name not in SECTIONS:
+        raise ValueError(f"no config section named {name!r}")
     document = read_yaml(path)
     if document is None:
         return {}
     if not isinstance(document, dict):
         raise ConfigError(f"{path}: expected a mapping of sections at the top level")
+    for top in document:
+        if top not in SECTIONS:
+            raise ConfigError(
+                f"{path}: {top}: unknown section{_did_you_mean(str(top), SECTIONS)}; "
+                f"expected one of {', '.join(SECTIONS)}"
+            )
     section = document.get(name)
     if section is None:
         return {}
@@ -196,9 +212,15 @@ def read_section(path: Path, name: str, keys: Collection[str]) -> dict[str, Any]
     for key in section:
         if key not in keys:
             raise ConfigError(
-                f"{path}: {name}.{key}: unknown key; expected one of {', '.join(keys)}"
+                f"{path}: {name}.{key}: unknown key{_did_you_mean(str(key), keys)}; "
+                f"expected one of {', '.join(keys)}"
             )
     return cast(dict[str, Any], section)
+
+
+def _did_you_mean(word: str, choices: Collection[str]) -> str:
+    close = difflib.get_close_matches(word, list(choices), n=1)
+    return f" (did you mean {close[0]!r}?)" if close else ""
 
 
 #: The config section of the options of reading data files, shared by every job.

@@ -218,3 +218,35 @@ def test_null_values_from_the_flag_or_the_config(
     capsys.readouterr()
     assert main([*profile, "--config", str(config)]) == 2
     assert "input.null_values" in one_error_line(capsys)
+
+
+def test_a_misspelled_config_section_is_an_error(
+    files: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A section no job reads (``drfit:``) is a one-line error naming the file and the
+    section, with the likely spelling, for every job that reads the file."""
+    config = tmp_path / "typo.yaml"
+    config.write_text("drfit:\n  drift_share_threshold: 0.1\n")
+    assert main([*drift_args(files, "same", tmp_path), "--config", str(config)]) == 2
+    line = one_error_line(capsys)
+    assert str(config) in line
+    assert "drfit: unknown section (did you mean 'drift'?)" in line
+    profile = tmp_path / "p.parquet"
+    args = ["profile", "--data", str(files["ref"]), "--out", str(profile)]
+    assert main([*args, "--config", str(config)]) == 2
+    assert "drfit: unknown section" in one_error_line(capsys)
+    assert not profile.exists()
+
+
+def test_per_column_settings_must_name_columns(
+    files: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``drift.columns`` or ``drift.kinds`` naming no column is a one-line error, not a
+    setting silently ignored."""
+    for section in ("columns:\n    not_a_col: psi\n", "kinds:\n    not_a_col: numeric\n"):
+        config = tmp_path / "cols.yaml"
+        config.write_text("drift:\n  " + section)
+        assert main([*drift_args(files, "same", tmp_path), "--config", str(config)]) == 2
+        line = one_error_line(capsys)
+        assert "'not_a_col'" in line
+        assert "not a column" in line

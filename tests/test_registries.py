@@ -3,6 +3,8 @@ so a detector or method is tested by being registered."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import polars as pl
 import pytest
@@ -201,3 +203,30 @@ def test_config_accepts_exactly_the_registered_methods(method: Method) -> None:
                 load_stream_settings(None, {stream_key: ({method.name: None}, "--m")})
     with pytest.raises(ConfigError):
         DriftSettings(numeric_method="bogus")
+
+
+def test_every_config_section_is_registered() -> None:
+    """Each job's config section is in ``config.SECTIONS``, and every example config file
+    holds registered sections only, so a typo is the only unknown section."""
+    import yaml
+
+    from stream_monitor import config
+    from stream_monitor.batch import degradation, predictions
+    from stream_monitor.batch import settings as batch_settings
+    from stream_monitor.stream import settings as stream_settings
+
+    names = {
+        config._SECTION,
+        config.INPUT_SECTION,
+        batch_settings._SECTION,
+        degradation._SECTION,
+        predictions.SECTION,
+        stream_settings.SECTION,
+    }
+    assert names == set(config.SECTIONS)
+    root = Path(__file__).resolve().parent.parent / "config"
+    for path in sorted(root.glob("*.example.yaml")):
+        if path.name == "schema.example.yaml":
+            continue  # a schema file, not a config file
+        document = yaml.safe_load(path.read_text())
+        assert set(document) <= set(config.SECTIONS), path

@@ -1019,6 +1019,13 @@ def _mismatch(name: str, ref: str, ref_type: object, cur: str, cur_type: object)
 def _check_named(
     names: Sequence[str], settings: DriftSettings, reference: str, current: pl.Schema, cur: str
 ) -> None:
+    for key, named in (("columns", settings.columns), ("kinds", settings.kinds)):
+        for name in named:
+            if name not in names:
+                raise ColumnError(
+                    f"{reference}: the drift.{key} setting names column {name!r}, "
+                    "which is not a column"
+                )
     for role in ("target", "prediction"):
         wanted = getattr(settings, role)
         if wanted is None:
