@@ -61,3 +61,31 @@ def test_demo_finds_the_drift_without_false_alarms(
     assert {a["feature"] for a in alerts} <= {"income", "reconstruction_error"}
     assert "income" in {a["feature"] for a in alerts}
     assert min(a["window"]["last_offset"] for a in alerts) >= 40_000
+
+
+@pytest.mark.parametrize(
+    ("extra", "named"),
+    [
+        (["--source", "{ref}", "--metrics-port", "9100"], "--metrics-port"),
+        (["--source", "{ref}", "--bootstrap-servers", "127.0.0.1:1"], "--bootstrap-servers"),
+        (["--source", "{ref}", "--input-topic", "t"], "--input-topic"),
+        (["--input-topic", "t", "--alerts-out", "{out}"], "--alerts-out"),
+    ],
+)
+def test_run_flags_that_do_not_apply_are_errors(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], extra: list[str], named: str
+) -> None:
+    """A flag the chosen source has no use for is a one-line error naming it, before any
+    work: Kafka and metrics flags with --source, --alerts-out without it."""
+    ref = tmp_path / "ref.parquet"
+    traffic(2_000, seed=1).drop("id").write_parquet(ref)
+    profile = tmp_path / "profile.parquet"
+    assert main(["profile", "--data", str(ref), "--out", str(profile)]) == 0
+    capsys.readouterr()
+    out = tmp_path / "alerts.jsonl"
+    args = [a.format(ref=ref, out=out) for a in extra]
+    assert main(["run", "--profile", str(profile), *args]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1
+    assert err[0].startswith(f"stream-monitor run: error: {named}: ")
+    assert not out.exists()

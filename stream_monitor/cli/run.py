@@ -70,8 +70,33 @@ def settings_from(args: argparse.Namespace) -> StreamSettings:
     return settings
 
 
+#: Flags of the Kafka run that a file run (--source) has no use for.
+_KAFKA_ONLY = (
+    "bootstrap_servers",
+    "input_topic",
+    "alert_topic",
+    "dead_letter_topic",
+    "state_topic",
+    "group_id",
+    "metrics_port",
+    "metrics_host",
+)
+
+
+def _check_applies(args: argparse.Namespace) -> None:
+    """A flag the chosen source does not use is an error, not silently ignored."""
+    if args.source is not None:
+        for name in _KAFKA_ONLY:
+            if getattr(args, name) is not None:
+                flag = "--" + name.replace("_", "-")
+                raise ConfigError(f"{flag}: does not apply with --source (a file run)")
+    elif args.alerts_out is not None:
+        raise ConfigError("--alerts-out: applies only with --source (Kafka runs alert a topic)")
+
+
 def run(args: argparse.Namespace) -> int:
     """Run the monitor; return the exit code."""
+    _check_applies(args)
     settings = settings_from(args)
     logs.setup(args.log_level)
     assert settings.profile is not None
