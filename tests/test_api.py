@@ -288,7 +288,7 @@ def test_validate_schema_matches_the_cli(files: Path, tmp_path: Path) -> None:
     schema_path.write_text(yaml.safe_dump(schema))
     json_path = tmp_path / "cli.json"
     argv = ["validate-schema", "--data", str(files / "cur.parquet"), "--schema", str(schema_path)]
-    assert main([*argv, "--json-path", str(json_path)]) == 1
+    assert main([*argv, "--json-path", str(json_path), "--fail-on", "schema"]) == 1
     cli = json.loads(json_path.read_text())
     report = sm.validate_schema(files / "cur.parquet", schema_path)
     assert report.to_dict() == cli

@@ -88,7 +88,8 @@ def test_check_drift_names_a_column_missing_from_current(
 def test_validate_schema_exit_codes(
     files: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """Inferred schema: 0 on its own data, 1 on data outside it, 2 on a bad schema file."""
+    """Inferred schema: 0 on its own data; on data outside it 0, or 1 with --fail-on schema;
+    2 on a bad schema file."""
     schema = tmp_path / "schema.yaml"
     assert (
         main(["validate-schema", "--data", str(files["ref"]), "--infer", "--schema", str(schema)])
@@ -107,8 +108,10 @@ def test_validate_schema_exit_codes(
             str(out),
         ]
     )
-    assert code == 1
+    assert code == 0  # violations decide the exit code only with --fail-on schema
     assert not json.loads(out.read_text())["valid"]
+    args = ["validate-schema", "--data", str(files["drift"]), "--schema", str(schema)]
+    assert main([*args, "--fail-on", "schema"]) == 1
     bad = tmp_path / "bad.yaml"
     bad.write_text("columns: [1, 2\n")
     capsys.readouterr()
@@ -250,3 +253,18 @@ def test_per_column_settings_must_name_columns(
         line = one_error_line(capsys)
         assert "'not_a_col'" in line
         assert "not a column" in line
+
+
+@pytest.mark.parametrize(
+    "command", ["check-drift", "monitor-predictions", "check-degradation", "validate-schema"]
+)
+def test_every_judging_job_takes_fail_on(command: str, capsys: pytest.CaptureFixture[str]) -> None:
+    """One convention: every job that judges lists what ``--fail-on`` can name in its help,
+    and refuses anything else with a one-line usage error naming the choices."""
+    with pytest.raises(SystemExit):
+        main([command, "--help"])
+    assert "--fail-on WHAT" in capsys.readouterr().out
+    with pytest.raises(SystemExit) as stopped:
+        main([command, "--fail-on", "everything"])
+    assert stopped.value.code == 2
+    assert "--fail-on: invalid choice: 'everything'" in capsys.readouterr().err

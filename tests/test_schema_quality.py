@@ -29,6 +29,7 @@ def _run(tmp_path: Path, data: Path, columns: dict[str, Any], *extra: str) -> tu
     schema.write_text(yaml.safe_dump({"columns": columns}), encoding="utf-8")
     out = tmp_path / "report.json"
     argv = ["--data", str(data), "--schema", str(schema), "--json-path", str(out), *extra]
+    argv += ["--fail-on", "schema"]
     code = main(["validate-schema", *argv])
     document = json.loads(out.read_text(encoding="utf-8"))
     VALIDATOR.validate(document)

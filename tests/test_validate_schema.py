@@ -483,15 +483,17 @@ def test_cli_valid_data_exits_0_with_a_summary_and_a_report(
 def test_cli_violations_exit_1_and_export_metrics(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """Violations exit 1 (EXIT_DRIFT); the textfile holds schema_valid 0 and each count."""
+    """Violations exit 1 (EXIT_DRIFT) with --fail-on schema, 0 without it; the textfile holds
+    schema_valid 0 and each count."""
     data = write_data(DATA, tmp_path / "d.parquet")
     schema = _write_yaml(tmp_path / "s.yaml", SCHEMA)
     out, prom = tmp_path / "r.json", tmp_path / "m.prom"
     code = _run(
         "--data", str(data), "--schema", str(schema), "--json-path", str(out),
-        "--max-examples", "1", "--metrics-path", str(prom),
+        "--max-examples", "1", "--metrics-path", str(prom), "--fail-on", "schema",
     )  # fmt: skip
     assert code == EXIT_DRIFT
+    assert _run("--data", str(data), "--schema", str(schema)) == EXIT_OK
     document = json.loads(out.read_text(encoding="utf-8"))
     VALIDATOR.validate(document)
     assert [e for *_, e in _found(document["violations"])][:2] == [[9], [2]]
@@ -594,7 +596,7 @@ def test_cli_infer_margin_lets_a_fresh_sample_pass(tmp_path: Path) -> None:
     assert _run("--data", str(fresh), "--schema", str(widened)) == EXIT_OK
     args = ["--data", str(reference), "--schema", str(exact), "--infer", "--infer-margin", "0"]
     assert _run(*args) == EXIT_OK
-    assert _run("--data", str(fresh), "--schema", str(exact)) == 1
+    assert _run("--data", str(fresh), "--schema", str(exact), "--fail-on", "schema") == 1
     by_name = {c.name: c for c in read_schema(widened).columns}
     assert by_name["income"].min == 0.0  # never below zero for a non-negative column
     with pytest.raises(ConfigError, match=r"^--infer-margin: must be a non-negative number"):

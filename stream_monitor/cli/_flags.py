@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from collections.abc import Collection, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -79,3 +80,49 @@ def null_values(args: argparse.Namespace) -> tuple[str, ...]:
     from stream_monitor.config import read_null_values
 
     return read_null_values(config)
+
+
+def add_fail_on(
+    parser: argparse.ArgumentParser,
+    choices: Mapping[str, str],
+    *,
+    alias: tuple[str, str] | None = None,
+) -> None:
+    """``--fail-on WHAT`` (repeatable), the one way every judging job is told which findings
+    exit 1: ``choices`` maps each finding to what it means. ``alias`` is an older
+    ``(flag, finding)`` spelling, kept as a shorthand for ``--fail-on finding``.
+
+    >>> parser = argparse.ArgumentParser()
+    >>> add_fail_on(parser, {"drift": "any drift"}, alias=("fail_on_drift", "drift"))
+    >>> fail_on(parser.parse_args(["--fail_on_drift"]))
+    {'drift'}
+    """
+    described = "; ".join(f"{name}: {meaning}" for name, meaning in choices.items())
+    parser.add_argument(
+        "--fail-on",
+        action="append",
+        choices=tuple(choices),
+        default=[],
+        metavar="WHAT",
+        help=f"exit 1 when this is found (repeatable; without it, exit 0): {described}",
+    )
+    if alias is not None:
+        flag, finding = alias
+        add_flag(parser, flag, action="store_true", help=f"the same as --fail-on {finding}")
+        parser.set_defaults(fail_on_alias=(flag, finding))
+
+
+def fail_on(args: argparse.Namespace) -> set[str]:
+    """The findings ``--fail-on`` (and its alias) named."""
+    named = set(args.fail_on)
+    alias = getattr(args, "fail_on_alias", None)
+    if alias is not None and getattr(args, alias[0]):
+        named.add(alias[1])
+    return named
+
+
+def exit_code(args: argparse.Namespace, found: Collection[str]) -> int:
+    """1 when a finding ``--fail-on`` named was found, else 0."""
+    from stream_monitor.cli import EXIT_DRIFT, EXIT_OK
+
+    return EXIT_DRIFT if fail_on(args) & set(found) else EXIT_OK

@@ -7,8 +7,9 @@ computed from ``--reference_data_path``, under the thresholds of the ``degradati
 of ``--config`` (docs/degradation.md). Writes the JSON report to ``--json_path``, prints a
 short summary on stdout, and exports metrics as the output flags say.
 
-Exit codes: 0 done (degraded or not, unless ``--fail-on-degradation``), 1 degraded with
-``--fail-on-degradation``, 2 bad input (one line on stderr).
+Exit codes: 0 done (degraded or not, unless ``--fail-on degradation``), 1 degraded with
+``--fail-on degradation`` (or its shorthand ``--fail-on-degradation``), 2 bad input (one
+line on stderr).
 """
 
 from __future__ import annotations
@@ -27,11 +28,21 @@ from stream_monitor.batch.degradation import (
     read_baseline,
 )
 from stream_monitor.batch.outputs import Metric, add_output_flags, export
-from stream_monitor.cli import EXIT_DRIFT, EXIT_OK
-from stream_monitor.cli._flags import add_current_flag, add_flag, add_null_values_flag, check_output
+from stream_monitor.cli._flags import (
+    add_current_flag,
+    add_fail_on,
+    add_flag,
+    add_null_values_flag,
+    check_output,
+    exit_code,
+)
 from stream_monitor.errors import ConfigError
 
 COMMAND = "check-degradation"
+
+
+#: What ``--fail-on`` can name.
+FAIL_ON = {"degradation": "any metric degraded against the baseline"}
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -79,12 +90,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="OUT.json",
         help="write the baseline computed from --reference_data_path here, for --baseline",
     )
-    add_flag(
-        parser,
-        "fail_on_degradation",
-        action="store_true",
-        help="exit with code 1 when a metric degraded",
-    )
+    add_fail_on(parser, FAIL_ON, alias=("fail_on_degradation", "degradation"))
     add_output_flags(parser)
     add_null_values_flag(parser)
     parser.set_defaults(func=run)
@@ -129,7 +135,7 @@ def run(args: argparse.Namespace) -> int:
         lines.append(f"baseline saved: {args.save_baseline}")
     print("\n".join(lines))
     export(COMMAND, _metrics(report), args, artifacts=artifacts, params=_params(report))
-    return EXIT_DRIFT if report.degraded and args.fail_on_degradation else EXIT_OK
+    return exit_code(args, {"degradation"} if report.degraded else set())
 
 
 def _metrics(report: DegradationReport) -> list[Metric]:

@@ -27,20 +27,26 @@ from stream_monitor._api import check_drift
 from stream_monitor.batch.drift import DriftResult, DriftWarning
 from stream_monitor.batch.outputs import Metric, add_output_flags, export
 from stream_monitor.batch.settings import DriftSettings, load_drift_settings
-from stream_monitor.cli import EXIT_DRIFT, EXIT_OK
-from stream_monitor.cli._flags import add_data_flags, add_flag, add_null_values_flag, check_output
+from stream_monitor.cli._flags import (
+    add_data_flags,
+    add_fail_on,
+    add_flag,
+    add_null_values_flag,
+    check_output,
+    exit_code,
+)
 
 COMMAND = "check-drift"
 #: What ``--fail-on`` can name.
-FAIL_ON = (
-    "dataset",
-    "feature",
-    "data_quality",
-    "label",
-    "prediction",
-    "concept",
-    "multivariate",
-)
+FAIL_ON = {
+    "dataset": "the share of drifted features reached the threshold",
+    "feature": "any feature's distribution",
+    "data_quality": "any column's missing, infinite, out-of-range or unseen share",
+    "label": "the target's distribution",
+    "prediction": "the prediction's distribution",
+    "concept": "the model's errors",
+    "multivariate": "the PCA reconstruction error of the numeric features",
+}
 _PROG = f"stream-monitor {COMMAND}"
 
 
@@ -77,29 +83,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="COL",
         help="leave this column out of the comparison (repeatable; adds to the config's)",
     )
-    parser.add_argument(
-        "--fail-on",
-        action="append",
-        choices=FAIL_ON,
-        default=[],
-        metavar="DRIFT",
-        help=(
-            "exit 1 when this drift is found (repeatable): dataset (the share of drifted "
-            "features reached the threshold), feature (any feature's distribution), "
-            "data_quality (any column's), label, prediction, concept, multivariate (the "
-            "PCA reconstruction error of the numeric features)"
-        ),
-    )
+    add_fail_on(parser, FAIL_ON, alias=("fail_on_drift", "dataset"))
     parser.add_argument(
         "--no-multivariate",
         action="store_true",
         help="leave out multivariate drift (the config's multivariate: false)",
-    )
-    add_flag(
-        parser,
-        "fail_on_drift",
-        action="store_true",
-        help="the same as --fail-on dataset",
     )
     add_output_flags(parser)
     add_null_values_flag(parser)
@@ -169,8 +157,7 @@ def run(args: argparse.Namespace) -> int:
     elapsed = time.perf_counter() - started
     outputs = ", ".join(str(p) for p in written)
     print(f"{_PROG}: {summary(result)} -> {outputs} in {elapsed:.1f} s", file=sys.stderr)
-    fail_on = set(args.fail_on) | ({"dataset"} if args.fail_on_drift else set())
-    return EXIT_DRIFT if fail_on & found(result) else EXIT_OK
+    return exit_code(args, found(result))
 
 
 def found(result: DriftResult) -> set[str]:

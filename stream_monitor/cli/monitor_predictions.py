@@ -26,14 +26,26 @@ from stream_monitor.batch.predictions import (
     load_prediction_settings,
     monitor_predictions,
 )
-from stream_monitor.cli import EXIT_DRIFT, EXIT_OK
-from stream_monitor.cli._flags import add_data_flags, add_flag, add_null_values_flag, check_output
+from stream_monitor.cli._flags import (
+    add_data_flags,
+    add_fail_on,
+    add_flag,
+    add_null_values_flag,
+    check_output,
+    exit_code,
+)
 from stream_monitor.config import load_profile_settings
 from stream_monitor.detectors.methods import WINDOW_METHODS, method_names
 
 COMMAND = "monitor-predictions"
 #: What ``--fail-on`` can name.
-FAIL_ON = ("drift", "data_quality")
+FAIL_ON = {
+    "drift": "any window's score",
+    "data_quality": (
+        "the prediction's missing, infinite, out-of-range or unseen share grew, overall or "
+        "in any window"
+    ),
+}
 _PROG = f"stream-monitor {COMMAND}"
 
 
@@ -75,24 +87,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="write the JSON document here (default stdout)",
     )
     parser.add_argument("--config", type=Path, help="YAML config; its predictions: section")
-    parser.add_argument(
-        "--fail-on",
-        action="append",
-        choices=FAIL_ON,
-        default=[],
-        metavar="WHAT",
-        help=(
-            "exit 1 when this is found (repeatable): drift (any window's score), "
-            "data_quality (the prediction's missing, infinite, out-of-range or unseen share "
-            "grew, overall or in any window)"
-        ),
-    )
-    add_flag(
-        parser,
-        "fail_on_drift",
-        action="store_true",
-        help="exit 1 when any window drifted (the same as --fail-on drift)",
-    )
+    add_fail_on(parser, FAIL_ON, alias=("fail_on_drift", "drift"))
     add_output_flags(parser)
     add_null_values_flag(parser)
     parser.set_defaults(func=run)
@@ -136,8 +131,7 @@ def run(args: argparse.Namespace) -> int:
         params=report.params(),
     )
     print(f"{_PROG}: {summary(report)}", file=sys.stderr)
-    fail_on = set(args.fail_on) | ({"drift"} if args.fail_on_drift else set())
-    return EXIT_DRIFT if fail_on & found(report) else EXIT_OK
+    return exit_code(args, found(report))
 
 
 def found(report: PredictionReport) -> set[str]:

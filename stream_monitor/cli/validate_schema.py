@@ -1,8 +1,9 @@
 """``stream-monitor validate-schema``: check a data file against a column schema.
 
 Validates CSV, Parquet or NDJSON data against a schema YAML file (docs/schema-validation.md),
-writes the JSON report to ``--json-path``, prints a short summary on stdout and exits 0 when
-the data is valid, 1 when violations were found. With ``--infer`` it writes instead the
+writes the JSON report to ``--json-path``, prints a short summary on stdout and exits 0, or 1
+when violations were found and ``--fail-on schema`` was given (as every job: 1 only for
+what ``--fail-on`` names). With ``--infer`` it writes instead the
 schema that the data satisfies, to start a schema from reference data, each numeric range
 widened by ``--infer-margin`` (see ``widen_ranges``) so that a fresh sample of the same
 traffic passes.
@@ -27,8 +28,14 @@ from stream_monitor.batch.schema import (
     infer_schema,
     schema_to_yaml,
 )
-from stream_monitor.cli import EXIT_DRIFT, EXIT_OK
-from stream_monitor.cli._flags import add_flag, add_null_values_flag, check_output
+from stream_monitor.cli import EXIT_OK
+from stream_monitor.cli._flags import (
+    add_fail_on,
+    add_flag,
+    add_null_values_flag,
+    check_output,
+    exit_code,
+)
 from stream_monitor.errors import ConfigError
 from stream_monitor.io import scan_data
 
@@ -40,6 +47,10 @@ _DEFAULT_MAX_EXAMPLES = 5
 # change, a sentinel such as -999, a sign error), not against drift, which the drift jobs
 # watch: a loose one costs little, a tight one fails every week.
 DEFAULT_INFER_MARGIN = 0.5
+
+
+#: What ``--fail-on`` can name.
+FAIL_ON = {"schema": "any row or column broke a check of the schema"}
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -85,6 +96,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help=f"example row numbers kept per violation (default {_DEFAULT_MAX_EXAMPLES})",
     )
     add_output_flags(parser)
+    add_fail_on(parser, FAIL_ON)
     add_null_values_flag(parser)
     parser.set_defaults(func=run)
 
@@ -141,7 +153,7 @@ def run(args: argparse.Namespace) -> int:
         artifacts=artifacts,
         params={"data": str(args.data), "schema": str(args.schema)},
     )
-    return EXIT_OK if report.valid else EXIT_DRIFT
+    return exit_code(args, set() if report.valid else {"schema"})
 
 
 def _infer(args: argparse.Namespace) -> int:
