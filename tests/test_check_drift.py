@@ -749,10 +749,12 @@ def test_command_writes_reports_metrics_and_exit_codes(
     ]
     assert _main(argv) == EXIT_OK
     assert _main([*argv, "--fail-on-drift"]) == EXIT_DRIFT
-    err = capsys.readouterr().err.splitlines()
-    assert len(err) == 2
-    assert "1 of 14 features drifted" in err[0]
-    assert "dataset drift" in err[0]
+    captured = capsys.readouterr()
+    out = captured.out.splitlines()
+    assert len(out) == 2  # the summary, on stdout as every job's result
+    assert "1 of 14 features drifted" in out[0]
+    assert "dataset drift" in out[0]
+    assert captured.err == ""
     report = json.loads(out_json.read_text())
     validate_report(report)
     assert report["reference"] == {"source": str(files["ref"]), "kind": "data", "rows": 20_000}

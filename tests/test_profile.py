@@ -537,14 +537,15 @@ def _exit_code(argv: list[str]) -> int:
 def test_cli_writes_the_profile_and_one_summary_line(
     tmp_path: Path, mixed: pl.DataFrame, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """``profile`` writes a readable profile and prints one summary line on stderr."""
+    """``profile`` writes a readable profile and prints one summary line on stdout (the
+    result; stderr is for warnings and errors)."""
     data = write_data(mixed, tmp_path / "d.csv")
     out = tmp_path / "p.parquet"
     argv = ["profile", "--data", str(data), "--out", str(out), "--target", "label"]
     code = main([*argv, "--bins", "5", "--sketch-bins", "50", "--top-k", "3"])
     captured = capsys.readouterr()
-    assert (code, captured.out) == (0, "")
-    lines = captured.err.splitlines()
+    assert (code, captured.err) == (0, "")
+    lines = captured.out.splitlines()
     assert len(lines) == 1
     assert lines[0].startswith("stream-monitor profile: 2000 rows, 6 columns")
     profile = read_profile(out)
@@ -557,12 +558,13 @@ def test_cli_writes_the_profile_and_one_summary_line(
 def test_cli_prints_a_warning_line_for_a_left_out_column(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """An entirely null feature gives one warning line before the summary."""
+    """An entirely null feature gives one warning line on stderr (the summary is on stdout)."""
     frame = pl.DataFrame({"x": [1.0, 2.0], "gone": pl.Series([None, None], dtype=pl.String)})
     data = write_data(frame, tmp_path / "d.parquet")
     code = main(["profile", "--data", str(data), "--out", str(tmp_path / "p.parquet")])
-    lines = capsys.readouterr().err.splitlines()
-    assert (code, len(lines)) == (0, 2)
+    captured = capsys.readouterr()
+    lines = captured.err.splitlines()
+    assert (code, len(lines), len(captured.out.splitlines())) == (0, 1, 1)
     assert lines[0].startswith("stream-monitor profile: warning: ")
     assert "column 'gone' is entirely null" in lines[0]
 

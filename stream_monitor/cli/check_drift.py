@@ -156,7 +156,7 @@ def run(args: argparse.Namespace) -> int:
     export(COMMAND, metrics(result), args, artifacts=written, params=params(result, settings))
     elapsed = time.perf_counter() - started
     outputs = ", ".join(str(p) for p in written)
-    print(f"{_PROG}: {summary(result)} -> {outputs} in {elapsed:.1f} s", file=sys.stderr)
+    print(f"{_PROG}: {summary(result)} -> {outputs} in {elapsed:.1f} s")
     return exit_code(args, found(result))
 
 

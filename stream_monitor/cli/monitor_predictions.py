@@ -130,7 +130,8 @@ def run(args: argparse.Namespace) -> int:
         artifacts=[json_path] if json_path is not None else [],
         params=report.params(),
     )
-    print(f"{_PROG}: {summary(report)}", file=sys.stderr)
+    # stdout carries the result: the summary, unless the document itself went there.
+    print(f"{_PROG}: {summary(report)}", file=sys.stderr if json_path is None else sys.stdout)
     return exit_code(args, found(report))
 
 

@@ -91,7 +91,7 @@ def run(args: argparse.Namespace) -> int:
             print(f"{_PROG}: column {name!r} left out ({why})", file=sys.stderr)
     write_profile(profile, out)
     elapsed = time.perf_counter() - started
-    print(f"{_PROG}: {summary(profile)} -> {out} in {elapsed:.1f} s", file=sys.stderr)
+    print(f"{_PROG}: {summary(profile)} -> {out} in {elapsed:.1f} s")
     return 0
 
 
