@@ -15,9 +15,7 @@ line on stderr).
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
-from typing import Any
 
 from stream_monitor.batch.degradation import (
     TASKS,
@@ -96,13 +94,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.set_defaults(func=run)
 
 
-def _write_json(path: Path, document: dict[str, Any], flag: str) -> None:
-    try:
-        path.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
-    except OSError as error:
-        raise ConfigError(f"{flag} {path}: cannot write: {error.strerror}") from error
-
-
 def run(args: argparse.Namespace) -> int:
     """Measure, compare and report; return the exit code."""
     if args.save_baseline is not None and args.reference_data_path is None:
@@ -123,10 +114,10 @@ def run(args: argparse.Namespace) -> int:
 
     artifacts: list[Path] = []
     if args.save_baseline is not None:
-        _write_json(args.save_baseline, baseline.to_dict(), "--save-baseline")
+        baseline.save(args.save_baseline)
         artifacts.append(args.save_baseline)
     if args.json_path is not None:
-        _write_json(args.json_path, report.to_dict(), "--json-path")
+        report.save_json(args.json_path)
         artifacts.append(args.json_path)
     lines = report.describe()
     if args.json_path is not None:

@@ -37,7 +37,7 @@ from stream_monitor.cli._flags import (
     exit_code,
 )
 from stream_monitor.errors import ConfigError
-from stream_monitor.io import scan_data
+from stream_monitor.io import scan_data, write_text_atomic
 
 COMMAND = "validate-schema"
 _DEFAULT_MAX_EXAMPLES = 5
@@ -185,10 +185,7 @@ def _infer(args: argparse.Namespace) -> int:
             f"min/max are the observed range widened by {margin:g} x its span (--infer-margin)",
         )
     text = schema_to_yaml(schema, header=header)
-    try:
-        args.schema.write_text(text, encoding="utf-8")
-    except OSError as error:
-        raise ConfigError(f"--schema {args.schema}: cannot write: {error.strerror}") from error
+    write_text_atomic(args.schema, text, "inferred schema")
     elapsed = time.perf_counter() - started
     print(
         f"inferred {len(schema.columns)} columns from {args.data} ({rows} rows) "
