@@ -22,8 +22,10 @@ The ``profile:`` section (see ``config/profile.example.yaml``)::
 from __future__ import annotations
 
 import difflib
+import json
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field, fields
+from importlib import resources
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Literal, cast
@@ -179,6 +181,14 @@ def read_yaml(path: Path, what: str = "config file") -> object:
         raise ConfigError(f"{path}: invalid YAML: {error}") from error
 
 
+def config_schema() -> dict[str, Any]:
+    """The config file's contract (``schemas/config.schema.json``): its sections and each
+    section's keys. Jobs check the values of their own section."""
+    text = resources.files("stream_monitor.schemas").joinpath("config.schema.json").read_text()
+    schema: dict[str, Any] = json.loads(text)
+    return schema
+
+
 #: Every section a config file may hold, one per job (and ``input`` for reading data files).
 #: One file serves every job: each reads its own section. A name outside this list is a
 #: typo (``drfit:``), and an error, rather than a section that silently does nothing.
@@ -188,33 +198,39 @@ SECTIONS = ("degradation", "drift", "input", "predictions", "profile", "stream")
 def read_section(path: Path, name: str, keys: Collection[str]) -> dict[str, Any]:
     """Return the section ``name`` of the YAML config at ``path`` (empty when absent).
 
-    Other jobs' sections are left to them, so one file serves every job; a section no job
-    reads, and inside the section an unknown key, are errors naming the file and the key.
+    The whole file is checked against ``config_schema()`` first, whichever job reads it: a
+    section or a key the schema does not list is an error naming the file, the section and
+    the key (with the likely spelling), so a typo in another job's section is caught as
+    soon as any job reads the file. The section's values are the job's to check.
     """
-    if name not in SECTIONS:
-        raise ValueError(f"no config section named {name!r}")
+    sections = config_schema()["properties"]
+    if name not in SECTIONS or set(keys) != set(sections[name]["properties"]):
+        raise ValueError(f"section {name!r} with these keys is not in schemas/config.schema.json")
     document = read_yaml(path)
     if document is None:
         return {}
     if not isinstance(document, dict):
         raise ConfigError(f"{path}: expected a mapping of sections at the top level")
-    for top in document:
-        if top not in SECTIONS:
+    for top, section in document.items():
+        if top not in sections:
             raise ConfigError(
                 f"{path}: {top}: unknown section{_did_you_mean(str(top), SECTIONS)}; "
                 f"expected one of {', '.join(SECTIONS)}"
             )
+        if section is None:
+            continue
+        if not isinstance(section, dict):
+            raise ConfigError(f"{path}: {top}: expected a mapping of settings")
+        known = tuple(sections[top]["properties"])
+        for key in section:
+            if key not in known:
+                raise ConfigError(
+                    f"{path}: {top}.{key}: unknown key{_did_you_mean(str(key), known)}; "
+                    f"expected one of {', '.join(known)}"
+                )
     section = document.get(name)
     if section is None:
         return {}
-    if not isinstance(section, dict):
-        raise ConfigError(f"{path}: {name}: expected a mapping of settings")
-    for key in section:
-        if key not in keys:
-            raise ConfigError(
-                f"{path}: {name}.{key}: unknown key{_did_you_mean(str(key), keys)}; "
-                f"expected one of {', '.join(keys)}"
-            )
     return cast(dict[str, Any], section)
 
 

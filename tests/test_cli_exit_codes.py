@@ -268,3 +268,15 @@ def test_every_judging_job_takes_fail_on(command: str, capsys: pytest.CaptureFix
         main([command, "--fail-on", "everything"])
     assert stopped.value.code == 2
     assert "--fail-on: invalid choice: 'everything'" in capsys.readouterr().err
+
+
+def test_a_typo_in_another_jobs_section_is_caught_by_any_job(
+    files: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The whole file is checked whichever job reads it: ``check-drift`` names a misspelled
+    key of the ``stream:`` section, with its likely spelling."""
+    config = tmp_path / "shared.yaml"
+    config.write_text("drift:\n  drift_share_threshold: 0.5\nstream:\n  alert_topc: alerts\n")
+    assert main([*drift_args(files, "same", tmp_path), "--config", str(config)]) == 2
+    line = one_error_line(capsys)
+    assert "stream.alert_topc: unknown key (did you mean 'alert_topic'?)" in line

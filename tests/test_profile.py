@@ -495,10 +495,11 @@ def test_example_config_is_valid() -> None:
     assert dict(loaded.kinds) == {"zip_code": "categorical", "n_children": "numeric"}
 
 
-def test_other_sections_are_ignored_and_flags_win(tmp_path: Path) -> None:
-    """Unknown top-level sections are ignored, and flags override the file."""
+def test_other_jobs_values_are_theirs_and_flags_win(tmp_path: Path) -> None:
+    """Another job's section is checked for its keys only (its values are that job's to
+    check), and flags override the file."""
     path = tmp_path / "c.yaml"
-    path.write_text("drift: {whatever: 1}\nprofile:\n  bins: 5\n  top_k: 3\n")
+    path.write_text("drift: {histogram_bins: many}\nprofile:\n  bins: 5\n  top_k: 3\n")
     loaded = load_profile_settings(path, flags={"top_k": (7, "--top-k"), "bins": (None, "--bins")})
     assert (loaded.bins, loaded.top_k, loaded.sketch_bins) == (5, 7, 100)
 

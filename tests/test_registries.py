@@ -206,8 +206,9 @@ def test_config_accepts_exactly_the_registered_methods(method: Method) -> None:
 
 
 def test_every_config_section_is_registered() -> None:
-    """Each job's config section is in ``config.SECTIONS``, and every example config file
-    holds registered sections only, so a typo is the only unknown section."""
+    """The config file's contract lists exactly each job's section and that section's keys,
+    and every example config file satisfies it."""
+    import jsonschema
     import yaml
 
     from stream_monitor import config
@@ -215,18 +216,22 @@ def test_every_config_section_is_registered() -> None:
     from stream_monitor.batch import settings as batch_settings
     from stream_monitor.stream import settings as stream_settings
 
-    names = {
-        config._SECTION,
-        config.INPUT_SECTION,
-        batch_settings._SECTION,
-        degradation._SECTION,
-        predictions.SECTION,
-        stream_settings.SECTION,
+    keys = {
+        config._SECTION: config._KEYS,
+        config.INPUT_SECTION: ("null_values",),
+        batch_settings._SECTION: batch_settings._KEYS,
+        degradation._SECTION: degradation._KEYS,
+        predictions.SECTION: predictions.KEYS,
+        stream_settings.SECTION: stream_settings.KEYS,
     }
-    assert names == set(config.SECTIONS)
+    schema = config.config_schema()
+    jsonschema.Draft202012Validator.check_schema(schema)
+    assert set(schema["properties"]) == set(keys) == set(config.SECTIONS)
+    for name, names in keys.items():
+        assert list(schema["properties"][name]["properties"]) == list(names), name
     root = Path(__file__).resolve().parent.parent / "config"
+    validator = jsonschema.Draft202012Validator(schema)
     for path in sorted(root.glob("*.example.yaml")):
         if path.name == "schema.example.yaml":
             continue  # a schema file, not a config file
-        document = yaml.safe_load(path.read_text())
-        assert set(document) <= set(config.SECTIONS), path
+        validator.validate(yaml.safe_load(path.read_text()))
