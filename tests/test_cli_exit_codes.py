@@ -280,3 +280,19 @@ def test_a_typo_in_another_jobs_section_is_caught_by_any_job(
     assert main([*drift_args(files, "same", tmp_path), "--config", str(config)]) == 2
     line = one_error_line(capsys)
     assert "stream.alert_topc: unknown key (did you mean 'alert_topic'?)" in line
+
+
+def test_check_drift_writes_only_json_when_asked(
+    files: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``--json-path`` alone writes the JSON report and no HTML; neither output is a one-line
+    error naming the flags."""
+    base = ["check-drift", "--reference-data-path", str(files["ref"])]
+    base += ["--current-data-path", str(files["same"])]
+    out = tmp_path / "only.json"
+    assert main([*base, "--json-path", str(out)]) == 0
+    assert json.loads(out.read_text())["dataset_drift"] is False
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["only.json"]
+    capsys.readouterr()
+    assert main(base) == 2
+    assert "--report-path: give --report-path, --json-path or both" in one_error_line(capsys)

@@ -30,11 +30,17 @@ CONNECT_TIMEOUT_S = 5.0
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Add the ``alerts`` subcommand's flags; its ``func`` runs it."""
-    parser.description = "Flags override the `stream:` section of --config."
+    parser.description = (
+        "Tail the alert topic a `run` writes to, with the same Kafka client settings "
+        "(TLS, SASL) as `run`: one readable line per alert, or JSON lines with --json. "
+        "Flags override the `stream:` section of --config."
+    )
     parser.add_argument("--config", type=Path, help="YAML config (see config/stream.example.yaml)")
     parser.add_argument("--bootstrap-servers", metavar="HOST:PORT")
     parser.add_argument("--alert-topic", metavar="A")
-    parser.add_argument("--from-beginning", action="store_true")
+    parser.add_argument(
+        "--from-beginning", action="store_true", help="read the topic's alerts from its start"
+    )
     parser.add_argument("--json", action="store_true", help="print JSON lines, for scripts")
     parser.add_argument("--max-alerts", type=int, metavar="N", help="stop after N alerts")
     parser.add_argument(

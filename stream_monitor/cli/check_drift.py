@@ -4,10 +4,10 @@ The reference (``--reference_data_path``) is a CSV, Parquet or NDJSON file, whic
 scores, or a profile written by ``stream-monitor profile`` (recognised by its Parquet
 metadata), which gives scores from its sketches. Settings come from the ``drift:`` section of
 ``--config`` (see ``config/drift.example.yaml``); ``--target`` and ``--prediction`` override
-it. Writes the HTML report to ``--report_path`` and, with ``--json_path``, the JSON report
-(``docs/drift-report.md``); prints a line per column left out and a summary on stderr, with a
-progress line while it works when stderr is a terminal; exports metrics as the output flags
-say.
+it. Writes the HTML report to ``--report_path``, the JSON report (``docs/drift-report.md``)
+to ``--json_path``, or both; prints a line per column left out on stderr, with a progress line
+while it works when stderr is a terminal, and a summary on stdout; exports metrics as the
+output flags say.
 
 Exit codes: 0 done (drift or not, unless ``--fail-on``), 1 a drift named by ``--fail-on``
 was found (``--fail-on-drift`` is ``--fail-on dataset``), 2 bad input (one line on stderr).
@@ -35,6 +35,7 @@ from stream_monitor.cli._flags import (
     check_output,
     exit_code,
 )
+from stream_monitor.errors import ConfigError
 
 COMMAND = "check-drift"
 #: What ``--fail-on`` can name.
@@ -62,17 +63,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_flag(
         parser,
         "report_path",
-        required=True,
         type=Path,
         metavar="OUT.html",
-        help="write the HTML report here",
+        help="write the HTML report here (at least one of --report-path and --json-path)",
     )
     add_flag(
         parser,
         "json_path",
         type=Path,
         metavar="OUT.json",
-        help="also write the JSON report here",
+        help="write the JSON report here",
     )
     parser.add_argument("--config", type=Path, help="YAML config; its drift: section")
     parser.add_argument("--target", metavar="COL", help="column holding the target")
@@ -117,8 +117,10 @@ class _Progress:
 
 def run(args: argparse.Namespace) -> int:
     """Compare, write the reports, export the metrics; return the exit code."""
-    report_path: Path = args.report_path
+    report_path: Path | None = args.report_path
     json_path: Path | None = args.json_path
+    if report_path is None and json_path is None:
+        raise ConfigError("--report-path: give --report-path, --json-path or both")
     check_output(report_path, "--report_path")
     check_output(json_path, "--json_path")
     flags: dict[str, tuple[object, str]] = {
@@ -148,11 +150,13 @@ def run(args: argparse.Namespace) -> int:
             warnings.warn_explicit(
                 warning.message, warning.category, warning.filename, warning.lineno
             )
-    written = [report_path]
+    written: list[Path] = []
     if json_path is not None:
         result.save_json(json_path)
         written.append(json_path)
-    result.save_html(report_path)
+    if report_path is not None:
+        result.save_html(report_path)
+        written.append(report_path)
     export(COMMAND, metrics(result), args, artifacts=written, params=params(result, settings))
     elapsed = time.perf_counter() - started
     outputs = ", ".join(str(p) for p in written)

@@ -28,13 +28,28 @@ from stream_monitor.synthetic import NUMERIC_FEATURES, Drift, traffic
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Add the ``demo`` subcommand's flags; its ``func`` runs it."""
-    parser.add_argument("--reference-rows", type=int, default=200_000, metavar="N")
+    parser.description = (
+        "Generate synthetic credit traffic, profile a clean part of it, and stream the rest, "
+        "with one feature drifting part-way, through the same pipeline as `run` (no Kafka, "
+        "no network). Prints the alerts and when the drift was caught."
+    )
+    parser.add_argument(
+        "--reference-rows", type=int, default=200_000, metavar="N", help="reference records"
+    )
     parser.add_argument("--rows", type=int, default=400_000, metavar="N", help="live records")
     parser.add_argument(
         "--drift-at", type=int, metavar="N", help="live record where the drift begins (--rows / 2)"
     )
-    parser.add_argument("--feature", default="income", choices=NUMERIC_FEATURES)
-    parser.add_argument("--drift-size", type=float, default=0.5, metavar="SD")
+    parser.add_argument(
+        "--feature", default="income", choices=NUMERIC_FEATURES, help="the feature that drifts"
+    )
+    parser.add_argument(
+        "--drift-size",
+        type=float,
+        default=0.5,
+        metavar="SD",
+        help="its shift, in reference standard deviations (default 0.5)",
+    )
     parser.add_argument("--out", type=Path, help="keep the generated files in this directory")
     parser.set_defaults(func=run)
 
