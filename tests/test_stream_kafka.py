@@ -339,9 +339,12 @@ def test_messages_fetched_before_a_rebalance_or_rewind_are_skipped(profile: Prof
     assert monitor.pipeline.monitor("input", 0).messages == 140
     assert monitor.pipeline.monitor("input", 0).next_offset == 140
     text = monitor.metrics.render().decode()
-    labels = 'model="default",monitor="test"'
-    assert f'stream_monitor_records_stale_total{{{labels},partition="1",topic="input"}} 100.0' in text
-    assert f'stream_monitor_records_stale_total{{{labels},partition="0",topic="input"}} 60.0' in text
-    consumed = f'stream_monitor_records_consumed_total{{{labels},partition="0",topic="input"}}'
-    assert f"{consumed} 140.0" in text
+
+    def series(name: str, partition: int) -> str:
+        labels = f'model="default",monitor="test",partition="{partition}",topic="input"'
+        return f"stream_monitor_{name}_total{{{labels}}}"
+
+    assert f"{series('records_stale', 1)} 100.0" in text
+    assert f"{series('records_stale', 0)} 60.0" in text
+    assert f"{series('records_consumed', 0)} 140.0" in text
     monitor.consumer.close()
