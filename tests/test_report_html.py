@@ -491,9 +491,9 @@ def test_values_of_the_wrong_type_are_escaped() -> None:
 
 def test_unknown_schema_version_is_refused() -> None:
     """A report of another schema version raises ValueError naming the versions."""
-    match = "schema_version 3; this renderer reads versions 1 and 2"
+    match = "schema_version 4; this renderer reads versions 1, 2 and 3"
     with pytest.raises(ValueError, match=match):
-        render_html(make_report() | {"schema_version": 3})
+        render_html(make_report() | {"schema_version": 4})
     with pytest.raises(ValueError, match="schema_version True"):
         render_html(make_report() | {"schema_version": True})
 
