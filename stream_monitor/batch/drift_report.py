@@ -241,6 +241,12 @@ def validate_report(report: Mapping[str, Any]) -> None:
     verdict agree with its features and its two verdicts.
     """
     _check_finite(report, "")
+    # The schema validator takes about 0.5 ms per chunk and feature (7 s for 1,000 chunks of
+    # 14 features). Every chunk is laid out by one function, so the first and the last stand
+    # for the others here, and ``_check_chunks`` checks each one's keys, features and counts.
+    chunks = report.get("chunks")
+    if isinstance(chunks, list) and len(chunks) > 2:
+        report = {**report, "chunks": [chunks[0], chunks[-1]]}
     error = best_match(_validator().iter_errors(report))
     if error is not None:
         where = "/".join(str(p) for p in error.absolute_path) or "(top level)"
@@ -274,21 +280,28 @@ def validate_report(report: Mapping[str, Any]) -> None:
     multivariate = report.get("multivariate")
     if multivariate is not None:
         _check_multivariate(multivariate)
-    _check_chunks(report)
+    _check_chunks(report["chunking"], chunks if isinstance(chunks, list) else [], features)
 
 
-def _check_chunks(report: Mapping[str, Any]) -> None:
-    """Chunks only with a chunking, numbered in order, each scoring every feature, with
-    counts that agree with their verdicts."""
-    chunks = report["chunks"]
-    if report["chunking"] is None and chunks:
+def _check_chunks(chunking: object, chunks: list[Any], features: Mapping[str, Any]) -> None:
+    """Chunks only with a chunking, numbered in order, each with the keys of the first and
+    scoring every feature, with counts that agree with their verdicts."""
+    if chunking is None and chunks:
         raise ValueError("drift report: chunks without a chunking")
+    if not chunks:
+        return
+    keys = set(chunks[0])
+    entry_keys = set(next(iter(chunks[0]["features"].values()), {}))
     for index, chunk in enumerate(chunks):
         where = f"drift report: chunks/{index}"
+        if not isinstance(chunk, Mapping) or set(chunk) != keys:
+            raise ValueError(f"{where}: not laid out as chunks/0")
         if chunk["index"] != index:
             raise ValueError(f"{where}: index {chunk['index']}")
-        if list(chunk["features"]) != list(report["features"]):
+        if list(chunk["features"]) != list(features):
             raise ValueError(f"{where}: its features are not the report's")
+        if any(set(entry) != entry_keys for entry in chunk["features"].values()):
+            raise ValueError(f"{where}: a feature not laid out as in chunks/0")
         drifted = sum(
             f["drift_detected"] or f["data_quality_drift"] for f in chunk["features"].values()
         )
