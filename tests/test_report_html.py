@@ -15,14 +15,13 @@ import html
 import math
 import re
 from collections import Counter
-from collections.abc import Iterator
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
-from browser import Browser, BrowserMissingError
+from browser import Browser
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from numpy.typing import NDArray
@@ -499,17 +498,6 @@ def test_unknown_schema_version_is_refused() -> None:
 
 
 # --- in the browser -------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    """One headless Chromium for the module's page tests."""
-    try:
-        driver = Browser()
-    except BrowserMissingError as error:
-        pytest.fail(str(error), pytrace=False)
-    yield driver
-    driver.close()
 
 
 @pytest.fixture(scope="module")
