@@ -82,6 +82,8 @@ def check_drift(
     target: str | None = None,
     prediction: str | None = None,
     exclude: Sequence[str] | None = None,
+    chunk_by: str | None = None,
+    chunk_rows: int | None = None,
     config: Path_ | DriftSettings | None = None,
     null_values: Sequence[str] | None = None,
     progress: Callable[[int, int], None] | None = None,
@@ -91,21 +93,35 @@ def check_drift(
     ``reference`` is data (exact scores) or a ``Profile`` or profile file (scores from its
     sketches); ``current`` is data. ``config`` is a YAML file (its ``drift:`` section) or
     ``DriftSettings``; ``target``, ``prediction`` and ``exclude`` override it (``exclude``
-    adds to its list). A column left out is reported with a ``DriftWarning``.
+    adds to its list). ``chunk_by="COLUMN:PERIOD"`` (``"event_time:1d"``) or ``chunk_rows=N``
+    also scores every feature in each chunk of ``current`` (``result.chunks``: drift over
+    time), replacing the config's chunking. A column left out is reported with a
+    ``DriftWarning``.
     ``progress(done, total)`` is called as columns complete.
     """
     if isinstance(config, DriftSettings):
-        overrides: dict[str, Any] = {"target": target, "prediction": prediction}
+        overrides: dict[str, Any] = {
+            "target": target,
+            "prediction": prediction,
+            "chunk_by": chunk_by,
+            "chunk_rows": chunk_rows,
+        }
         changes = {key: value for key, value in overrides.items() if value is not None}
+        if chunk_by is not None or chunk_rows is not None:
+            # A chunking given here replaces the settings' own, of either kind.
+            changes = {"chunk_by": chunk_by, "chunk_rows": chunk_rows} | changes
         if exclude:
             changes["exclude"] = tuple(dict.fromkeys([*config.exclude, *exclude]))
-        settings = replace(config, **changes)
+        named = {key: f"check_drift({key}=)" for key in changes}
+        settings = replace(config, **changes, sources={**config.sources, **named})
     else:
         flags = _flags(
             "check_drift",
             target=target,
             prediction=prediction,
             exclude=tuple(exclude) if exclude else None,
+            chunk_by=chunk_by,
+            chunk_rows=chunk_rows,
         )
         settings = load_drift_settings(_path(config), flags=flags)
     from stream_monitor.batch.drift import check_drift as compare

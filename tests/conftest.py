@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -40,3 +41,16 @@ def profile_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = folder / "profile.parquet"
     write_profile(build_profile(data, ProfileSettings()), path)
     return path
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    """One headless Chromium (``tests/browser.py``) for a module's page tests."""
+    from browser import Browser, BrowserMissingError
+
+    try:
+        driver = Browser()
+    except BrowserMissingError as error:
+        pytest.fail(str(error), pytrace=False)
+    yield driver
+    driver.close()

@@ -8,14 +8,13 @@ import copy
 import html
 import json
 import math
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import polars as pl
 import pytest
-from browser import Browser, BrowserMissingError
+from browser import Browser
 
 from stream_monitor import scenarios
 from stream_monitor.batch.drift import Data, DriftResult, check_drift
@@ -213,17 +212,6 @@ def test_page_shows_the_verdict_errors_and_escaped_contributors(flipped: DriftRe
     quiet = render_html(report | {"multivariate": None})
     assert 'id="multivariate"' not in quiet
     assert 'id="multivariate-verdict"' not in quiet
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    """One headless Chromium."""
-    try:
-        driver = Browser()
-    except BrowserMissingError as error:
-        pytest.fail(str(error), pytrace=False)
-    yield driver
-    driver.close()
 
 
 @pytest.mark.browser

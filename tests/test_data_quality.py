@@ -263,7 +263,7 @@ def test_report_and_page_show_quality_escaped() -> None:
     cur = pl.DataFrame({HOSTILE: [None] * 1000, "ok": rng.normal(0, 1, 1000)})
     report = build_report(_run(ref, cur, DriftSettings()))
     validate_report(report)
-    assert report["schema_version"] == 2
+    assert report["schema_version"] == 3
     page = render_html(report)
     assert HOSTILE not in page
     assert '<p id="quality-drift">' in page

@@ -34,19 +34,20 @@ def test_the_walkthrough_runs_and_prints_real_values(
     names, and prints the values the prose describes."""
     monkeypatch.chdir(tmp_path)
     printed = run_blocks(DOC.read_text(encoding="utf-8"))
-    assert len(printed) == 7
+    assert len(printed) == 8
     assert printed[0] == "['age', 'income', 'debt_ratio', 'credit_lines'] 20000 10000\n"
     assert printed[1] == "False ('income',)\nwasserstein True\n"
     assert printed[2] == "14 1 wasserstein\n"
     assert printed[3] == "reference.parquet\n"
-    assert printed[4].splitlines()[0] == "16 default predicted_default"
-    assert printed[4].splitlines()[1] == "sketch ('income',)"
-    windows, degradation, validation = printed[5].splitlines()
+    assert printed[4] == str([()] * 5 + [("income",)] * 5) + "\n"
+    assert printed[5].splitlines()[0] == "16 default predicted_default"
+    assert printed[5].splitlines()[1] == "sketch ('income',)"
+    windows, degradation, validation = printed[6].splitlines()
     assert windows == "4 psi False"
     task, degraded, _, _ = degradation.split()
     assert (task, degraded) == ("classification", "False")
     assert validation == "True 10000"
-    first, counts = printed[6].splitlines()
+    first, counts = printed[7].splitlines()
     assert first.startswith("feature_drift income adwin 100")
     assert counts.startswith("30000 rows scored,")
     assert sorted(os.listdir(tmp_path)) == [

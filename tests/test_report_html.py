@@ -15,14 +15,13 @@ import html
 import math
 import re
 from collections import Counter
-from collections.abc import Iterator
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
-from browser import Browser, BrowserMissingError
+from browser import Browser
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from numpy.typing import NDArray
@@ -491,25 +490,14 @@ def test_values_of_the_wrong_type_are_escaped() -> None:
 
 def test_unknown_schema_version_is_refused() -> None:
     """A report of another schema version raises ValueError naming the versions."""
-    match = "schema_version 3; this renderer reads versions 1 and 2"
+    match = "schema_version 4; this renderer reads versions 1, 2 and 3"
     with pytest.raises(ValueError, match=match):
-        render_html(make_report() | {"schema_version": 3})
+        render_html(make_report() | {"schema_version": 4})
     with pytest.raises(ValueError, match="schema_version True"):
         render_html(make_report() | {"schema_version": True})
 
 
 # --- in the browser -------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    """One headless Chromium for the module's page tests."""
-    try:
-        driver = Browser()
-    except BrowserMissingError as error:
-        pytest.fail(str(error), pytrace=False)
-    yield driver
-    driver.close()
 
 
 @pytest.fixture(scope="module")

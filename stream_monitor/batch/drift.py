@@ -88,6 +88,7 @@ from stream_monitor.batch.settings import (
     NUMERIC_METHODS,
     DriftSettings,
 )
+from stream_monitor.batch.windows import Window, row_chunks, time_windows
 from stream_monitor.detectors.exact import (
     counts_in,
     ks_2samp_sorted,
@@ -125,6 +126,7 @@ __all__ = [
     "ConceptDrift",
     "Data",
     "DataQuality",
+    "DriftChunk",
     "DriftResult",
     "DriftWarning",
     "NumericHistogram",
@@ -158,6 +160,9 @@ _TOP_SUMMARY = 5
 _TOP_HISTOGRAM = 20
 _OTHER = "other"
 _QUANTILES = (0.05, 0.5, 0.95)
+#: Most chunks of ``chunk_by`` / ``chunk_rows``: a timeline a reader can follow, and a report
+#: of bounded size.
+MAX_CHUNKS = 1000
 
 
 class DriftWarning(UserWarning):
@@ -276,29 +281,12 @@ class ConceptDrift:
     current_error: float
 
 
-@dataclass(frozen=True)
-class DriftResult:
-    """Everything ``check-drift`` found; ``drift_report.build_report`` makes it JSON.
+class _Verdicts:
+    """The verdicts of a set of features against the share threshold: of the whole current
+    data (``DriftResult``) or of one chunk of it (``DriftChunk``)."""
 
-    ``excluded`` maps each column left out on purpose to why: by configuration, or as an
-    identifier or a timestamp (``stream_monitor.roles``), in the reference's column order.
-    """
-
-    scores_from: Literal["exact", "sketch"]
-    reference_source: str
-    reference_kind: Literal["data", "profile"]
-    reference_rows: int
-    current_source: str
-    current_rows: int
     features: tuple[ColumnDrift, ...]
-    label: ColumnDrift | None
-    prediction: ColumnDrift | None
-    concept: ConceptDrift | None
     drift_share_threshold: float
-    notes: tuple[str, ...] = field(default=())
-    excluded: Mapping[str, str] = field(default_factory=dict)
-    #: PCA reconstruction drift (``batch.multivariate``); not counted in ``drift_share``.
-    multivariate: MultivariateDrift | None = None
 
     @property
     def n_features(self) -> int:
@@ -316,13 +304,6 @@ class DriftResult:
         return sum(f.quality_drift_detected for f in self.features)
 
     @property
-    def data_quality_drift(self) -> bool:
-        """Whether the data quality of any compared column (target and prediction too)
-        drifted."""
-        columns = (*self.features, self.label, self.prediction)
-        return any(c is not None and c.quality_drift_detected for c in columns)
-
-    @property
     def drift_share(self) -> float:
         """Share of the features that drifted (0 when there is none)."""
         return self.n_drifted_features / self.n_features if self.n_features else 0.0
@@ -336,6 +317,62 @@ class DriftResult:
     def drifted_features(self) -> tuple[str, ...]:
         """Names of the features whose distribution or data quality drifted, in order."""
         return tuple(f.name for f in self.features if f.drifted)
+
+
+@dataclass(frozen=True)
+class DriftChunk(_Verdicts):
+    """One chunk of the current data (``chunk_by`` / ``chunk_rows``), every feature scored
+    against the reference exactly as ``check_drift`` scores the whole current data: the
+    chunk's ``features`` are what ``check_drift`` gives with the chunk's rows alone as the
+    current data.
+
+    ``start`` and ``end`` are ISO 8601 times (``[start, end)``) of a time chunk, or row
+    positions in the file (``[start, end)``, from 0) of a row chunk.
+    """
+
+    index: int
+    start: str | int
+    end: str | int
+    rows: int
+    features: tuple[ColumnDrift, ...]
+    drift_share_threshold: float
+
+
+@dataclass(frozen=True)
+class DriftResult(_Verdicts):
+    """Everything ``check-drift`` found; ``drift_report.build_report`` makes it JSON.
+
+    ``excluded`` maps each column left out on purpose to why: by configuration, or as an
+    identifier or a timestamp (``stream_monitor.roles``), in the reference's column order.
+    ``chunks`` holds the verdicts of each chunk of the current data when it was cut
+    (``chunking`` says how: ``{"by": "rows", "rows": N}`` or ``{"by": "time", "column": C,
+    "period": P, "rows_without_timestamp": K}``), and is empty otherwise.
+    """
+
+    scores_from: Literal["exact", "sketch"]
+    reference_source: str
+    reference_kind: Literal["data", "profile"]
+    reference_rows: int
+    current_source: str
+    current_rows: int
+    features: tuple[ColumnDrift, ...]
+    label: ColumnDrift | None
+    prediction: ColumnDrift | None
+    concept: ConceptDrift | None
+    drift_share_threshold: float
+    notes: tuple[str, ...] = field(default=())
+    excluded: Mapping[str, str] = field(default_factory=dict)
+    #: PCA reconstruction drift (``batch.multivariate``); not counted in ``drift_share``.
+    multivariate: MultivariateDrift | None = None
+    chunking: Mapping[str, Any] | None = None
+    chunks: tuple[DriftChunk, ...] = ()
+
+    @property
+    def data_quality_drift(self) -> bool:
+        """Whether the data quality of any compared column (target and prediction too)
+        drifted."""
+        columns = (*self.features, self.label, self.prediction)
+        return any(c is not None and c.quality_drift_detected for c in columns)
 
     @cached_property
     def _report(self) -> dict[str, Any]:
@@ -918,15 +955,24 @@ def _frame_value_counts(
     return result, missing
 
 
-def _read_numeric(data: Data, name: str) -> tuple[NDArray[np.float64], int]:
-    """The column's non-null values as float64 (NaN and infinities included), and its nulls.
-    Dropping the nulls in Polars spares numpy a pass that writes NaN in their place."""
+def _read_series(data: Data, name: str) -> pl.Series:
+    """The column ``name`` of ``data``, in file order."""
     with reading(data.source):
-        series = data.frame.select(pl.col(name)).collect().get_column(name)
+        return data.frame.select(pl.col(name)).collect().get_column(name)
+
+
+def _read_numeric(data: Data, name: str) -> tuple[NDArray[np.float64], int]:
+    """The column's non-null values as float64 (NaN and infinities included), and its nulls."""
+    return _numeric_series(_read_series(data, name), data.source)
+
+
+def _numeric_series(series: pl.Series, source: str) -> tuple[NDArray[np.float64], int]:
+    """The non-null values of ``series`` as float64 (NaN and infinities included), and its
+    nulls. Dropping the nulls in Polars spares numpy a pass that writes NaN in their place."""
     converted = series.cast(pl.Float64, strict=False)
     if converted.null_count() > series.null_count():
         raise ColumnError(
-            f"{data.source}: column {name!r} holds values that are not numbers "
+            f"{source}: column {series.name!r} holds values that are not numbers "
             f"(its type is {series.dtype})"
         )
     values: NDArray[np.float64] = converted.drop_nulls().to_numpy()
@@ -1167,61 +1213,129 @@ def _in_memory(data: Data, names: Sequence[str]) -> Data:
     return Data(frame.lazy(), data.source, columnar=True)
 
 
+@dataclass(frozen=True)
+class _RawNumeric:
+    """A numeric column of raw reference data: its finite values, sorted, and the others."""
+
+    values: NDArray[np.float64]
+    missing: NonFinite
+
+
+@dataclass(frozen=True)
+class _RawCategorical:
+    """A categorical column of raw reference data: its counts per value, and its nulls."""
+
+    counts: dict[str, int]
+    missing: int
+
+
+_ReferenceSide = _RawNumeric | _RawCategorical | NumericColumnProfile | CategoricalColumnProfile
+
+
+@dataclass(frozen=True)
+class _Chunks:
+    """How the current rows are cut: the rows in chunk order (None: file order), and the
+    chunks, whose ``[first, stop)`` index those rows."""
+
+    order: NDArray[np.int64] | None
+    windows: tuple[Window, ...]
+
+
 def _compare_column(
-    column: _Column, reference: Data | Profile, current: Data, settings: DriftSettings
-) -> ColumnDrift | str:
-    """The column's drift, or why it was left out."""
-    name, role = column.name, column.role
+    column: _Column,
+    reference: Data | Profile,
+    current: Data,
+    settings: DriftSettings,
+    chunks: _Chunks | None = None,
+) -> tuple[ColumnDrift | str, tuple[ColumnDrift, ...]]:
+    """The column's drift, or why it was left out; and a feature's drift in each chunk.
+
+    The reference side is read once; the whole current column and each chunk of it are
+    scored by the same ``_score``, so that a chunk scores as it would as the current data."""
+    side = _reference_side(column, reference)
+    if isinstance(side, str):
+        return side, ()
+    series = _read_series(current, column.name)
+    whole = _score(column, side, series, current.source, settings)
+    if isinstance(whole, str) or chunks is None or column.role != "feature":
+        return whole, ()
+    ordered = series if chunks.order is None else series.gather(chunks.order)
+    each: list[ColumnDrift] = []
+    for window in chunks.windows:
+        drift = _score(
+            column, side, ordered.slice(window.first, window.rows), current.source, settings
+        )
+        assert not isinstance(drift, str)  # a feature with no value is scored: its quality drifted
+        each.append(drift)
+    return whole, tuple(each)
+
+
+def _reference_side(column: _Column, reference: Data | Profile) -> _ReferenceSide | str:
+    """What the current column is scored against, or why the column is left out."""
     profile = column.profile
-    if isinstance(profile, NumericColumnProfile):
-        values, nulls = _read_numeric(current, name)
-        drift = compare_numeric_sketch(profile, values, nulls, role, settings)
-        why = f"{current.source}: column {name!r} has no finite value"
-    elif isinstance(profile, CategoricalColumnProfile):
-        with reading(current.source):
-            frame = current.frame.select(pl.col(name)).collect()
-        drift = _compare_categorical_sketch(profile, frame, role, settings)
-        why = f"{current.source}: column {name!r} has no value"
+    if isinstance(profile, NumericColumnProfile | CategoricalColumnProfile):
+        return profile
+    assert isinstance(reference, Data)
+    name = column.name
+    if column.kind == "numeric":
+        rs, r_missing = _finite_sorted(*_read_numeric(reference, name))
+        if not rs.size:
+            return f"{reference.source}: column {name!r} has no finite value"
+        return _RawNumeric(rs, r_missing)
+    ref_counts, ref_missing = _read_counts(reference, name)
+    if not ref_counts:
+        return f"{reference.source}: column {name!r} has no value"
+    return _RawCategorical(ref_counts, ref_missing)
+
+
+def _score(
+    column: _Column,
+    side: _ReferenceSide,
+    series: pl.Series,
+    source: str,
+    settings: DriftSettings,
+) -> ColumnDrift | str:
+    """The drift of the current column ``series`` from the reference, or why it was left out."""
+    name, role = column.name, column.role
+    drift: ColumnDrift | None
+    if isinstance(side, NumericColumnProfile):
+        values, nulls = _numeric_series(series, source)
+        drift = compare_numeric_sketch(side, values, nulls, role, settings)
+        why = f"{source}: column {name!r} has no finite value"
+    elif isinstance(side, CategoricalColumnProfile):
+        drift = _compare_categorical_sketch(side, series.to_frame(), role, settings)
+        why = f"{source}: column {name!r} has no value"
+    elif isinstance(side, _RawNumeric):
+        rs, r_missing = side.values, side.missing
+        cs, c_missing = _finite_sorted(*_numeric_series(series, source))
+        why = f"{source}: column {name!r} has no finite value"
+        if cs.size:
+            drift = _compare_sorted(rs, r_missing, cs, c_missing, name, role, settings)
+        else:
+            drift = _unscored_numeric(rs, r_missing, c_missing, name, role, settings)
     else:
-        assert isinstance(reference, Data)
-        drift, why = _compare_raw(column, reference, current, settings)
+        ref_counts, ref_missing = side.counts, side.missing
+        cur_counts, cur_missing = _frame_value_counts(series.to_frame(), name)
+        why = f"{source}: column {name!r} has no value"
+        if cur_counts:
+            drift = compare_categorical(
+                ref_counts,
+                cur_counts,
+                reference_missing=ref_missing,
+                current_missing=cur_missing,
+                name=name,
+                role=role,
+                settings=settings,
+            )
+        else:
+            drift = _unscored_categorical(
+                ref_counts, ref_missing, cur_missing, name, role, settings
+            )
     # A feature with no current value is drift (of its data quality); a target or prediction
     # with none cannot be compared at all.
     if drift is None or (role != "feature" and drift.current.count == 0):
         return why
     return drift
-
-
-def _compare_raw(
-    column: _Column, reference: Data, current: Data, settings: DriftSettings
-) -> tuple[ColumnDrift | None, str]:
-    name, role = column.name, column.role
-    if column.kind == "numeric":
-        rs, r_missing = _finite_sorted(*_read_numeric(reference, name))
-        if not rs.size:
-            return None, f"{reference.source}: column {name!r} has no finite value"
-        cs, c_missing = _finite_sorted(*_read_numeric(current, name))
-        if not cs.size:
-            drift = _unscored_numeric(rs, r_missing, c_missing, name, role, settings)
-            return drift, f"{current.source}: column {name!r} has no finite value"
-        return _compare_sorted(rs, r_missing, cs, c_missing, name, role, settings), ""
-    ref_counts, ref_missing = _read_counts(reference, name)
-    if not ref_counts:
-        return None, f"{reference.source}: column {name!r} has no value"
-    cur_counts, cur_missing = _read_counts(current, name)
-    if not cur_counts:
-        drift = _unscored_categorical(ref_counts, ref_missing, cur_missing, name, role, settings)
-        return drift, f"{current.source}: column {name!r} has no value"
-    drift = compare_categorical(
-        ref_counts,
-        cur_counts,
-        reference_missing=ref_missing,
-        current_missing=cur_missing,
-        name=name,
-        role=role,
-        settings=settings,
-    )
-    return drift, ""
 
 
 def _binary_target(data: Data, name: str, dtype: pl.DataType) -> bool:
@@ -1353,16 +1467,24 @@ def check_drift(
         reference_rows = _rows(reference)
         plan = _plan_data(reference, ref_schema, current, cur_schema, settings)
         ref_types = dict(ref_schema)
-    current = _in_memory(current, [c.name for c in plan.columns])
+    time_column = settings.chunk_column
+    if time_column is not None and time_column not in cur_schema:
+        raise ColumnError(
+            f"{settings.label('chunk_by')}: column {time_column!r} not found in "
+            f"{current.source}; columns: {', '.join(cur_schema)}"
+        )
+    wanted = [c.name for c in plan.columns]
+    current = _in_memory(current, [*wanted, *([time_column] if time_column else [])])
+    chunks, chunking = _chunks(current, current_rows, settings)
 
     by_role = {c.role: c for c in plan.columns if c.role != "feature"}
     total = len(plan.columns) + int(plan.concept)
     done = 0
-    results: dict[str, ColumnDrift | str] = {}
+    results: dict[str, tuple[ColumnDrift | str, tuple[ColumnDrift, ...]]] = {}
     concept: ConceptDrift | None = None
     with ThreadPoolExecutor(max_workers=_WORKERS) as pool:
         tasks: dict[Future[Any], str | None] = {
-            pool.submit(_compare_column, c, reference, current, settings): c.name
+            pool.submit(_compare_column, c, reference, current, settings, chunks): c.name
             for c in plan.columns
         }
         if plan.concept:
@@ -1387,7 +1509,7 @@ def check_drift(
     left_out = list(plan.left_out)
     compared: dict[str, ColumnDrift] = {}
     for column in plan.columns:
-        outcome = results[column.name]
+        outcome = results[column.name][0]
         if isinstance(outcome, str):
             _left_out(column.name, column.role, outcome, left_out)
         else:
@@ -1400,6 +1522,18 @@ def check_drift(
     multivariate = multivariate_drift(reference, current, numeric, settings)
     notes = (*left_out, *plan.notes, *([multivariate] if isinstance(multivariate, str) else []))
     role_drift = {c.role: compared.get(c.name) for c in plan.columns if c.role != "feature"}
+    features = tuple(d for d in compared.values() if d.role == "feature")
+    per_chunk = tuple(
+        DriftChunk(
+            index=i,
+            start=window.start,
+            end=window.end,
+            rows=window.rows,
+            features=tuple(results[f.name][1][i] for f in features),
+            drift_share_threshold=settings.drift_share_threshold,
+        )
+        for i, window in enumerate(chunks.windows if chunks is not None else ())
+    )
     return DriftResult(
         scores_from="sketch" if isinstance(reference, Profile) else "exact",
         reference_source=source,
@@ -1407,7 +1541,7 @@ def check_drift(
         reference_rows=reference_rows,
         current_source=current.source,
         current_rows=current_rows,
-        features=tuple(d for d in compared.values() if d.role == "feature"),
+        features=features,
         label=role_drift.get("target"),
         prediction=role_drift.get("prediction"),
         concept=concept,
@@ -1415,4 +1549,36 @@ def check_drift(
         notes=notes,
         excluded=plan.excluded,
         multivariate=None if isinstance(multivariate, str) else multivariate,
+        chunking=chunking,
+        chunks=per_chunk,
     )
+
+
+def _chunks(
+    current: Data, rows: int, settings: DriftSettings
+) -> tuple[_Chunks | None, dict[str, Any] | None]:
+    """How the current rows are cut (``chunk_by`` or ``chunk_rows``), and its description."""
+    chunking: dict[str, Any]
+    if settings.chunk_rows is not None:
+        chunks = _Chunks(None, row_chunks(rows, settings.chunk_rows))
+        chunking = {"by": "rows", "rows": settings.chunk_rows}
+        key = "chunk_rows"
+    elif settings.chunk_by is not None:
+        column, _, period = settings.chunk_by.rpartition(":")
+        cut = time_windows(_read_series(current, column), period, current.source)
+        chunks = _Chunks(cut.order, cut.windows)
+        chunking = {
+            "by": "time",
+            "column": column,
+            "period": period,
+            "rows_without_timestamp": cut.without,
+        }
+        key = "chunk_by"
+    else:
+        return None, None
+    if len(chunks.windows) > MAX_CHUNKS:
+        raise ConfigError(
+            f"{settings.label(key)}: cuts the {rows:,} rows of {current.source} into "
+            f"{len(chunks.windows):,} chunks; at most {MAX_CHUNKS:,} are allowed"
+        )
+    return chunks, chunking

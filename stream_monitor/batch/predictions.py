@@ -30,8 +30,7 @@ from __future__ import annotations
 
 import json
 import math
-import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from importlib import resources
 from pathlib import Path
@@ -55,6 +54,7 @@ from stream_monitor.batch.quality import (
     profile_categorical_reference,
     profile_numeric_reference,
 )
+from stream_monitor.batch.windows import check_duration, row_chunks, time_windows
 from stream_monitor.config import ProfileSettings, read_section
 from stream_monitor.detectors.histogram import CategoricalSketch, NumericSketch
 from stream_monitor.detectors.methods import WINDOW_METHODS, method_names
@@ -102,11 +102,6 @@ TOP_CATEGORIES = 5
 
 #: The methods of a window (``detectors.methods.WINDOW_METHODS``), as in the stream.
 _ALL_METHODS = method_names(window=True)
-
-# Polars durations: an integer and a unit, repeated ("1h", "15m", "1h30m", "1mo"). Index
-# counts ("10i") are left out: row chunks are --chunk-rows.
-_DURATION = re.compile(r"(?:\d+(?:ns|us|µs|ms|mo|s|m|h|d|w|q|y))+")
-_DURATION_PART = re.compile(r"(\d+)")
 
 _PROFILE_SUFFIXES = (".parquet", ".pq")
 
@@ -164,10 +159,7 @@ def _check(s: PredictionSettings) -> None:
         if value is not None and (not isinstance(value, str) or not value):
             raise fail(key, f"must be a column name, got {value!r}")
     if s.window is not None:
-        if not isinstance(s.window, str) or not _DURATION.fullmatch(s.window):
-            raise fail("window", f"{s.window!r} is not a duration such as 15m, 1h or 1d")
-        if not any(int(n) for n in _DURATION_PART.findall(s.window)):
-            raise fail("window", f"{s.window!r} is an empty duration")
+        check_duration(s.window, s.label("window"))
     if s.chunk_rows is not None:
         rows = s.chunk_rows
         if isinstance(rows, bool) or not isinstance(rows, int) or rows < 1:
@@ -469,76 +461,6 @@ def load_reference(
     return profile.column(prediction), "data"
 
 
-# -- windows ---------------------------------------------------------------------------
-
-
-def _free_name(base: str, taken: str) -> str:
-    return base if base != taken else base + "_"
-
-
-def _timestamps(series: pl.Series, path: str | Path) -> pl.Series:
-    """The timestamp column as a Polars Datetime, or a ``ColumnError`` naming it."""
-    name = series.name
-    dtype = series.dtype
-    if isinstance(dtype, pl.Datetime):
-        return series
-    if dtype == pl.Date:
-        return series.cast(pl.Datetime("us"))
-    if dtype == pl.String:
-        try:
-            return series.str.to_datetime(strict=True)
-        except pl.exceptions.PolarsError as error:
-            reason = str(error).splitlines()[0] if str(error) else type(error).__name__
-            raise ColumnError(
-                f"{path}: timestamp column {name!r} holds strings that are not date-times "
-                f"({reason})"
-            ) from error
-    raise ColumnError(
-        f"{path}: timestamp column {name!r} has type {dtype}; expected a datetime, a date, "
-        "or date-time strings"
-    )
-
-
-def _time_windows(
-    frame: pl.DataFrame, timestamp: str, every: str, path: str | Path
-) -> tuple[pl.DataFrame, list[tuple[str, str, int, int]], int]:
-    """Sort ``frame`` by time; return it, the windows ``(start, end, first, stop)``, and the
-    number of rows dropped for a null timestamp."""
-    ts = _timestamps(frame.get_column(timestamp), path)
-    without = ts.null_count()
-    if without == frame.height:
-        raise ColumnError(f"{path}: timestamp column {timestamp!r} holds no value")
-    frame = frame.with_columns(ts).filter(pl.col(timestamp).is_not_null()).sort(timestamp)
-    row = _free_name("_row", timestamp)
-    with reading(path):
-        bounds = (
-            frame.select(timestamp)
-            .with_row_index(row)
-            .group_by_dynamic(
-                timestamp,
-                every=every,
-                period=every,
-                closed="left",
-                label="left",
-                start_by="window",
-                include_boundaries=True,
-            )
-            .agg(pl.col(row).first().alias("_first"), pl.len().alias("_rows"))
-        )
-    windows = [
-        (lower.isoformat(), upper.isoformat(), int(first), int(first) + int(rows))
-        for lower, upper, first, rows in bounds.select(
-            "_lower_boundary", "_upper_boundary", "_first", "_rows"
-        ).iter_rows()
-    ]
-    return frame, windows, without
-
-
-def _row_chunks(height: int, rows: int) -> Iterator[tuple[int, int]]:
-    for start in range(0, height, rows):
-        yield start, min(start + rows, height)
-
-
 def _numeric_summary(sketch: NumericSketch, values: NDArray[np.float64]) -> dict[str, Any]:
     finite = values[np.isfinite(values)]
     p50 = float(np.median(finite)) if finite.size else float("nan")
@@ -689,10 +611,9 @@ def monitor_predictions(
     bounds: list[tuple[str | int, str | int, int, int]]
     if settings.timestamp is not None:
         assert settings.window is not None  # _check pairs them
-        frame, time_bounds, without_timestamp = _time_windows(
-            frame, settings.timestamp, settings.window, current_path
-        )
-        bounds = list(time_bounds)
+        cut = time_windows(frame.get_column(settings.timestamp), settings.window, current_path)
+        frame, without_timestamp = frame[cut.order], cut.without
+        bounds = [(w.start, w.end, w.first, w.stop) for w in cut.windows]
         windowing: dict[str, Any] = {
             "by": "time",
             "timestamp": settings.timestamp,
@@ -700,7 +621,7 @@ def monitor_predictions(
         }
     else:
         rows = settings.chunk_rows or STREAM_WINDOW_ROWS
-        bounds = [(a, b, a, b) for a, b in _row_chunks(frame.height, rows)]
+        bounds = [(w.start, w.end, w.first, w.stop) for w in row_chunks(frame.height, rows)]
         windowing = {"by": "rows", "rows": rows}
 
     methods = {method: threshold}

@@ -1,10 +1,11 @@
 """The drift report as one self-contained HTML page.
 
-``render_html(report)`` turns the JSON-ready drift report (``schema_version`` 2, or 1) into a single
-HTML document that opens offline and fetches nothing: the CSS and the script are inline, and
-every distribution is an SVG drawn here, in Python, from the report's bins. The page's size
-therefore depends on the number of features and bins, never on the number of rows (about
-3 KB per numeric feature).
+``render_html(report)`` turns the JSON-ready drift report (``schema_version`` 3, 2 or 1) into a
+single HTML document that opens offline and fetches nothing: the CSS and the script are
+inline, and every distribution and timeline is an SVG drawn here, in Python, from the report's
+bins and chunks. The page's size therefore depends on the number of features, bins and
+chunks, never on the number of rows (about 3 KB per numeric feature, and about 0.2 KB per
+feature and chunk for drift over time).
 
 The page reads fully without JavaScript; the script only sorts the feature table (click a
 column header) and filters it to the drifted features.
@@ -34,9 +35,10 @@ from stream_monitor import __version__
 
 __all__ = ["render_html"]
 
-SCHEMA_VERSION = 2
-# Version 1 lacks the excluded columns and the data-quality verdicts; it renders without them.
-_READABLE_VERSIONS = (1, 2)
+SCHEMA_VERSION = 3
+# Version 1 lacks the excluded columns and the data-quality verdicts, versions 1 and 2 the
+# chunks; they render without them.
+_READABLE_VERSIONS = (1, 2, 3)
 
 _CSS = """
 :root{--fg:#1f2933;--muted:#5f6b7a;--line:#e3e7ec;--bg:#f5f7fa;--card:#fff;--head:#eef1f5;
@@ -111,6 +113,17 @@ svg text{font-size:10px;fill:var(--muted)}
 svg text.end{text-anchor:end}
 svg text.mid{text-anchor:middle}
 footer{margin-top:32px;font-size:12px;color:var(--muted)}
+table.timeline td{vertical-align:middle}
+table.timeline td.chart{width:62%;padding:4px 8px}
+table.timeline td.missing{width:16%;padding:4px 8px}
+table.timeline svg{display:block;width:100%;height:auto}
+svg .threshold{stroke:var(--drift);stroke-width:1;stroke-dasharray:4 3}
+svg .series{fill:none;stroke:var(--cur);stroke-width:1.2}
+svg circle{fill:var(--ref)}
+svg circle.drifted{fill:var(--drift)}
+svg circle.none{fill:none;stroke:var(--ref)}
+svg rect.miss{fill:var(--ref)}
+svg rect.miss.drifted{fill:var(--drift)}
 @media print{body{background:#fff}.toolbar label{display:none}}
 """
 
@@ -217,7 +230,7 @@ _MAX_WIDTH_RATIO = 50.0
 def render_html(report: Mapping[str, Any]) -> str:
     """The drift report as one self-contained HTML document.
 
-    ``report`` is the JSON-ready drift report of schema version 2 (or 1). Every string in it
+    ``report`` is the JSON-ready drift report of schema version 3 (or 2, or 1). Every string in it
     is escaped; a ``ValueError`` names a schema version this renderer does not know.
 
     >>> page = render_html(
@@ -247,7 +260,7 @@ def render_html(report: Mapping[str, Any]) -> str:
     if isinstance(version, bool) or version not in _READABLE_VERSIONS:
         raise ValueError(
             f"drift report has schema_version {version!r}; this renderer reads versions "
-            f"{' and '.join(map(str, _READABLE_VERSIONS))}"
+            f"{', '.join(map(str, _READABLE_VERSIONS[:-1]))} and {_READABLE_VERSIONS[-1]}"
         )
     features: Mapping[str, Mapping[str, Any]] = report.get("features") or {}
     reference = report.get("reference") or {}
@@ -268,6 +281,7 @@ def render_html(report: Mapping[str, Any]) -> str:
         _targets(report),
         _multivariate(report.get("multivariate")),
         _feature_table(features),
+        _timeline(report, features),
         _feature_cards(features),
         f"<footer>stream-monitor {_esc(__version__)} · drift report schema "
         f"{_esc(version)}</footer>\n",
@@ -465,6 +479,189 @@ def _multivariate(block: object) -> str:
         '<p class="muted">Drift when the current mean error leaves the band and the '
         "distribution score passes its threshold; contributors are the features whose "
         "residuals grew most. Not counted in the drift share.</p>\n</article>\n"
+    )
+
+
+# Timeline geometry, in SVG user units.
+_TL_W, _TL_H = 600, 64
+_TL_LEFT, _TL_RIGHT, _TL_TOP, _TL_BOTTOM = 4, 596, 6, 50
+_MISS_W, _MISS_H = 160, 40
+# -log10 of a p-value is drawn up to this (p = 1e-20): smaller p-values sit on the top edge.
+_MAX_LOG_P = 20.0
+
+
+def _timeline(report: Mapping[str, Any], features: Mapping[str, Mapping[str, Any]]) -> str:
+    """Drift over time: each feature's score in every chunk against its threshold, drifted
+    chunks marked, and its missing share per chunk; features that drifted come first."""
+    chunks = report.get("chunks")
+    if not isinstance(chunks, list) or not chunks or not features:
+        return ""
+    chunks = [c if isinstance(c, Mapping) else {} for c in chunks]
+    names = list(features)
+    series = {
+        name: [_chunk_entry(chunk, name) for chunk in chunks]
+        for name in names
+        if isinstance(features[name], Mapping)
+    }
+
+    def drifted_chunks(name: str) -> int:
+        return sum(bool(e.get("drift_detected")) for e in series[name])
+
+    def rank(item: tuple[int, str]) -> tuple[bool, int]:
+        index, name = item
+        feature = features[name]
+        drifted = drifted_chunks(name) > 0 or bool(feature.get("drift_detected"))
+        return (not (drifted or _quality_drifted(feature)), index)
+
+    ordered = sorted(((i, n) for i, n in enumerate(names) if n in series), key=rank)
+    rows = []
+    for index, name in ordered:
+        entries = series[name]
+        n_drifted = drifted_chunks(name)
+        shares = [_number(e.get("missing_share")) for e in entries]
+        finite = [x for x in shares if x is not None and math.isfinite(x)]
+        worst = max(finite) if finite else None
+        rows.append(
+            f'<tr data-feature="{_esc(name)}" data-drifted-chunks="{n_drifted}"'
+            f"{_DRIFTED_CLASS if n_drifted else ''}>"
+            f'<td class="name"><a href="#feature-{index}">{_esc(name)}</a></td>'
+            f'<td class="chart">{_timeline_svg(name, chunks, entries)}</td>'
+            f'<td class="num">{n_drifted} of {len(chunks)}</td>'
+            f'<td class="missing">{_missing_svg(name, chunks, entries)}'
+            f'<span class="muted">max {_pct(worst)}</span></td></tr>\n'
+        )
+    chunking = report.get("chunking")
+    chunking = chunking if isinstance(chunking, Mapping) else {}
+    if chunking.get("by") == "time":
+        how = (
+            f"chunks of <code>{_esc(chunking.get('period', '—'))}</code> by "
+            f"<code>{_esc(chunking.get('column', '—'))}</code>"
+        )
+        without = chunking.get("rows_without_timestamp")
+        if isinstance(without, int) and without:
+            how += f" ({_count(without)} rows without a timestamp are in none)"
+    else:
+        how = f"chunks of {_count(chunking.get('rows'))} rows"
+    n_dataset = sum(bool(c.get("dataset_drift")) for c in chunks)
+    return (
+        '<h2 id="drift-over-time">Drift over time</h2>\n'
+        f'<p class="muted" id="chunking">{_count(len(chunks))} {how}, from '
+        f"{_esc(chunks[0].get('start', '—'))} to {_esc(chunks[-1].get('end', '—'))}; dataset "
+        f"drift in {_count(n_dataset)} of them. Each chunk is scored against the reference as "
+        "if it were the whole current data; a red dot is a chunk whose score passed the "
+        "threshold (dashed line). Tests are drawn as -log10 of their p-value.</p>\n"
+        '<div class="table"><table class="timeline" id="timeline">\n'
+        '<thead><tr><th scope="col">Feature</th><th scope="col">Score per chunk</th>'
+        '<th scope="col" class="num">Drifted chunks</th>'
+        '<th scope="col">Missing per chunk</th></tr></thead>\n'
+        f"<tbody>\n{''.join(rows)}</tbody>\n</table></div>\n"
+    )
+
+
+def _chunk_entry(chunk: Mapping[str, Any], name: str) -> Mapping[str, Any]:
+    """The feature ``name`` in ``chunk`` (empty when it is not there)."""
+    features = chunk.get("features")
+    entry = features.get(name) if isinstance(features, Mapping) else None
+    return entry if isinstance(entry, Mapping) else {}
+
+
+def _decision_value(entry: Mapping[str, Any]) -> float | None:
+    """What decides a chunk's verdict, drawn so that above the threshold is drift: a
+    distance itself, or -log10 of a test's p-value."""
+    p_value = _number(entry.get("p_value"))
+    if p_value is not None:
+        return _MAX_LOG_P if p_value <= 0 else min(-math.log10(p_value), _MAX_LOG_P)
+    score = _number(entry.get("score"))
+    return score if score is not None and math.isfinite(score) else None
+
+
+def _timeline_svg(
+    name: str, chunks: Sequence[Mapping[str, Any]], entries: Sequence[Mapping[str, Any]]
+) -> str:
+    n = len(entries)
+    tests = any(_number(e.get("p_value")) is not None for e in entries)
+    values = [_decision_value(e) for e in entries]
+    limits = [_number(e.get("threshold")) for e in entries]
+    limit = next((x for x in limits if x is not None and x > 0), None)
+    line = None if limit is None else (-math.log10(limit) if tests else limit)
+    top = max([*(v for v in values if v is not None), line or 0.0, 1e-12]) * 1.1
+    span = _TL_RIGHT - _TL_LEFT
+    step = span / n
+
+    def x(i: int) -> float:
+        return _TL_LEFT + step * (i + 0.5)
+
+    def y(v: float) -> float:
+        return _TL_BOTTOM - (_TL_BOTTOM - _TL_TOP) * v / top
+
+    path, pen = [], "M"
+    marks = []
+    for i, (value, entry) in enumerate(zip(values, entries, strict=True)):
+        chunk = chunks[i]
+        when = f"{_esc(chunk.get('start', '—'))} to {_esc(chunk.get('end', '—'))}"
+        if value is None:
+            pen = "M"
+            marks.append(
+                f'<circle class="none" data-chunk="{i}" cx="{_c(x(i))}" cy="{_TL_BOTTOM}" r="2">'
+                f"<title>{when}: no value</title></circle>"
+            )
+            continue
+        path.append(f"{pen}{_c(x(i))} {_c(y(value))}")
+        pen = "L"
+        drifted = bool(entry.get("drift_detected"))
+        p_value = entry.get("p_value")
+        shown = _num(entry.get("score")) + (
+            "" if p_value is None else f", p-value {_num(p_value, '.3g')}"
+        )
+        marks.append(
+            f'<circle{_DRIFTED_CLASS if drifted else ""} data-chunk="{i}" '
+            f'cx="{_c(x(i))}" cy="{_c(y(value))}" r="{3 if drifted else 2}">'
+            f"<title>{when}: {_esc(entry.get('method', '—'))} {shown}"
+            f"{' (drift)' if drifted else ''}</title></circle>"
+        )
+    threshold = (
+        ""
+        if line is None
+        else f'<line class="threshold" x1="{_TL_LEFT}" x2="{_TL_RIGHT}" y1="{_c(y(line))}" '
+        f'y2="{_c(y(line))}"/>'
+    )
+    return (
+        f'<svg viewBox="0 0 {_TL_W} {_TL_H}" role="img" class="timeline">'
+        f"<title>{_esc(name)}: score per chunk against the threshold</title>"
+        f'<line class="axis" x1="{_TL_LEFT}" x2="{_TL_RIGHT}" y1="{_TL_BOTTOM}" '
+        f'y2="{_TL_BOTTOM}"/>{threshold}<path class="series" d="{"".join(path)}"/>'
+        f"{''.join(marks)}"
+        f'<text x="{_TL_LEFT}" y="{_TL_H - 2}">{_esc(chunks[0].get("start", ""))}</text>'
+        f'<text x="{_TL_RIGHT}" y="{_TL_H - 2}" class="end">{_esc(chunks[-1].get("end", ""))}'
+        "</text></svg>"
+    )
+
+
+def _missing_svg(
+    name: str, chunks: Sequence[Mapping[str, Any]], entries: Sequence[Mapping[str, Any]]
+) -> str:
+    """A bar per chunk, as high as its missing share (of the tallest); red where the chunk's
+    data quality drifted."""
+    n = len(entries)
+    shares = [_number(e.get("missing_share")) or 0.0 for e in entries]
+    top = max([*shares, 0.0])
+    width = _MISS_W / n
+    bars = []
+    for i, (share, entry) in enumerate(zip(shares, entries, strict=True)):
+        if share <= 0 and not entry.get("data_quality_drift"):
+            continue
+        height = max((_MISS_H - 2) * share / top if top > 0 else 0.0, 1.0)
+        drifted = " drifted" if entry.get("data_quality_drift") else ""
+        bars.append(
+            f'<rect class="miss{drifted}" x="{_c(width * i)}" y="{_c(_MISS_H - height)}" '
+            f'width="{_c(max(width - 0.5, 0.5))}" height="{_c(height)}">'
+            f"<title>{_esc(chunks[i].get('start', '—'))}: {_pct(share)} missing</title></rect>"
+        )
+    return (
+        f'<svg viewBox="0 0 {_MISS_W} {_MISS_H}" role="img" class="missing">'
+        f"<title>{_esc(name)}: missing share per chunk</title>"
+        f'<line class="axis" x1="0" x2="{_MISS_W}" y1="{_MISS_H}" y2="{_MISS_H}"/>'
+        f"{''.join(bars)}</svg>"
     )
 
 

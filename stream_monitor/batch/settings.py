@@ -19,6 +19,8 @@ Every key is optional; ``config/drift.example.yaml`` documents them::
       target: default                  # optional; --target wins
       prediction: predicted_default    # optional; --prediction wins
       multivariate: true               # PCA reconstruction drift; false or --no-multivariate: off
+      chunk_by: event_time:1d          # drift over time: also score each day (--chunk-by) ...
+      chunk_rows: null                 # ... or each run of this many rows (--chunk-rows)
 
 Errors name the file and the key (``cfg.yaml: drift.thresholds.psi: ...``), or the flag.
 
@@ -40,6 +42,7 @@ from types import MappingProxyType
 from typing import Any, cast
 
 from stream_monitor.batch.quality import QualityRule
+from stream_monitor.batch.windows import check_duration
 from stream_monitor.config import KIND_OVERRIDES, KindOverride, read_section
 from stream_monitor.detectors import methods as registry
 from stream_monitor.errors import ConfigError
@@ -116,6 +119,23 @@ class DriftSettings:
     quality_min_ratio: float = 2.0
     #: Report multivariate drift (``batch.multivariate``).
     multivariate: bool = True
+    #: Drift over time: ``COLUMN:PERIOD`` (a Polars duration: ``1h``, ``1d``, ``7d``, ``1mo``)
+    #: scores every feature in each time window of the current data too ...
+    chunk_by: str | None = None
+    #: ... or ``chunk_rows`` in each run of that many rows, in file order.
+    chunk_rows: int | None = None
+    #: The flag or config key that gave each setting, for errors found later to name it.
+    sources: Mapping[str, str] = field(default_factory=dict, compare=False, repr=False)
+
+    @property
+    def chunk_column(self) -> str | None:
+        """The timestamp column of ``chunk_by``."""
+        return None if self.chunk_by is None else self.chunk_by.rpartition(":")[0]
+
+    @property
+    def chunk_period(self) -> str | None:
+        """The period of ``chunk_by``."""
+        return None if self.chunk_by is None else self.chunk_by.rpartition(":")[2]
 
     def __post_init__(self) -> None:
         # Copies, so that a caller's list or dict cannot change a frozen settings object.
@@ -125,7 +145,12 @@ class DriftSettings:
                 object.__setattr__(self, name, MappingProxyType(dict(value)))
         if isinstance(self.exclude, list | tuple):
             object.__setattr__(self, "exclude", tuple(self.exclude))
-        _check({key: getattr(self, key) for key in _KEYS}, {})
+        object.__setattr__(self, "sources", MappingProxyType(dict(self.sources)))
+        _check({key: getattr(self, key) for key in _KEYS}, self.sources)
+
+    def label(self, key: str) -> str:
+        """The flag or config key that set ``key`` (the key itself by default)."""
+        return self.sources.get(key, key)
 
     @property
     def quality_rule(self) -> QualityRule:
@@ -149,7 +174,7 @@ class DriftSettings:
         return self.thresholds.get(method, DEFAULT_THRESHOLDS[method])
 
 
-_KEYS = tuple(f.name for f in fields(DriftSettings))
+_KEYS = tuple(f.name for f in fields(DriftSettings) if f.name != "sources")
 
 
 def _label(labels: Mapping[str, str], key: str) -> str:
@@ -243,6 +268,7 @@ def _check(values: Mapping[str, Any], labels: Mapping[str, str]) -> None:
             f"{_MAX_HISTOGRAM_BINS}, got {bins!r}"
         )
     _check_quality(values, labels)
+    _check_chunks(values, labels)
     if not isinstance(values["multivariate"], bool):
         raise ConfigError(f"{_label(labels, 'multivariate')}: must be true or false")
     for role in ("target", "prediction"):
@@ -273,6 +299,32 @@ def _check_quality(values: Mapping[str, Any], labels: Mapping[str, str]) -> None
             ok = value > lo
         if not ok:
             raise ConfigError(f"{_label(labels, key)}: must be {what}, got {value!r}")
+
+
+def _check_chunks(values: Mapping[str, Any], labels: Mapping[str, str]) -> None:
+    """``chunk_by`` is ``COLUMN:PERIOD``, ``chunk_rows`` a positive integer, and not both.
+
+    >>> _check_chunks({"chunk_by": "ts", "chunk_rows": None}, {"chunk_by": "--chunk-by"})
+    Traceback (most recent call last):
+    ...
+    stream_monitor.errors.ConfigError: --chunk-by: 'ts' is not COLUMN:PERIOD, such as event_time:1d
+    """
+    by, rows = values["chunk_by"], values["chunk_rows"]
+    if by is not None:
+        label = _label(labels, "chunk_by")
+        column, colon, period = by.rpartition(":") if isinstance(by, str) else ("", "", "")
+        if not colon or not column:
+            raise ConfigError(f"{label}: {by!r} is not COLUMN:PERIOD, such as event_time:1d")
+        check_duration(period, label)
+    if rows is not None and (isinstance(rows, bool) or not isinstance(rows, int) or rows < 1):
+        raise ConfigError(
+            f"{_label(labels, 'chunk_rows')}: must be a positive integer, got {rows!r}"
+        )
+    if by is not None and rows is not None:
+        raise ConfigError(
+            f"{_label(labels, 'chunk_by')} and {_label(labels, 'chunk_rows')}: chunk by time "
+            "or by rows, not both"
+        )
 
 
 def _from_yaml(key: str, value: object, label: str) -> object:
@@ -330,6 +382,11 @@ def load_drift_settings(
             label = f"{path}: {_SECTION}.{key}"
             values[key] = _from_yaml(key, value, label)
             labels[key] = label
+    given = {key for key, (value, _) in (flags or {}).items() if value is not None}
+    # A chunking flag replaces the file's chunking, whichever kind the file chose.
+    for key, other in (("chunk_by", "chunk_rows"), ("chunk_rows", "chunk_by")):
+        if key in given and other not in given:
+            values.pop(other, None)
     for key, (value, flag) in (flags or {}).items():
         if key not in _KEYS:
             raise ValueError(f"no drift setting named {key!r}")
@@ -342,5 +399,4 @@ def load_drift_settings(
             labels[key] = flag
     defaults = DriftSettings()
     merged: dict[str, Any] = {key: values.get(key, getattr(defaults, key)) for key in _KEYS}
-    _check(merged, labels)
-    return DriftSettings(**merged)
+    return DriftSettings(**merged, sources=labels)

@@ -4,10 +4,11 @@ The reference (``--reference_data_path``) is a CSV, Parquet or NDJSON file, whic
 scores, or a profile written by ``stream-monitor profile`` (recognised by its Parquet
 metadata), which gives scores from its sketches. Settings come from the ``drift:`` section of
 ``--config`` (see ``config/drift.example.yaml``); ``--target`` and ``--prediction`` override
-it. Writes the HTML report to ``--report_path``, the JSON report (``docs/drift-report.md``)
-to ``--json_path``, or both; prints a line per column left out on stderr, with a progress line
-while it works when stderr is a terminal, and a summary on stdout; exports metrics as the
-output flags say.
+it. ``--chunk-by COL:PERIOD`` or ``--chunk-rows N`` also scores every feature in each chunk of
+the current data (drift over time). Writes the HTML report to ``--report_path``, the JSON
+report (``docs/drift-report.md``) to ``--json_path``, or both; prints a line per column left
+out on stderr, with a progress line while it works when stderr is a terminal, and a summary
+on stdout; exports metrics as the output flags say.
 
 Exit codes: 0 done (drift or not, unless ``--fail-on``), 1 a drift named by ``--fail-on``
 was found (``--fail-on-drift`` is ``--fail-on dataset``), 2 bad input (one line on stderr).
@@ -85,6 +86,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     add_fail_on(parser, FAIL_ON, alias=("fail_on_drift", "dataset"))
     parser.add_argument(
+        "--chunk-by",
+        metavar="COL:PERIOD",
+        help=(
+            "drift over time: also score every feature in each PERIOD (a duration such as "
+            "1h, 1d, 7d or 1mo) of the timestamp column COL of the current data"
+        ),
+    )
+    parser.add_argument(
+        "--chunk-rows",
+        type=int,
+        metavar="N",
+        help="drift over time: also score every feature in each run of N current rows",
+    )
+    parser.add_argument(
         "--no-multivariate",
         action="store_true",
         help="leave out multivariate drift (the config's multivariate: false)",
@@ -128,6 +143,8 @@ def run(args: argparse.Namespace) -> int:
         "prediction": (args.prediction, "--prediction"),
         "exclude": (tuple(args.exclude) if args.exclude else None, "--exclude"),
         "multivariate": (False if args.no_multivariate else None, "--no-multivariate"),
+        "chunk_by": (args.chunk_by, "--chunk-by"),
+        "chunk_rows": (args.chunk_rows, "--chunk-rows"),
     }
     settings = load_drift_settings(args.config, flags=flags)
     started = time.perf_counter()
