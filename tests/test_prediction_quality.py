@@ -133,7 +133,7 @@ def test_fail_on_data_quality_exits_1_and_names_the_checks(
     assert (
         main(_argv(numeric["ref"], numeric["cur"], out, "--fail-on", "data_quality")) == EXIT_DRIFT
     )
-    err = capsys.readouterr().err
+    err = capsys.readouterr().out  # the summary: on stdout with --json-path
     assert "data quality drifted (missing, infinite, out_of_range)" in err
     assert "data quality drifted in 2 of 4 windows, first from 1000 (missing)" in err
     clean = numeric["root"] / "clean.parquet"
