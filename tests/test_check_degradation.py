@@ -569,7 +569,7 @@ def test_mismatched_baseline_settings_are_refused(tmp_path: Path, files: dict[st
     """A baseline computed at another decision_threshold cannot judge this run."""
     saved = tmp_path / "b.json"
     flags = ["--current_data_path", str(files["bad"]), "--target", "label", "--prediction", "score"]
-    _run(*flags, "--reference_data_path", str(files["ref"]), "--save-baseline", str(saved))
+    _run(*flags, "--reference_data_path", str(files["ref"]), "--baseline-path", str(saved))
     config = _config(tmp_path, {"decision_threshold": 0.7})
     with pytest.raises(
         ConfigError, match=r"computed with decision_threshold 0\.5, this run uses 0\.7"
@@ -673,9 +673,10 @@ def test_bad_input_is_a_one_line_error_naming_file_column_or_flag(
 
 
 def test_save_baseline_needs_reference_data(tmp_path: Path) -> None:
-    """--save-baseline with --baseline is refused before any file is read or written."""
+    """--baseline-path (--save-baseline) with --baseline is refused before any file is read or
+    written, in one line naming the flag."""
     saved = tmp_path / "copy.json"
-    with pytest.raises(ConfigError, match=r"^--save-baseline: needs --reference_data_path"):
+    with pytest.raises(ConfigError, match=r"^--baseline-path: needs --reference_data_path"):
         _run(
             "--current_data_path", "c.csv", "--target", "y", "--prediction", "p",
             "--baseline", "b.json", "--save-baseline", str(saved),

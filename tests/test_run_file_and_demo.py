@@ -69,7 +69,8 @@ def test_demo_finds_the_drift_without_false_alarms(
         (["--source", "{ref}", "--metrics-port", "9100"], "--metrics-port"),
         (["--source", "{ref}", "--bootstrap-servers", "127.0.0.1:1"], "--bootstrap-servers"),
         (["--source", "{ref}", "--input-topic", "t"], "--input-topic"),
-        (["--input-topic", "t", "--alerts-out", "{out}"], "--alerts-out"),
+        (["--input-topic", "t", "--alerts-out", "{out}"], "--alerts-path"),
+        (["--input-topic", "t", "--alerts-path", "{out}"], "--alerts-path"),
     ],
 )
 def test_run_flags_that_do_not_apply_are_errors(

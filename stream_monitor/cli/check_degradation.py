@@ -81,9 +81,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="OUT.json",
         help="write the JSON report here",
     )
-    add_flag(
-        parser,
-        "save_baseline",
+    parser.add_argument(
+        "--baseline-path",
+        "--save-baseline",
+        "--save_baseline",
+        dest="save_baseline",
         type=Path,
         metavar="OUT.json",
         help="write the baseline computed from --reference_data_path here, for --baseline",
@@ -97,7 +99,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     """Measure, compare and report; return the exit code."""
     if args.save_baseline is not None and args.reference_data_path is None:
-        raise ConfigError("--save-baseline: needs --reference_data_path to compute a baseline")
+        raise ConfigError("--baseline-path: needs --reference_data_path to compute a baseline")
     for path, flag in (
         (args.json_path, "--json-path"),
         (args.save_baseline, "--save-baseline"),

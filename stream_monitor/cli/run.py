@@ -39,7 +39,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--metrics-host", metavar="HOST", help="default 127.0.0.1")
     parser.add_argument("--source", type=Path, help="stream this file instead of Kafka")
     parser.add_argument(
-        "--alerts-out", type=Path, help="with --source: JSONL file (default stdout)"
+        "--alerts-path",
+        "--alerts-out",
+        dest="alerts_out",
+        type=Path,
+        help="with --source: write the alerts here, as JSON lines (default stdout)",
     )
     parser.add_argument("--log-level", default="info", choices=["debug", "info", "warning"])
     add_null_values_flag(parser)
@@ -91,7 +95,7 @@ def _check_applies(args: argparse.Namespace) -> None:
                 flag = "--" + name.replace("_", "-")
                 raise ConfigError(f"{flag}: does not apply with --source (a file run)")
     elif args.alerts_out is not None:
-        raise ConfigError("--alerts-out: applies only with --source (Kafka runs alert a topic)")
+        raise ConfigError("--alerts-path: applies only with --source (Kafka runs alert a topic)")
 
 
 def run(args: argparse.Namespace) -> int:
