@@ -45,6 +45,7 @@ def test_a_retriable_error_is_asked_again_until_it_passes(code: int) -> None:
         KafkaError.NOT_COORDINATOR,
         KafkaError._TIMED_OUT,
         KafkaError._DESTROY_BROKER,
+        KafkaError._UNKNOWN_PARTITION,
     ],
 )
 def test_a_retriable_error_that_persists_is_raised_at_the_bound(code: int) -> None:

@@ -123,7 +123,7 @@ def test_profile_cli_builds_seasons_from_a_csv(tmp_path: Path) -> None:
         check=False,
     )
     assert done.returncode == 0, done.stderr
-    assert "weekly seasons of ts" in done.stderr
+    assert "weekly seasons of ts" in done.stdout  # the summary, on stdout
     profile = read_profile(tmp_path / "p.parquet")
     assert profile.seasonality is not None
     slots = {k: v.shape[0] for k, v in profile.seasonality.counts.items()}

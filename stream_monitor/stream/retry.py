@@ -56,6 +56,11 @@ RETRIABLE_CODES = frozenset(
         # A broker's connection was torn down mid-call (it was killed or restarted); the
         # client reconnects. A broker restart stopped the run on this before.
         KafkaError._DESTROY_BROKER,
+        # Just after a broker restart the client has not refetched the topic's metadata
+        # yet, and its partitions are unknown locally for a moment. Every partition the
+        # monitor names in these calls was assigned to it or checked at start-up; a broker
+        # restart stopped an exactly-once run on this in a fresh-clone test run.
+        KafkaError._UNKNOWN_PARTITION,
         KafkaError.NOT_CONTROLLER,
     }
 )
