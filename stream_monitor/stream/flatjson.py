@@ -206,8 +206,14 @@ def _unsure_rows(
 
 
 @_kernel()
-def _is_space(c: np.uint8) -> bool:
-    return bool(c == 32 or c == 9 or c == 10 or c == 13)
+def _skip_space(buf: NDArray[np.uint8], i: int, stop: int) -> int:
+    """The index of the first byte at or after ``i`` that is not JSON whitespace."""
+    while i < stop:
+        c = buf[i]
+        if not (c == 32 or c == 9 or c == 10 or c == 13):
+            break
+        i += 1
+    return i
 
 
 @_kernel()
@@ -402,13 +408,11 @@ def _decode(
             codes[f, row] = -1
         i = start
         start = stop
-        while i < stop and _is_space(buf[i]):
-            i += 1
+        i = _skip_space(buf, i, stop)
         if i >= stop or buf[i] != 123:
             return -1
         i += 1
-        while i < stop and _is_space(buf[i]):
-            i += 1
+        i = _skip_space(buf, i, stop)
         if i < stop and buf[i] == 125:
             i += 1
         else:
@@ -420,13 +424,11 @@ def _decode(
                 if k1 < 0:
                     return -1
                 i = k1 + 1
-                while i < stop and _is_space(buf[i]):
-                    i += 1
+                i = _skip_space(buf, i, stop)
                 if i >= stop or buf[i] != 58:
                     return -1
                 i += 1
-                while i < stop and _is_space(buf[i]):
-                    i += 1
+                i = _skip_space(buf, i, stop)
                 if i >= stop:
                     return -1
                 f = _lookup(
@@ -536,21 +538,18 @@ def _decode(
                             cat_text,
                         )
                         codes[s, row] = others[f] if code < 0 else code
-                while i < stop and _is_space(buf[i]):
-                    i += 1
+                i = _skip_space(buf, i, stop)
                 if i >= stop:
                     return -1
                 if buf[i] == 44:
                     i += 1
-                    while i < stop and _is_space(buf[i]):
-                        i += 1
+                    i = _skip_space(buf, i, stop)
                     continue
                 if buf[i] == 125:
                     i += 1
                     break
                 return -1
-        while i < stop and _is_space(buf[i]):
-            i += 1
+        i = _skip_space(buf, i, stop)
         if i != stop:
             return -1
     return n_unsure
