@@ -189,10 +189,11 @@ def config_schema() -> dict[str, Any]:
     return schema
 
 
-#: Every section a config file may hold, one per job (and ``input`` for reading data files).
-#: One file serves every job: each reads its own section. A name outside this list is a
-#: typo (``drfit:``), and an error, rather than a section that silently does nothing.
-SECTIONS = ("degradation", "drift", "input", "predictions", "profile", "stream")
+#: Every section a config file may hold, one per job (and ``input`` for reading data files),
+#: as the contract lists them. One file serves every job: each reads its own section. A
+#: name outside this list is a typo (``drfit:``), and an error, rather than a section that
+#: silently does nothing.
+SECTIONS = tuple(config_schema()["properties"])
 
 
 def read_section(path: Path, name: str, keys: Collection[str]) -> dict[str, Any]:

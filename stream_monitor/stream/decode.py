@@ -134,6 +134,7 @@ class Decoder:
     ) -> None:
         self.schema = pl.Schema(dict(schema))
         self.flat = flat
+        self._empty = self.schema.to_frame()
         self.required = [name for name in required if name in self.schema]
         self.max_bytes = max_bytes
         self._kinds = {name: _kind(dtype) for name, dtype in self.schema.items()}
@@ -218,7 +219,7 @@ class Decoder:
                 values = {name: array[keep] for name, array in values.items()}
                 row_source = np.flatnonzero(keep).tolist()
         columns = ColumnArrays(len(row_source), values)
-        return DecodedBatch(self.schema.to_frame(), row_source, bad, columns)
+        return DecodedBatch(self._empty, row_source, bad, columns)
 
     def _decode_clean(self, payloads: Sequence[bytes | None]) -> DecodedBatch | None:
         """The fast path: one join, one parse, no per-payload Python. None if it does not fit."""

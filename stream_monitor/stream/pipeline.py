@@ -203,9 +203,14 @@ class Pipeline:
         bad[[b.index for b in batch.bad]] = True
         quality = monitor.check_quality(bad, offsets_array)
         self.counters.alerts += len(quality)
-        row_source = np.asarray(batch.row_source, dtype=np.int64)
-        row_offsets = offsets_array[row_source]
-        interleaved, record_offsets = self._interleave(row_source, batch.bad, offsets_array)
+        if not batch.bad and batch.height == len(offsets_array):
+            # One row per payload, in order: the rows' offsets are the batch's.
+            row_offsets = offsets_array
+            interleaved, record_offsets = None, None
+        else:
+            row_source = np.asarray(batch.row_source, dtype=np.int64)
+            row_offsets = offsets_array[row_source]
+            interleaved, record_offsets = self._interleave(row_source, batch.bad, offsets_array)
         self.counters.records += batch.height
         self.counters.scored += batch.height
         alerts = monitor.process(batch.rows, row_offsets, interleaved, record_offsets)
