@@ -28,7 +28,8 @@ from confluent_kafka import Consumer, TopicPartition
 from kafka_support import bootstrap, new_topic, payloads, produce, read_all
 
 from stream_monitor.stream import checkpoint, kafka_io
-from stream_monitor.stream.kafka_io import TRANSACTION_TIMEOUT_MS, state_key
+from stream_monitor.stream.kafka_io import TRANSACTION_TIMEOUT_MS
+from stream_monitor.stream.state_store import state_key
 from stream_monitor.synthetic import Drift, traffic
 
 pytestmark = pytest.mark.kafka

@@ -22,9 +22,9 @@ from stream_monitor.profile.build import profile_frame
 from stream_monitor.profile.model import Profile
 from stream_monitor.profile.store import write_profile
 from stream_monitor.stream.file_source import run_file
-from stream_monitor.stream.pipeline import Pipeline
+from stream_monitor.stream.pipeline import DeadLetter, Pipeline
 from stream_monitor.stream.settings import StreamSettings
-from stream_monitor.stream.sinks import JsonLinesSink
+from stream_monitor.stream.sinks import MemorySink
 
 
 def brute_cusum(x: np.ndarray, p0: float, p1: float, h: float) -> list[tuple[int, float]]:
@@ -294,11 +294,11 @@ def test_file_source_counts_every_record(tmp_path: Path, clean_profile: Profile)
     path = tmp_path / "live.parquet"
     live.write_parquet(path)
     pipeline = Pipeline(clean_profile, StreamSettings())
-    dead: list[object] = []
-    sink = JsonLinesSink.to_path(tmp_path / "a.jsonl")
-    counters = run_file(pipeline, path, sink, batch_size=3_000, dead_letters=dead.extend)
-    sink.close()
+    dead: MemorySink[DeadLetter] = MemorySink()
+    alerts: MemorySink[dict[str, object]] = MemorySink()
+    counters = run_file(pipeline, path, alerts, batch_size=3_000, dead_letters=dead)
     assert counters.records == 10_000
-    assert counters.dead_lettered == 5_000 == len(dead)
+    assert counters.dead_lettered == 5_000 == len(dead.items) == dead.flushed
+    assert alerts.flushed == len(alerts.items) == counters.alerts > 0
     assert counters.scored == 5_000
     assert counters.dead_letter_reasons == {"missing_field": 5_000}

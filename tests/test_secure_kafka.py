@@ -80,29 +80,41 @@ def secure(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SecureBroker]:
             local.stop()
 
 
-def grant_least_privilege(settings: dict[str, object], monitor: str) -> None:
-    """Exactly the README's ACL list, for the monitor's user."""
-
-    def acl(kind: ResourceType, name: str, op: AclOperation, prefixed: bool = False) -> AclBinding:
-        pattern = ResourcePatternType.PREFIXED if prefixed else ResourcePatternType.LITERAL
-        return AclBinding(kind, name, pattern, f"User:{USER}", "*", op, AclPermissionType.ALLOW)
-
-    topic, group = ResourceType.TOPIC, ResourceType.GROUP
-    read, write, describe = AclOperation.READ, AclOperation.WRITE, AclOperation.DESCRIBE
-    inputs = settings["input_topics"]
-    assert isinstance(inputs, list)
-    bindings = [acl(topic, str(t), op) for t in inputs for op in (read, describe)]
-    bindings.append(acl(group, str(settings["group_id"]), read))
-    for name in (settings["alert_topic"], settings["dead_letter_topic"]):
-        bindings += [acl(topic, str(name), op) for op in (write, describe)]
-    bindings += [acl(topic, str(settings["state_topic"]), op) for op in (read, write, describe)]
-    prefix = f"stream-monitor-{monitor}-"
-    bindings += [
-        acl(ResourceType.TRANSACTIONAL_ID, prefix, op, prefixed=True) for op in (write, describe)
+def grant(
+    settings: dict[str, object], rules: list[tuple[ResourceType, str, AclOperation, bool]]
+) -> None:
+    """Allow the monitor's user each (resource type, name, operation, prefixed) rule."""
+    bindings = [
+        AclBinding(
+            kind,
+            name,
+            ResourcePatternType.PREFIXED if prefixed else ResourcePatternType.LITERAL,
+            f"User:{USER}",
+            "*",
+            op,
+            AclPermissionType.ALLOW,
+        )
+        for kind, name, op, prefixed in rules
     ]
     admin = AdminClient({"bootstrap.servers": str(settings["admin_bootstrap"])})
     for future in admin.create_acls(bindings).values():
         future.result(30)
+
+
+def grant_least_privilege(settings: dict[str, object], monitor: str) -> None:
+    """Exactly the README's ACL list, for the monitor's user."""
+    topic, group = ResourceType.TOPIC, ResourceType.GROUP
+    read, write, describe = AclOperation.READ, AclOperation.WRITE, AclOperation.DESCRIBE
+    inputs = settings["input_topics"]
+    assert isinstance(inputs, list)
+    rules = [(topic, str(t), op, False) for t in inputs for op in (read, describe)]
+    rules.append((group, str(settings["group_id"]), read, False))
+    for name in (settings["alert_topic"], settings["dead_letter_topic"]):
+        rules += [(topic, str(name), op, False) for op in (write, describe)]
+    rules += [(topic, str(settings["state_topic"]), op, False) for op in (read, write, describe)]
+    prefix = f"stream-monitor-{monitor}-"
+    rules += [(ResourceType.TRANSACTIONAL_ID, prefix, op, True) for op in (write, describe)]
+    grant(settings, rules)
 
 
 def deployment(
@@ -209,7 +221,39 @@ def test_scram_sha512_with_secret_file_at_least_once(
     assert done.returncode == 0, done.stderr[-3000:]
     assert f"{RECORDS} messages, {RECORDS} records scored" in done.stderr
     assert_no_secret(done, secure.password)
-    assert read_all(str(settings["alert_topic"]))
+    written = [json.loads(m.value())["alert_id"] for m in read_all(str(settings["alert_topic"]))]
+    assert written
+    # `alerts` reaches the SASL cluster with the run's own config and the ACLs the README
+    # lists for it (a group prefix of its own, Read on the alert topic).
+    grant(
+        settings,
+        [
+            (ResourceType.TOPIC, str(settings["alert_topic"]), AclOperation.READ, False),
+            (ResourceType.GROUP, "stream-monitor-alerts-", AclOperation.READ, True),
+        ],
+    )
+    tail = subprocess.run(
+        [
+            *MONITOR[:-1],
+            "alerts",
+            "--config",
+            str(tmp_path / "stream.yaml"),
+            "--from-beginning",
+            "--json",
+            "--max-alerts",
+            str(len(written)),
+            "--idle-timeout",
+            "60",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert tail.returncode == 0, tail.stderr[-3000:]
+    assert sorted(json.loads(line)["alert_id"] for line in tail.stdout.splitlines()) == sorted(
+        written
+    )
+    assert_no_secret(tail, secure.password)
 
 
 def test_wrong_password_is_one_line_without_secrets(

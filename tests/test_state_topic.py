@@ -20,8 +20,8 @@ from kafka_support import bootstrap, new_topic, payloads, produce
 
 from stream_monitor.profile.store import read_profile
 from stream_monitor.stream.kafka_app import KafkaMonitor
-from stream_monitor.stream.kafka_io import state_key
 from stream_monitor.stream.settings import StreamSettings
+from stream_monitor.stream.state_store import state_key
 from stream_monitor.synthetic import traffic
 
 pytestmark = pytest.mark.kafka
@@ -71,10 +71,8 @@ class Deployment:
         consumer.close()
 
     def read(self) -> dict[bytes, bytes]:
-        states, _ = self.monitor._read_states(
-            self.monitor.consumer, {self.key: TopicPartition(self.topic, 0)}
-        )
-        return states
+        states, _ = self.monitor.state_store.read(self.monitor.consumer, [(self.topic, 0)])
+        return {state_key(self.settings.monitor, *p): blob for p, blob in states.items()}
 
     def close(self) -> None:
         self.monitor.consumer.close()
@@ -117,7 +115,7 @@ def test_a_checkpoint_that_never_catches_up_stops_the_read(deployment: Deploymen
     deployment.commit_offset(200)
     deployment.write_state(deployment.at_200, commit=False)
     deployment.producer.abort_transaction(30)
-    deployment.monitor.state_read_timeout_s = 3.0
+    deployment.monitor.state_store.read_timeout_s = 3.0
     with pytest.raises(TimeoutError, match=deployment.settings.state_topic):
         deployment.read()
     deployment.close()
@@ -132,7 +130,7 @@ def test_an_open_transaction_beyond_the_committed_checkpoint_does_not_block(
     deployment.write_state(deployment.at_100)
     deployment.commit_offset(100)
     deployment.write_state(deployment.at_200, commit=False)
-    deployment.monitor.state_read_timeout_s = 3.0
+    deployment.monitor.state_store.read_timeout_s = 3.0
     assert deployment.read() == {deployment.key: deployment.at_100}
     deployment.producer.abort_transaction(30)
     deployment.close()

@@ -24,8 +24,8 @@ from stream_monitor.profile.model import Profile
 from stream_monitor.stream import kafka_io
 from stream_monitor.stream.alerts import alert_schema
 from stream_monitor.stream.kafka_app import KafkaMonitor
-from stream_monitor.stream.kafka_io import state_key
 from stream_monitor.stream.settings import StreamSettings
+from stream_monitor.stream.state_store import state_key
 from stream_monitor.synthetic import Drift, traffic
 
 pytestmark = pytest.mark.kafka
@@ -329,7 +329,7 @@ def test_messages_fetched_before_a_rebalance_or_rewind_are_skipped(profile: Prof
             for o in range(first, first + count)
         ]
 
-    monitor.owned = {("input", 0)}
+    monitor.owned.add(("input", 0))
     monitor._process(batch(0, 0, 100) + batch(1, 0, 100))  # partition 1 is not ours
     assert monitor.pipeline.counters.messages == 100
     assert monitor.pipeline.monitor("input", 0).next_offset == 100

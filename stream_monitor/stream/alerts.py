@@ -40,6 +40,15 @@ ALERT_TYPES = (
 )
 
 
+def encode(alert: dict[str, Any]) -> bytes:
+    """An alert as every sink writes it: compact JSON on one line, UTF-8.
+
+    >>> encode({"feature": "age", "score": 0.5})
+    b'{"feature":"age","score":0.5}'
+    """
+    return json.dumps(alert, separators=(",", ":")).encode()
+
+
 def alert_schema() -> dict[str, Any]:
     """The JSON Schema every alert validates against."""
     text = resources.files("stream_monitor.schemas").joinpath("alert.schema.json").read_text()

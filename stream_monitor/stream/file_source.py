@@ -4,20 +4,22 @@ The file's rows are cut into batches of ``batch_size`` rows; a row's offset is i
 number. The rows skip JSON parsing (they are typed already) but take every other step a
 Kafka record takes: the same field checks (a value of the wrong type, a required field
 absent or null: the row is dead-lettered with its reason and counted), detectors, windows,
-alert ids and rate limits. Dead letters go to ``dead_letters`` if given.
+alert ids and rate limits. Alerts go to the ``alerts`` sink, dead letters to the
+``dead_letters`` sink if given; both are flushed after every batch.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import polars as pl
 
 from stream_monitor.io import iter_file_batches, scan_data
 from stream_monitor.stream.pipeline import Counters, DeadLetter, Pipeline
-from stream_monitor.stream.sinks import JsonLinesSink
+from stream_monitor.stream.sinks import Sink
 
 
 def batches(path: str | Path, columns: list[str], batch_size: int) -> Iterator[pl.DataFrame]:
@@ -39,14 +41,14 @@ def batches(path: str | Path, columns: list[str], batch_size: int) -> Iterator[p
 def run_file(
     pipeline: Pipeline,
     path: str | Path,
-    sink: JsonLinesSink,
+    alerts: Sink[dict[str, Any]],
     *,
     batch_size: int,
     max_records: int | None = None,
     progress: Callable[[int], None] | None = None,
-    dead_letters: Callable[[list[DeadLetter]], None] | None = None,
+    dead_letters: Sink[DeadLetter] | None = None,
 ) -> Counters:
-    """Stream the file at ``path`` through ``pipeline``; alerts go to ``sink``."""
+    """Stream the file at ``path`` through ``pipeline`` into the sinks."""
     available = set(scan_data(path).collect_schema().names())
     wanted = [name for name in pipeline.decoder.schema.names() if name in available]
     topic = Path(path).name
@@ -55,10 +57,14 @@ def run_file(
         if max_records is not None and offset + frame.height > max_records:
             frame = frame.slice(0, max_records - offset)
         offsets = np.arange(offset, offset + frame.height, dtype=np.int64)
-        alerts, dead = pipeline.process_rows(topic, 0, frame, offsets)
-        sink.send(alerts)
+        raised, dead = pipeline.process_rows(topic, 0, frame, offsets)
+        for alert in raised:
+            alerts.add(alert)
+        alerts.flush()
         if dead_letters is not None and dead:
-            dead_letters(dead)
+            for letter in dead:
+                dead_letters.add(letter)
+            dead_letters.flush()
         offset += frame.height
         if progress is not None:
             progress(offset)

@@ -1,4 +1,4 @@
-"""Kafka clients with the settings that decide delivery pinned, and the state topic.
+"""Kafka clients with the settings that decide delivery pinned, and admin and metadata calls.
 
 User settings (``stream.kafka`` in the config: security, timeouts, ...) pass through as a
 plain librdkafka dict, but the few settings the delivery guarantee rests on are set here
@@ -11,7 +11,6 @@ from __future__ import annotations
 import logging
 import re
 import time
-import uuid
 from collections.abc import Iterable
 from typing import Any
 
@@ -253,61 +252,3 @@ def ensure_topics(base: dict[str, Any], inputs: Iterable[str], outputs: dict[str
     create_topics(admin, new)
     for topic in new:
         partitions(admin, topic.topic)
-
-
-def state_key(monitor: str, topic: str, partition: int) -> bytes:
-    """The state topic's key of one input partition's checkpoint."""
-    return f"{monitor}\x1f{topic}\x1f{partition}".encode()
-
-
-def read_states(
-    base: dict[str, Any], state_topic: str, keys: Iterable[bytes], timeout_s: float = 30.0
-) -> dict[bytes, bytes]:
-    """The latest checkpoint of each key, read with ``read_committed`` from the start of the
-    state topic up to its last stable offset.
-
-    That end stops short of any transaction still open on the state topic, and also of one
-    whose commit markers the broker has not written yet (it writes them just after it
-    answers the commit): a checkpoint committed a moment ago may not be here yet. The
-    caller compares what it got with the committed input offsets and reads again if needed.
-    """
-    wanted = set(keys)
-    reader = consumer(base, f"stream-monitor-state-reader-{uuid.uuid4()}")
-    try:
-        ends: dict[int, int] = {}
-        starts = []
-        for p in partitions(reader, state_topic):
-            low, high = watermarks(reader, TopicPartition(state_topic, p))
-            if high > low:
-                ends[p] = high
-                starts.append(TopicPartition(state_topic, p, low))
-        found: dict[bytes, bytes] = {}
-        if not starts:
-            return found
-        reader.assign(starts)
-        done: set[int] = set()
-        deadline = time.monotonic() + timeout_s
-        while len(done) < len(ends):
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"reading state topic {state_topic!r} took over {timeout_s} s")
-            for message in reader.consume(num_messages=1000, timeout=0.5):
-                if message.error() is not None:
-                    continue
-                key, partition, offset = message.key(), message.partition(), message.offset()
-                if key is None or partition is None or offset is None:
-                    continue
-                if key in wanted:
-                    value = message.value()
-                    if value is None:
-                        found.pop(key, None)
-                    else:
-                        found[key] = value
-                if offset + 1 >= ends[partition]:
-                    done.add(partition)
-            # Positions past the last message count too (e.g. aborted transaction markers).
-            for tp in reader.position([TopicPartition(state_topic, p) for p in ends]):
-                if tp.offset >= ends[tp.partition]:
-                    done.add(tp.partition)
-        return found
-    finally:
-        reader.close()
