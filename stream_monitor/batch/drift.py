@@ -66,12 +66,13 @@ from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, Protocol, cast, runtime_checkable
 
 import numpy as np
 import polars as pl
 from numpy.typing import ArrayLike, NDArray
 
+from stream_monitor.batch.current import CategoricalCurrent, NumericCurrent, OrderStatistic
 from stream_monitor.batch.quality import (
     DataQuality,
     NonFinite,
@@ -103,7 +104,7 @@ from stream_monitor.detectors.exact import (
 from stream_monitor.detectors.methods import METHODS as SCORE_METHODS
 from stream_monitor.detectors.methods import Measure, SortedPair
 from stream_monitor.detectors.window import CategoricalReference
-from stream_monitor.engine.dataset import category_codes, numeric_reference, numeric_values
+from stream_monitor.engine.dataset import numeric_reference, numeric_values
 from stream_monitor.errors import ColumnError, ConfigError, DataFileError
 from stream_monitor.io import count_rows, reading, write_text_atomic
 from stream_monitor.profile.build import EXCLUDED_BY_CONFIG
@@ -463,14 +464,18 @@ def _allowed(name: str, kind: Kind, method: str) -> str:
 
 def _quantiles_sorted(s: NDArray[np.float64], probs: Sequence[float]) -> list[float]:
     """``np.quantile(s, probs)`` (linear) of a sorted array, without numpy's partition."""
-    n = s.shape[0]
+    return _quantiles_at(s.shape[0], lambda rank: float(s[rank]), probs)
+
+
+def _quantiles_at(n: int, at: OrderStatistic, probs: Sequence[float]) -> list[float]:
+    """``np.quantile`` (linear) of ``n`` values known by rank: ``at(rank)``."""
     out = []
     for q in probs:
         virtual = (n - 1) * q
         below = min(max(math.floor(virtual), 0), n - 1)
         above = min(below + 1, n - 1)
         t = virtual - below
-        a, b = float(s[below]), float(s[above])
+        a, b = at(below), at(above)
         diff = b - a
         out.append(b - diff * (1 - t) if t >= 0.5 else a + diff * t)
     return out
@@ -795,16 +800,31 @@ def compare_numeric_sketch(
 ) -> ColumnDrift | None:
     """Score the current values (``nulls`` more were null) counted into the profile's bins;
     with none finite, no score (NaN) and the data quality only."""
+    current = NumericCurrent.of(column)
+    current.update(values, nulls)
+    cs = np.sort(values[np.isfinite(values)])
+    return score_numeric_current(column, current, lambda rank: float(cs[rank]), role, settings)
+
+
+def score_numeric_current(
+    column: NumericColumnProfile,
+    current: NumericCurrent,
+    order_statistic: OrderStatistic,
+    role: ColumnRole,
+    settings: DriftSettings,
+) -> ColumnDrift | None:
+    """Score a current numeric column, counted into ``current`` (its rows in any number of
+    pieces, merged), against its profile; ``order_statistic(rank)`` gives its quantiles."""
     name = column.name
-    sketch = column.sketch()
-    sketch.update_many(values)
+    sketch = current.sketch()
     reference = numeric_reference(column)
-    cs, c_missing = _finite_sorted(values, nulls)
+    c_missing = NonFinite(current.nulls + current.nan, current.inf)
+    n = current.n
     quality = numeric_quality(
         *profile_numeric_reference(column),
-        cs.shape[0] + c_missing.total,
+        n + c_missing.total,
         c_missing,
-        outside(cs, column.min, column.max),
+        (current.outside, n),
         settings.quality_rule,
     )
     method = _method_for(name, "numeric", settings, column.finite_count, None)
@@ -815,7 +835,14 @@ def compare_numeric_sketch(
             "reference data, not a profile"
         )
     threshold = settings.threshold(method, name)
-    score, p_value = spec.score_sketch(reference, sketch) if sketch.n else (float("nan"), None)
+    score, p_value = spec.score_sketch(reference, sketch) if n else (float("nan"), None)
+    if n:
+        p05, p50, p95 = _quantiles_at(n, order_statistic, _QUANTILES)
+        summary = NumericSummary(
+            n, c_missing.total, current.mean, current.std, current.min, current.max, p05, p50, p95
+        )
+    else:
+        summary = _numeric_summary(np.empty(0), c_missing.total)
     return ColumnDrift(
         name=name,
         role=role,
@@ -826,30 +853,30 @@ def compare_numeric_sketch(
         p_value=p_value,
         drift_detected=_verdict(method, score, p_value, threshold),
         reference=_profile_summary(column),
-        current=_numeric_summary(cs, c_missing.total),
-        histogram=_sketch_histogram(column, reference.score_counts(sketch.counts), cs),
+        current=summary,
+        histogram=_sketch_histogram(column, reference.score_counts(sketch.counts), current),
         data_quality=quality,
     )
 
 
 def _sketch_histogram(
-    column: NumericColumnProfile, current: NDArray[np.int64], cs: NDArray[np.float64]
+    column: NumericColumnProfile, current: NDArray[np.int64], state: NumericCurrent
 ) -> NumericHistogram:
     """Shares in the profile's score bins; the current values below the reference minimum or
     above its maximum get a bin of their own, reaching to the current minimum or maximum."""
     edges = column.score_edges.tolist()
     ref = column.score_counts.tolist()
     cur = current.tolist()
-    if not cs.size:
+    if not state.n:
         return NumericHistogram(
             tuple(edges), _shares(np.asarray(ref[1:-1])), tuple(0.0 for _ in ref[1:-1])
         )
     if cur[-1] > 0:
-        edges.append(float(cs[-1]))
+        edges.append(state.max)
     else:
         ref, cur = ref[:-1], cur[:-1]
     if cur[0] > 0:
-        edges.insert(0, float(cs[0]))
+        edges.insert(0, state.min)
     else:
         ref, cur = ref[1:], cur[1:]
     return NumericHistogram(
@@ -857,17 +884,17 @@ def _sketch_histogram(
     )
 
 
-def _compare_categorical_sketch(
+def score_categorical_current(
     column: CategoricalColumnProfile,
-    frame: pl.DataFrame,
+    current: CategoricalCurrent,
     role: ColumnRole,
     settings: DriftSettings,
 ) -> ColumnDrift | None:
-    """Score the current column counted into the profile's categories; with no value, no
-    score (NaN) and the data quality only."""
+    """Score the current column's value counts (its rows in any number of pieces, merged)
+    in the profile's categories; with no value, no score (NaN) and the data quality only."""
     name = column.name
     sketch = column.sketch()
-    sketch.update_many(category_codes(frame, column))
+    sketch.restore({"counts": current.codes(column), "null": np.array([current.nulls])})
     configured = settings.method(name, "categorical")
     k = len(column.categories)
     ref_counts = column.counts
@@ -891,7 +918,7 @@ def _compare_categorical_sketch(
         score, p_value = spec.score_counts(ref_counts[order], sketch.counts[order])
     else:
         score, p_value = spec.score_sketch(CategoricalReference(ref_counts), sketch)
-    current_counts, current_missing = _frame_value_counts(frame, name)
+    current_counts, current_missing = current.counts, current.nulls
     quality = categorical_quality(
         *profile_categorical_reference(column),
         (sum(current_counts.values()), current_missing),
@@ -1133,8 +1160,13 @@ def _plan_data(
 
 
 def _plan_profile(
-    profile: Profile, source: str, current: Data, cur_schema: pl.Schema, s: DriftSettings
+    profile: Profile,
+    source: str,
+    current: Data | CurrentSketches,
+    cur_schema: pl.Schema,
+    s: DriftSettings,
 ) -> _Plan:
+    all_null = current.all_null if isinstance(current, CurrentSketches) else None
     _check_named(profile.names, s, source, cur_schema, current.source)
     known = {*profile.names, *profile.metadata.excluded, *cur_schema}
     check_excluded(s.exclude, known, source)
@@ -1175,7 +1207,9 @@ def _plan_profile(
                 "rebuild the profile to change its kind"
             )
         cur_type = cur_schema[name]
-        if _dtype_class(cur_type) != _profile_class(column) and not _all_null(current, name):
+        if _dtype_class(cur_type) != _profile_class(column) and not (
+            all_null(name) if all_null is not None else _all_null(cast(Data, current), name)
+        ):
             raise _mismatch(name, source, column.dtype, current.source, cur_type)
         columns.append(_Column(name, role, kind, column))
     if {"target", "prediction"} <= {c.role for c in columns}:
@@ -1303,7 +1337,9 @@ def _score(
         drift = compare_numeric_sketch(side, values, nulls, role, settings)
         why = f"{source}: column {name!r} has no finite value"
     elif isinstance(side, CategoricalColumnProfile):
-        drift = _compare_categorical_sketch(side, series.to_frame(), role, settings)
+        state = CategoricalCurrent()
+        state.update(series)
+        drift = score_categorical_current(side, state, role, settings)
         why = f"{source}: column {name!r} has no value"
     elif isinstance(side, _RawNumeric):
         rs, r_missing = side.values, side.missing
@@ -1331,6 +1367,11 @@ def _score(
             drift = _unscored_categorical(
                 ref_counts, ref_missing, cur_missing, name, role, settings
             )
+    return _outcome(drift, role, why)
+
+
+def _outcome(drift: ColumnDrift | None, role: ColumnRole, why: str) -> ColumnDrift | str:
+    """The column's drift, or ``why`` it is left out."""
     # A feature with no current value is drift (of its data quality); a target or prediction
     # with none cannot be compared at all.
     if drift is None or (role != "feature" and drift.current.count == 0):
@@ -1506,41 +1547,74 @@ def check_drift(
             pool.shutdown(wait=True, cancel_futures=True)
             raise
 
+    from stream_monitor.batch.multivariate import multivariate_drift
+
+    def multivariate(numeric: list[str]) -> MultivariateDrift | str | None:
+        return multivariate_drift(reference, current, numeric, settings)
+
+    return _result(
+        plan,
+        {name: outcome for name, (outcome, _) in results.items()},
+        multivariate,
+        settings,
+        scores_from="sketch" if isinstance(reference, Profile) else "exact",
+        reference=(source, "profile" if isinstance(reference, Profile) else "data", reference_rows),
+        current=(current.source, current_rows),
+        concept=concept,
+        chunking=chunking,
+        chunked=(chunks, {name: each for name, (_, each) in results.items()}),
+    )
+
+
+def _result(
+    plan: _Plan,
+    outcomes: Mapping[str, ColumnDrift | str],
+    multivariate: Callable[[list[str]], MultivariateDrift | str | None],
+    settings: DriftSettings,
+    *,
+    scores_from: Literal["sketch", "exact"],
+    reference: tuple[str, Literal["profile", "data"], int],
+    current: tuple[str, int],
+    concept: ConceptDrift | None = None,
+    chunking: dict[str, Any] | None = None,
+    chunked: tuple[_Chunks | None, Mapping[str, tuple[ColumnDrift, ...]]] = (None, {}),
+) -> DriftResult:
+    """The result from each planned column's outcome (its drift, or why it was left out),
+    warning of the columns left out; ``multivariate(numeric features)`` scores those."""
     left_out = list(plan.left_out)
     compared: dict[str, ColumnDrift] = {}
     for column in plan.columns:
-        outcome = results[column.name][0]
+        outcome = outcomes[column.name]
         if isinstance(outcome, str):
             _left_out(column.name, column.role, outcome, left_out)
         else:
             compared[column.name] = outcome
     for why in left_out:
-        warnings.warn(why, DriftWarning, stacklevel=2)
-    from stream_monitor.batch.multivariate import multivariate_drift
-
+        warnings.warn(why, DriftWarning, stacklevel=3)
     numeric = [d.name for d in compared.values() if d.role == "feature" and d.kind == "numeric"]
-    multivariate = multivariate_drift(reference, current, numeric, settings)
-    notes = (*left_out, *plan.notes, *([multivariate] if isinstance(multivariate, str) else []))
+    joint = multivariate(numeric)
+    notes = (*left_out, *plan.notes, *([joint] if isinstance(joint, str) else []))
     role_drift = {c.role: compared.get(c.name) for c in plan.columns if c.role != "feature"}
     features = tuple(d for d in compared.values() if d.role == "feature")
+    chunks, per_feature = chunked
     per_chunk = tuple(
         DriftChunk(
             index=i,
             start=window.start,
             end=window.end,
             rows=window.rows,
-            features=tuple(results[f.name][1][i] for f in features),
+            features=tuple(per_feature[f.name][i] for f in features),
             drift_share_threshold=settings.drift_share_threshold,
         )
         for i, window in enumerate(chunks.windows if chunks is not None else ())
     )
     return DriftResult(
-        scores_from="sketch" if isinstance(reference, Profile) else "exact",
-        reference_source=source,
-        reference_kind="profile" if isinstance(reference, Profile) else "data",
-        reference_rows=reference_rows,
-        current_source=current.source,
-        current_rows=current_rows,
+        scores_from=scores_from,
+        reference_source=reference[0],
+        reference_kind=reference[1],
+        reference_rows=reference[2],
+        current_source=current[0],
+        current_rows=current[1],
         features=features,
         label=role_drift.get("target"),
         prediction=role_drift.get("prediction"),
@@ -1548,9 +1622,97 @@ def check_drift(
         drift_share_threshold=settings.drift_share_threshold,
         notes=notes,
         excluded=plan.excluded,
-        multivariate=None if isinstance(multivariate, str) else multivariate,
+        multivariate=None if isinstance(joint, str) else joint,
         chunking=chunking,
         chunks=per_chunk,
+    )
+
+
+#: A current column's merged state: numeric (with its order statistics) or categorical.
+CurrentState = tuple[NumericCurrent, OrderStatistic] | CategoricalCurrent
+
+
+@runtime_checkable
+class CurrentSketches(Protocol):
+    """Current data that an engine other than Polars reads: it answers with merged states.
+
+    This is the whole contract an engine implements for ``check-drift`` against a profile;
+    the planning, the scores and the report are the same for every engine.
+    """
+
+    @property
+    def source(self) -> str:
+        """The name of the data in errors and in the report."""
+        ...
+
+    def schema(self) -> pl.Schema:
+        """The columns and their types, as Polars would read them."""
+        ...
+
+    def rows(self) -> int:
+        """The number of rows."""
+        ...
+
+    def all_null(self, name: str) -> bool:
+        """Whether column ``name`` holds no value at all."""
+        ...
+
+    def sketch(self, columns: Sequence[ColumnProfile]) -> dict[str, CurrentState]:
+        """Every column counted against its profile, by name."""
+        ...
+
+
+def check_drift_sketched(
+    reference: Profile,
+    current: CurrentSketches,
+    settings: DriftSettings | None = None,
+    *,
+    reference_source: str | None = None,
+) -> DriftResult:
+    """``check_drift`` against a profile, of current data read by another engine.
+
+    Chunks (drift over time) and multivariate drift read the rows in order or in full, which
+    the merged states do not keep: asking for either is a ``ConfigError``.
+    """
+    settings = settings or DriftSettings()
+    for key in ("chunk_by", "chunk_rows"):
+        if getattr(settings, key) is not None:
+            raise ConfigError(f"{settings.label(key)}: drift over time needs --engine polars")
+    if settings.multivariate and reference.reconstruction is not None:
+        raise ConfigError(
+            f"{reference_source or reference.metadata.source}: the profile holds a PCA "
+            "reconstruction, and multivariate drift needs --engine polars; pass "
+            "--no-multivariate (drift.multivariate: false) to score the columns alone"
+        )
+    cur_schema = current.schema()
+    current_rows = current.rows()
+    if current_rows == 0:
+        raise DataFileError(f"{current.source}: no rows to compare")
+    source = reference_source or reference.metadata.source
+    plan = _plan_profile(reference, source, current, cur_schema, settings)
+    states = current.sketch([c.profile for c in plan.columns if c.profile is not None])
+    outcomes: dict[str, ColumnDrift | str] = {}
+    for column in plan.columns:
+        state = states[column.name]
+        drift: ColumnDrift | None
+        if isinstance(column.profile, NumericColumnProfile):
+            assert isinstance(state, tuple)
+            drift = score_numeric_current(column.profile, *state, column.role, settings)
+            why = f"{current.source}: column {column.name!r} has no finite value"
+        else:
+            assert isinstance(column.profile, CategoricalColumnProfile)
+            assert isinstance(state, CategoricalCurrent)
+            drift = score_categorical_current(column.profile, state, column.role, settings)
+            why = f"{current.source}: column {column.name!r} has no value"
+        outcomes[column.name] = _outcome(drift, column.role, why)
+    return _result(
+        plan,
+        outcomes,
+        lambda _: None,
+        settings,
+        scores_from="sketch",
+        reference=(source, "profile", reference.metadata.row_count),
+        current=(current.source, current_rows),
     )
 
 

@@ -126,3 +126,21 @@ def exit_code(args: argparse.Namespace, found: Collection[str]) -> int:
     from stream_monitor.cli import EXIT_DRIFT, EXIT_OK
 
     return EXIT_DRIFT if fail_on(args) & set(found) else EXIT_OK
+
+
+def add_engine_flags(parser: argparse.ArgumentParser) -> None:
+    """``--engine`` (what reads the data) and ``--spark-master`` (where Spark runs)."""
+    parser.add_argument(
+        "--engine",
+        choices=("polars", "spark"),
+        default="polars",
+        help="read the data with Polars on this machine (default) or with Spark "
+        "(pip install 'stream-monitor[spark]'; see docs/spark.md)",
+    )
+    add_flag(
+        parser,
+        "spark_master",
+        metavar="URL",
+        help="Spark master for --engine spark, e.g. spark://host:7077 or yarn "
+        "(default: $SPARK_MASTER, else local[*]; under spark-submit, its own)",
+    )

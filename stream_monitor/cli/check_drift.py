@@ -24,18 +24,19 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
-from stream_monitor._api import check_drift
 from stream_monitor.batch.drift import DriftResult, DriftWarning
 from stream_monitor.batch.outputs import Metric, add_output_flags, export
 from stream_monitor.batch.settings import DriftSettings, load_drift_settings
 from stream_monitor.cli._flags import (
     add_data_flags,
+    add_engine_flags,
     add_fail_on,
     add_flag,
     add_null_values_flag,
     check_output,
     exit_code,
 )
+from stream_monitor.engines import ENGINES
 from stream_monitor.errors import ConfigError
 
 COMMAND = "check-drift"
@@ -105,6 +106,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="leave out multivariate drift (the config's multivariate: false)",
     )
     add_output_flags(parser)
+    add_engine_flags(parser)
     add_null_values_flag(parser)
     parser.set_defaults(func=run)
 
@@ -152,11 +154,12 @@ def run(args: argparse.Namespace) -> int:
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", DriftWarning)
-            result = check_drift(
+            result = ENGINES[args.engine].check_drift(
                 args.reference_data_path,
                 args.current_data_path,
-                config=settings,
-                progress=progress,
+                settings,
+                args.spark_master,
+                progress,
             )
     finally:
         progress.close()

@@ -15,9 +15,10 @@ import time
 import warnings
 from pathlib import Path
 
-from stream_monitor.cli._flags import add_null_values_flag, check_output
+from stream_monitor.cli._flags import add_engine_flags, add_null_values_flag, check_output
 from stream_monitor.config import load_profile_settings
-from stream_monitor.profile import Profile, ProfileWarning, build_profile, write_profile
+from stream_monitor.engines import ENGINES
+from stream_monitor.profile import Profile, ProfileWarning, read_profile, write_profile
 from stream_monitor.roles import ROLES
 
 _PROG = "stream-monitor profile"
@@ -61,6 +62,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="COL",
         help="leave this column out of the profile (repeatable)",
     )
+    parser.add_argument(
+        "--bins-from",
+        type=Path,
+        metavar="PROFILE",
+        help="count the numeric columns over this profile's bin edges (needed by --engine spark)",
+    )
+    add_engine_flags(parser)
     add_null_values_flag(parser)
     parser.set_defaults(func=run)
 
@@ -78,7 +86,8 @@ def run(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", ProfileWarning)
-        profile = build_profile(args.data, settings)
+        bins_from = None if args.bins_from is None else read_profile(args.bins_from)
+        profile = ENGINES[args.engine].profile(args.data, settings, bins_from, args.spark_master)
     for warning in caught:
         if issubclass(warning.category, ProfileWarning):
             print(f"{_PROG}: warning: {warning.message}", file=sys.stderr)

@@ -255,6 +255,15 @@ class _NumericScan:
             self.min = min(self.min, lo)
             self.max = max(self.max, hi)
 
+    def merge(self, other: _NumericScan) -> None:
+        """Add the counts and range of ``other`` (the sample is not merged)."""
+        self.rows += other.rows
+        self.null_count += other.null_count
+        self.pos_inf_count += other.pos_inf_count
+        self.neg_inf_count += other.neg_inf_count
+        self.min = min(self.min, other.min)
+        self.max = max(self.max, other.max)
+
     @property
     def has_finite(self) -> bool:
         return bool(self.min <= self.max)
@@ -287,6 +296,11 @@ class _CategoryCounts:
         )
         if len(self._parts) >= self._MERGE_EVERY:
             self._parts = [self.result()]
+
+    def merge(self, other: _CategoryCounts) -> None:
+        """Add the counts of ``other``."""
+        self.null_count += other.null_count
+        self._parts.append(other.result())
 
     def result(self) -> pl.DataFrame:
         """The counts so far: columns ``value`` (distinct) and ``n``."""
@@ -337,14 +351,17 @@ def _strict_edges(values: NDArray[np.float64]) -> NDArray[np.float64]:
 _Batches = Callable[[list[pl.Expr], list[str]], Iterator[pl.DataFrame]]
 
 
-def build_profile(path: str | Path, settings: ProfileSettings | None = None) -> Profile:
-    """Profile the CSV, Parquet or NDJSON file at ``path``."""
+def build_profile(
+    path: str | Path, settings: ProfileSettings | None = None, *, bins_from: Profile | None = None
+) -> Profile:
+    """Profile the CSV, Parquet or NDJSON file at ``path``; with ``bins_from``, over the bin
+    edges of that profile's numeric columns instead of quantiles of this data."""
     frame = scan_data(path, parse_dates=True)
 
     def batches(exprs: list[pl.Expr], categorical: list[str]) -> Iterator[pl.DataFrame]:
         return iter_file_batches(path, exprs, categorical=categorical, parse_dates=True)
 
-    profile = _profile(frame, settings, source=str(path), batches=batches)
+    profile = _profile(frame, settings, source=str(path), batches=batches, bins_from=bins_from)
     return _with_reconstruction(_with_seasons(profile, settings, batches), settings, batches)
 
 
@@ -442,8 +459,45 @@ def _with_seasons(profile: Profile, settings: ProfileSettings | None, batches: _
     return replace(profile, seasonality=season)
 
 
+def fixed_bins(
+    bins_from: Profile, names: list[str], source: str
+) -> tuple[
+    NDArray[np.float64],
+    dict[str, NDArray[np.float64]],
+    dict[str, tuple[NDArray[np.float64], NDArray[np.int64]]],
+]:
+    """The quantile probabilities, quantiles and bins of the numeric columns ``names`` as
+    ``bins_from`` holds them (``profile --bins-from``)."""
+    quantiles: dict[str, NDArray[np.float64]] = {}
+    edges: dict[str, tuple[NDArray[np.float64], NDArray[np.int64]]] = {}
+    probs: NDArray[np.float64] | None = None
+    for name in names:
+        if name not in bins_from.names:
+            raise ColumnError(
+                f"{source}: numeric column {name!r} is not in the --bins-from profile "
+                f"{bins_from.metadata.source}"
+            )
+        column = bins_from.column(name)
+        if not isinstance(column, NumericColumnProfile):
+            raise ColumnError(
+                f"{source}: column {name!r} is numeric, but {column.kind} in the --bins-from "
+                f"profile {bins_from.metadata.source}"
+            )
+        probs = np.array(column.quantile_probs)
+        quantiles[name] = np.array(column.quantiles)
+        edges[name] = (np.array(column.edges), np.array(column.score_bin_of_fine))
+    if probs is None:
+        probs = np.arange(bins_from.metadata.sketch_bins + 1) / bins_from.metadata.sketch_bins
+    return probs, quantiles, edges
+
+
 def _profile(
-    lazy: pl.LazyFrame, settings: ProfileSettings | None, *, source: str, batches: _Batches
+    lazy: pl.LazyFrame,
+    settings: ProfileSettings | None,
+    *,
+    source: str,
+    batches: _Batches,
+    bins_from: Profile | None = None,
 ) -> Profile:
     settings = settings or ProfileSettings()
     with reading(source):
@@ -475,9 +529,12 @@ def _profile(
         if not plans:
             raise ColumnError(f"{source}: no column left to profile")
         numeric = [p for p in plans if p.kind == "numeric"]
-        grid = list(pool.map(lambda p: scans[p.name].quantiles(probs), numeric))
-        quantiles = {p.name: q for p, q in zip(numeric, grid, strict=True)}
-        edges = {name: quantile_edges(q, settings.bins) for name, q in quantiles.items()}
+        if bins_from is None:
+            grid = list(pool.map(lambda p: scans[p.name].quantiles(probs), numeric))
+            quantiles = {p.name: q for p, q in zip(numeric, grid, strict=True)}
+            edges = {name: quantile_edges(q, settings.bins) for name, q in quantiles.items()}
+        else:
+            probs, quantiles, edges = fixed_bins(bins_from, [p.name for p in numeric], source)
         sketches = {name: NumericSketch(e) for name, (e, _) in edges.items()}
         counters = {p.name: _CategoryCounts() for p in plans if p.kind != "numeric"}
         _second_pass(batches, plans, sketches, counters, pool, n_rows, source)

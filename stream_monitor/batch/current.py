@@ -1,0 +1,249 @@
+"""The current side of ``check-drift`` against a profile, as states that merge exactly.
+
+A current column scored against a profile column needs only what these states hold, so the
+rows can be counted in any number of pieces (file batches, Spark partitions) and merged:
+
+- ``NumericCurrent``: the counts in the profile's fine bins, the nulls, NaN and infinities,
+  the finite minimum and maximum, the values outside the reference range, and the sums of
+  the moments and tail distances. The sums are kept *exactly*, as integers in units of the
+  smallest double (``exact_sum``), so that they do not depend on how the rows were split or in
+  which order the pieces merged: every engine gets the same mean, standard deviation and
+  Wasserstein tails, to the last bit.
+- ``CategoricalCurrent``: the count of each value (as text, booleans as ``true`` and
+  ``false``) and the nulls.
+
+The quantiles of the current summary are order statistics, which do not merge; the scorer
+asks for them by rank (``OrderStatistic``), and each engine answers from its data.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+import polars as pl
+from numpy.typing import NDArray
+
+from stream_monitor.detectors.histogram import NumericSketch
+from stream_monitor.profile.model import CategoricalColumnProfile, NumericColumnProfile
+
+__all__ = [
+    "CategoricalCurrent",
+    "NumericCurrent",
+    "OrderStatistic",
+    "exact_float",
+    "exact_sum",
+]
+
+#: ``rank -> value``: the value at 0-based ``rank`` among the sorted finite current values.
+OrderStatistic = Callable[[int], float]
+
+# Every finite double is an integer multiple of 2**-1074, the smallest subnormal.
+_UNIT_EXPONENT = 1074
+_MANTISSA_BITS = 53
+_HALF_BITS = 26
+# Values summed per bincount: the float64 sums of 27-bit halves stay below 2**53, exact.
+_BLOCK = 1 << 25
+
+
+def exact_sum(values: NDArray[np.float64]) -> int:
+    """The exact sum of the finite ``values``, in units of ``2**-1074`` (an integer).
+
+    Each double is split into its 53-bit integer mantissa and exponent; the mantissas are
+    summed per exponent in two 26/27-bit halves, whose float64 sums are exact, and the
+    per-exponent sums are shifted into place as Python integers. Exact sums add exactly, so
+    pieces of a column may be summed apart and in any order.
+
+    >>> parts = [np.array([0.1, 1e20]), np.array([-1e20, 0.2])]
+    >>> whole = exact_float(exact_sum(np.array([0.1, 0.2])))
+    >>> exact_float(sum(exact_sum(p) for p in parts)) == whole, sum([0.1, 1e20, -1e20, 0.2])
+    (True, 0.2)
+    >>> exact_float(exact_sum(np.array([1e-310, 3e-310, -2.5])))
+    -2.5
+    """
+    if not values.size:
+        return 0
+    fraction, exponent = np.frexp(values)
+    mantissa = np.ldexp(fraction, _MANTISSA_BITS).astype(np.int64)
+    high = mantissa >> _HALF_BITS
+    low = mantissa & ((1 << _HALF_BITS) - 1)
+    lowest = int(exponent.min())
+    slot = exponent - lowest
+    total = 0
+    for start in range(0, values.shape[0], _BLOCK):
+        part = slice(start, start + _BLOCK)
+        highs = np.bincount(slot[part], weights=high[part])
+        lows = np.bincount(slot[part], weights=low[part])
+        for i in np.flatnonzero((highs != 0) | (lows != 0)):
+            units = (int(highs[i]) << _HALF_BITS) + int(lows[i])
+            shift = int(i) + lowest - _MANTISSA_BITS + _UNIT_EXPONENT
+            # A negative shift only happens for subnormals, whose mantissas it divides.
+            total += units << shift if shift >= 0 else units >> -shift
+    return total
+
+
+def exact_float(total: int, divisor: int = 1) -> float:
+    """``total / divisor`` (``total`` in units of ``2**-1074``), correctly rounded."""
+    try:
+        return total / (divisor << _UNIT_EXPONENT)
+    except OverflowError:
+        return math.copysign(math.inf, total)
+
+
+@dataclass
+class NumericCurrent:
+    """What the scorer needs of a current numeric column, against one profile column.
+
+    Sums are exact integers (``exact_sum``): ``sum_d`` and ``sum_d2`` of ``d = x - pivot``
+    and of ``d * d`` (each rounded once, whichever engine computes it), with the sketch's
+    pivot; ``under`` and ``over`` of the distances below the first edge and above the last.
+    """
+
+    edges: NDArray[np.float64]
+    reference_min: float
+    reference_max: float
+    counts: NDArray[np.int64] = field(init=False)
+    nulls: int = 0
+    nan: int = 0
+    inf: int = 0
+    outside: int = 0
+    min: float = math.inf
+    max: float = -math.inf
+    sum_d: int = 0
+    sum_d2: int = 0
+    under: int = 0
+    over: int = 0
+
+    def __post_init__(self) -> None:
+        self.counts = np.zeros(self.edges.shape[0] + 1, dtype=np.int64)
+
+    @classmethod
+    def of(cls, column: NumericColumnProfile) -> NumericCurrent:
+        """An empty state for the current side of ``column``."""
+        return cls(np.asarray(column.edges), column.min, column.max)
+
+    @property
+    def pivot(self) -> float:
+        """The sketch's pivot: the middle edge."""
+        return float(self.edges[self.edges.shape[0] // 2])
+
+    @property
+    def n(self) -> int:
+        """Finite values counted."""
+        return int(self.counts.sum())
+
+    def update(self, values: NDArray[np.float64], nulls: int) -> None:
+        """Count the non-null ``values`` (NaN and infinities included) and ``nulls`` more."""
+        sketch = NumericSketch(self.edges)
+        sketch.update_many(values)
+        self.counts += sketch.counts
+        self.nulls += nulls
+        finite = values[np.isfinite(values)]
+        self.inf += int(np.count_nonzero(np.isinf(values)))
+        self.nan += values.shape[0] - finite.shape[0] - int(np.count_nonzero(np.isinf(values)))
+        if not finite.size:
+            return
+        self.min = min(self.min, float(finite.min()))
+        self.max = max(self.max, float(finite.max()))
+        self.outside += int(
+            np.count_nonzero(finite < self.reference_min)
+            + np.count_nonzero(finite > self.reference_max)
+        )
+        d = finite - self.pivot
+        self.sum_d += exact_sum(d)
+        self.sum_d2 += exact_sum(d * d)
+        first, last = float(self.edges[0]), float(self.edges[-1])
+        self.under += exact_sum(first - finite[finite < first])
+        self.over += exact_sum(finite[finite > last] - last)
+
+    def merge(self, other: NumericCurrent) -> None:
+        """Add ``other``'s rows, counted over the same edges."""
+        if not np.array_equal(self.edges, other.edges):
+            raise ValueError("only states over the same edges merge")
+        self.counts += other.counts
+        self.nulls += other.nulls
+        self.nan += other.nan
+        self.inf += other.inf
+        self.outside += other.outside
+        self.min = min(self.min, other.min)
+        self.max = max(self.max, other.max)
+        self.sum_d += other.sum_d
+        self.sum_d2 += other.sum_d2
+        self.under += other.under
+        self.over += other.over
+
+    @property
+    def mean(self) -> float:
+        """Mean of the finite values (NaN when there is none)."""
+        n = self.n
+        return self.pivot + exact_float(self.sum_d, n) if n else math.nan
+
+    @property
+    def std(self) -> float:
+        """Population standard deviation of the finite values (NaN when there is none)."""
+        n = self.n
+        if not n:
+            return math.nan
+        # n² var = n Σd² - (Σd)², exactly, in units of 2**-1074 squared for the second term.
+        scaled = n * self.sum_d2 * (1 << _UNIT_EXPONENT) - self.sum_d * self.sum_d
+        if scaled <= 0:
+            return 0.0
+        return math.sqrt(exact_float(scaled, n * n << _UNIT_EXPONENT))
+
+    def sketch(self) -> NumericSketch:
+        """The sketch the scores read: the counts, and the sums as doubles."""
+        sketch = NumericSketch(self.edges)
+        stats = [
+            exact_float(self.sum_d),
+            exact_float(self.sum_d2),
+            self.min,
+            self.max,
+            exact_float(self.under),
+            exact_float(self.over),
+        ]
+        sketch.restore(
+            {
+                "edges": self.edges,
+                "counts": self.counts,
+                "stats": np.array(stats, dtype=np.float64),
+                "skipped": np.array([self.nan + self.inf], dtype=np.int64),
+            }
+        )
+        return sketch
+
+
+@dataclass
+class CategoricalCurrent:
+    """The count of each value of a current column, as text, and its nulls."""
+
+    counts: dict[str, int] = field(default_factory=dict)
+    nulls: int = 0
+
+    def update(self, series: pl.Series) -> None:
+        """Count the values of ``series``."""
+        frame = (
+            series.cast(pl.String)
+            .rename("value")
+            .to_frame()
+            .group_by("value")
+            .agg(pl.len().alias("n"))
+        )
+        for value, n in frame.iter_rows():
+            if value is None:
+                self.nulls += int(n)
+            else:
+                self.counts[str(value)] = self.counts.get(str(value), 0) + int(n)
+
+    def merge(self, other: CategoricalCurrent) -> None:
+        """Add ``other``'s counts."""
+        for value, n in other.counts.items():
+            self.counts[value] = self.counts.get(value, 0) + n
+        self.nulls += other.nulls
+
+    def codes(self, column: CategoricalColumnProfile) -> NDArray[np.int64]:
+        """Counts in ``CategoricalSketch``'s layout: one per category, then the rest."""
+        named = [self.counts.get(category, 0) for category in column.categories]
+        other = sum(self.counts.values()) - sum(named)
+        return np.array([*named, other], dtype=np.int64)

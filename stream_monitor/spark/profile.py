@@ -1,0 +1,175 @@
+"""``profile --engine spark``: a reference profile counted on Spark, over fixed bin edges.
+
+The bin edges come from an existing profile (``--bins-from``): with them fixed, each
+partition counts its rows with the Polars engine's own per-batch states (``_NumericScan``,
+``NumericSketch``, ``_CategoryCounts``) and the driver merges them, so the counts, null and
+infinity counts, minimum, maximum and categories equal the Polars engine's exactly. The mean
+and standard deviation are sums of doubles, added per partition: they agree to rounding.
+Quantile edges chosen from the data (a seeded sample of rows in file order), the PCA
+reconstruction and seasonal counts are the Polars engine's; Spark says so in one line.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import TYPE_CHECKING
+
+import numpy as np
+import polars as pl
+
+from stream_monitor import __version__
+from stream_monitor.config import ProfileSettings
+from stream_monitor.detectors.histogram import NumericSketch
+from stream_monitor.errors import ColumnError, ConfigError, DataFileError
+from stream_monitor.profile.build import (
+    _categorical,
+    _CategoryCounts,
+    _check_names,
+    _left_out,
+    _numeric,
+    _NumericScan,
+    _plan,
+    fixed_bins,
+)
+from stream_monitor.profile.model import (
+    PROFILE_FORMAT_VERSION,
+    ColumnProfile,
+    Profile,
+    ProfileMetadata,
+)
+from stream_monitor.roles import TEXT_DATE_SAMPLE, _text_dates, is_identifier
+from stream_monitor.spark._frames import map_partitions, polars_schema
+
+if TYPE_CHECKING:
+    from pyspark.sql import DataFrame
+
+__all__ = ["profile_spark"]
+
+
+def profile_spark(
+    frame: DataFrame, settings: ProfileSettings, *, source: str, bins_from: Profile | None
+) -> Profile:
+    """The profile of ``frame`` over the numeric bins of ``bins_from``."""
+    if bins_from is None:
+        raise ConfigError(
+            "--bins-from: --engine spark counts over the bins of an existing profile; "
+            "give one (quantile edges from the data need --engine polars)"
+        )
+    if settings.seasonality is not None:
+        raise ConfigError("--seasonality: seasonal profiles need --engine polars")
+    from pyspark.sql import functions as sf
+
+    schema = polars_schema(frame)
+    _check_names(schema, settings, source)
+    named = {settings.target, settings.prediction, *settings.exclude, *settings.kinds}
+    roles = _roles(frame, schema, source, skip={n for n in named if n is not None})
+    binary = set()
+    for name in (settings.target, settings.prediction):
+        if name is not None and name not in settings.kinds and schema[name].is_integer():
+            outside = frame.where(~sf.col(f"`{name}`").isin(0, 1)).limit(1).count()
+            if outside == 0:
+                binary.add(name)
+    plans, excluded = _plan(schema, settings, source, roles, binary)
+    if not plans:
+        raise ColumnError(f"{source}: no column left to profile")
+    numeric = [p for p in plans if p.kind == "numeric"]
+    probs, quantiles, edges = fixed_bins(bins_from, [p.name for p in numeric], source)
+
+    def count(data: pl.DataFrame) -> tuple[int, list[object]]:
+        states: list[object] = []
+        for plan in plans:
+            series = data.select(plan.expr()).to_series()
+            if plan.kind == "numeric":
+                scan = _NumericScan(0)
+                scan.update(series, slice(0, 0), np.empty(0, dtype=np.int64))
+                sketch = NumericSketch(edges[plan.name][0])
+                sketch.update_many(series.to_numpy())
+                states.append((scan, sketch))
+            else:
+                counter = _CategoryCounts()
+                counter.update(series)
+                counter._parts = [counter.result()]
+                states.append(counter)
+        return data.height, states
+
+    parts = map_partitions(frame, count, [p.name for p in plans])
+    n_rows = sum(n for n, _ in parts)
+    if n_rows == 0:
+        raise DataFileError(f"{source}: no rows to profile")
+    merged = parts[0][1]
+    for _, states in parts[1:]:
+        for into, other in zip(merged, states, strict=True):
+            if isinstance(into, tuple):
+                assert isinstance(other, tuple)
+                into[0].merge(other[0])
+                into[1].merge(other[1])
+            else:
+                assert isinstance(into, _CategoryCounts)
+                assert isinstance(other, _CategoryCounts)
+                into.merge(other)
+    by_name = dict(zip([p.name for p in plans], merged, strict=True))
+    columns: list[ColumnProfile] = []
+    for plan in plans:
+        state = by_name[plan.name]
+        if isinstance(state, tuple):
+            scan, sketch = state
+            if not scan.has_finite:
+                _left_out(plan.name, plan.role, "has no finite value", source, excluded)
+                continue
+            column: ColumnProfile = _numeric(
+                plan, scan, sketch, edges[plan.name], probs, quantiles[plan.name]
+            )
+        else:
+            assert isinstance(state, _CategoryCounts)
+            if state.null_count == n_rows:
+                _left_out(plan.name, plan.role, "is entirely null", source, excluded)
+                continue
+            column = _categorical(plan, state, n_rows, settings.top_k)
+        columns.append(column)
+    if not columns:
+        raise ColumnError(f"{source}: no column left to profile")
+    metadata = ProfileMetadata(
+        format_version=PROFILE_FORMAT_VERSION,
+        created_at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        source=source,
+        row_count=n_rows,
+        bins=bins_from.metadata.bins,
+        sketch_bins=bins_from.metadata.sketch_bins,
+        top_k=settings.top_k,
+        quantile_sample=bins_from.metadata.quantile_sample,
+        quantile_sample_rows=bins_from.metadata.quantile_sample_rows,
+        seed=bins_from.metadata.seed,
+        stream_monitor_version=__version__,
+        excluded=excluded,
+    )
+    return Profile(columns=tuple(columns), metadata=metadata)
+
+
+def _roles(frame: DataFrame, schema: pl.Schema, source: str, *, skip: set[str]) -> dict[str, str]:
+    """``roles.detect_roles`` on Spark: exact distinct counts, the first text values."""
+    from pyspark.sql import functions as sf
+
+    found: dict[str, str] = {}
+    ids = []
+    for name, dtype in schema.items():
+        if name in skip:
+            continue
+        if isinstance(dtype, pl.Date | pl.Datetime):
+            found[name] = f"timestamp: its type is {dtype}"
+        elif dtype.is_integer() or dtype == pl.String:
+            ids.append(name)
+    if ids:
+        exprs = [sf.count(sf.col(f"`{n}`")).alias(f"n{i}") for i, n in enumerate(ids)]
+        exprs += [sf.countDistinct(sf.col(f"`{n}`")).alias(f"u{i}") for i, n in enumerate(ids)]
+        counts = frame.agg(*exprs).first()
+        assert counts is not None
+        for i, name in enumerate(ids):
+            n, u = int(counts[f"n{i}"]), int(counts[f"u{i}"])
+            if schema[name] == pl.String:
+                head = frame.select(f"`{name}`").dropna().limit(TEXT_DATE_SAMPLE).collect()
+                if _text_dates(pl.Series(name, [row[0] for row in head], dtype=pl.String)):
+                    found[name] = "timestamp: its values are text dates or datetimes"
+                    continue
+            if is_identifier(n, u):
+                found[name] = f"identifier: {u / n:.1%} of its {n:,} values are distinct"
+    return {name: found[name] for name in schema if name in found}

@@ -1,0 +1,264 @@
+"""The Spark engine against the Polars engine, on a real local Spark session (``local[2]``).
+
+One session serves the module; the command-line tests start their own, as a user's run does.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import polars as pl
+import pytest
+
+from stream_monitor.batch.drift import check_drift_sketched
+from stream_monitor.batch.settings import DriftSettings
+from stream_monitor.cli import main
+from stream_monitor.config import ProfileSettings
+from stream_monitor.profile import Profile, build_profile
+from stream_monitor.spark.drift import SparkCurrent
+from stream_monitor.spark.profile import profile_spark
+
+# PySpark leaves its driver-to-JVM sockets to the garbage collector, which warns.
+pytestmark = pytest.mark.filterwarnings(
+    "ignore::ResourceWarning", "ignore::pytest.PytestUnraisableExceptionWarning"
+)
+
+#: Keys of the JSON report that differ between two runs whatever the engine.
+RUN_KEYS = ("generated_at",)
+
+
+@pytest.fixture(scope="module")
+def spark() -> Iterator[Any]:
+    from pyspark.sql import SparkSession
+
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+    session = (
+        SparkSession.builder.master("local[2]")
+        .config("spark.ui.enabled", "false")
+        .config("spark.ui.showConsoleProgress", "false")
+        .config("spark.sql.shuffle.partitions", "2")
+        .config("spark.driver.host", "127.0.0.1")
+        .config("spark.driver.bindAddress", "127.0.0.1")
+        .getOrCreate()
+    )
+    session.sparkContext.setLogLevel("ERROR")
+    yield session
+    session.stop()
+
+
+def _frame(n: int, shift: float, seed: int) -> pl.DataFrame:
+    rng = np.random.default_rng(seed)
+    x = rng.normal(shift, 1.0, n)
+    y = rng.exponential(2.0 + shift, n)
+    y[rng.random(n) < 0.03] = np.nan
+    y[rng.random(n) < 0.01] = np.inf
+    colour = rng.choice(["red", "green", "blue", "teal"], n, p=[0.4, 0.3, 0.2, 0.1])
+    return pl.DataFrame(
+        {
+            "id": np.arange(n),
+            "x": x,
+            "y": y,
+            "count": rng.poisson(3 + shift, n),
+            "colour": colour,
+            "flag": rng.random(n) < 0.3 + shift / 10,
+        }
+    ).with_columns(
+        pl.when(pl.col("x") > 2.2).then(None).otherwise(pl.col("colour")).alias("colour"),
+        pl.when(pl.col("count") == 0).then(None).otherwise(pl.col("x")).alias("x"),
+    )
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """A reference and a current file, each also as a Parquet directory of three files."""
+    root = tmp_path_factory.mktemp("spark")
+    paths = {}
+    for name, shift, seed in (("ref", 0.0, 1), ("cur", 0.3, 2)):
+        frame = _frame(6000, shift, seed)
+        frame.write_parquet(root / f"{name}.parquet")
+        parts = root / f"{name}_dir"
+        parts.mkdir()
+        for i in range(3):
+            frame.slice(i * 2000, 2000).write_parquet(parts / f"part-{i}.parquet")
+        paths[name] = root / f"{name}.parquet"
+        paths[f"{name}_dir"] = parts
+    settings = ProfileSettings(multivariate=False)
+    build_profile(paths["ref"], settings).save(root / "ref.profile.parquet")
+    paths["profile"] = root / "ref.profile.parquet"
+    return paths
+
+
+def _counts(profile: Profile) -> dict[str, dict[str, Any]]:
+    """Every count of every column, and the bins they are counted in."""
+    out: dict[str, dict[str, Any]] = {}
+    for column in profile.columns:
+        fields = {"kind": column.kind, "count": column.count, "null_count": column.null_count}
+        fields["counts"] = column.counts.tolist()
+        if column.kind == "numeric":
+            fields |= {
+                key: getattr(column, key)
+                for key in ("nan_count", "pos_inf_count", "neg_inf_count", "min", "max")
+            }
+            fields["edges"] = column.edges.tolist()
+        else:
+            fields |= {"categories": column.categories, "n_distinct": column.n_distinct}
+        out[column.name] = fields
+    return out
+
+
+def test_spark_profile_counts_equal_polars(spark: Any, data: dict[str, Path]) -> None:
+    """Over the same bin edges, Spark's counts equal Polars's in every column and bin, read
+    from a Parquet directory or from a frame in more partitions than files."""
+    reference = Profile.load(data["profile"])
+    settings = ProfileSettings(multivariate=False)
+    polars = build_profile(data["ref"], settings, bins_from=reference)
+    assert _counts(polars) == _counts(reference)
+    for frame in (
+        spark.read.parquet(str(data["ref_dir"])),
+        spark.read.parquet(str(data["ref"])).repartition(4),
+    ):
+        profile = profile_spark(frame, settings, source="ref", bins_from=reference)
+        assert _counts(profile) == _counts(polars)
+        assert profile.metadata.excluded == polars.metadata.excluded
+        for ours, theirs in zip(profile.columns, polars.columns, strict=True):
+            if ours.kind == "numeric":
+                assert ours.mean == pytest.approx(theirs.mean, rel=1e-12)
+                assert ours.std == pytest.approx(theirs.std, rel=1e-12)
+
+
+def _report(result: Any) -> dict[str, Any]:
+    report = result.to_dict()
+    for key in RUN_KEYS:
+        del report[key]
+    return report
+
+
+def test_spark_check_drift_equals_polars(spark: Any, data: dict[str, Path]) -> None:
+    """The JSON report of current data read by Spark, in several partitions, equals the Polars
+    engine's, but for the time it was generated."""
+    from stream_monitor import check_drift
+
+    profile = Profile.load(data["profile"])
+    settings = DriftSettings(multivariate=False)
+    expected = _report(check_drift(profile, data["cur"], config=settings))
+    assert expected["n_features"] == 5
+    source = str(data["cur"])
+    for frame in (
+        spark.read.parquet(str(data["cur_dir"])),
+        spark.read.parquet(source).repartition(3),
+    ):
+        result = check_drift_sketched(profile, SparkCurrent(frame, source), settings)
+        assert _report(result) == expected
+
+
+def test_order_statistics_narrow_large_ranges(
+    spark: Any, data: dict[str, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Ranges larger than the collect limit are narrowed by histograms to the same values."""
+    from stream_monitor.spark import drift
+
+    monkeypatch.setattr(drift, "COLLECT_LIMIT", 50)
+    frame = spark.read.parquet(str(data["cur_dir"]))
+    values = np.sort(pl.read_parquet(data["cur"])["y"].drop_nulls().to_numpy())
+    values = values[np.isfinite(values)]
+    ranks = [0, 17, values.shape[0] // 2, values.shape[0] - 1]
+    bounds = {"y": (float(values[0]), float(values[-1]), values.shape[0])}
+    found = drift.order_statistics(frame, bounds, {"y": ranks})
+    assert found["y"] == {rank: float(values[rank]) for rank in ranks}
+
+
+def test_missing_column_is_one_line_exit_2(
+    spark: Any, data: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Current data without a column of the profile: exit 2, one line naming it."""
+    pl.read_parquet(data["cur"]).drop("y").write_parquet(tmp_path / "cur.parquet")
+    argv = [
+        "check-drift",
+        "--engine",
+        "spark",
+        "--reference-data-path",
+        str(data["profile"]),
+        "--current-data-path",
+        str(tmp_path / "cur.parquet"),
+        "--json-path",
+        str(tmp_path / "out.json"),
+        "--no-multivariate",
+    ]
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1
+    assert "'y'" in err
+
+
+def _cli(*args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "SPARK_MASTER": "local[2]", "PYSPARK_PYTHON": sys.executable}
+    return subprocess.run(
+        [sys.executable, "-m", "stream_monitor", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+        check=False,
+    )
+
+
+def test_cli_end_to_end(data: dict[str, Path], tmp_path: Path) -> None:
+    """``profile --engine spark --bins-from`` and ``check-drift --engine spark`` from the
+    command line: the same profile counts and JSON report as the Polars engine; a missing
+    file is one line and exit 2, before Spark starts."""
+    out = {engine: tmp_path / f"{engine}.profile.parquet" for engine in ("polars", "spark")}
+    for engine, path in out.items():
+        run = _cli(
+            "profile",
+            "--engine",
+            engine,
+            "--data",
+            str(data["ref_dir"] if engine == "spark" else data["ref"]),
+            "--bins-from",
+            str(data["profile"]),
+            "--out",
+            str(path),
+        )
+        assert run.returncode == 0, run.stderr
+    assert _counts(Profile.load(out["spark"])) == _counts(Profile.load(out["polars"]))
+    reports = {}
+    for engine in ("polars", "spark"):
+        json_path = tmp_path / f"{engine}.json"
+        run = _cli(
+            "check-drift",
+            "--engine",
+            engine,
+            "--reference-data-path",
+            str(data["profile"]),
+            "--current-data-path",
+            str(data["cur"]),
+            "--json-path",
+            str(json_path),
+            "--no-multivariate",
+        )
+        assert run.returncode == 0, run.stderr
+        reports[engine] = json.loads(json_path.read_text())
+        for key in RUN_KEYS:
+            del reports[engine][key]
+    assert reports["spark"] == reports["polars"]
+    missing = _cli(
+        "profile",
+        "--engine",
+        "spark",
+        "--data",
+        str(tmp_path / "nope.parquet"),
+        "--bins-from",
+        str(data["profile"]),
+        "--out",
+        str(tmp_path / "x.parquet"),
+    )
+    assert missing.returncode == 2
+    assert missing.stderr.strip().count("\n") == 0
+    assert "nope.parquet" in missing.stderr
