@@ -1,9 +1,12 @@
 """ADWIN (adaptive windowing), identical to ``river.drift.ADWIN``, with a whole-batch kernel.
 
 The arithmetic follows river's compiled core operation for operation, so detection indices and
-window state match bit for bit. Two things make it fast without changing a single result:
+window state match bit for bit. These make it fast without changing a single result:
 
 - the batch runs in one compiled call, with no per-value Python;
+- while it runs, each row of buckets is a ring buffer, so merging the two oldest buckets of a
+  row moves a head instead of shifting the row (the row is laid out again at the end);
+- the clock is a countdown rather than a 64-bit division per value;
 - the change scan first tests each cut point with a division-free lower bound on the cut
   threshold (valid for every cut point of the scan, with a wide safety margin for rounding),
   and evaluates river's exact formula only where that test cannot rule a cut out.
@@ -36,23 +39,35 @@ _DRIFT, _SKIPPED, _N_BUCKETS, _MAX_N_BUCKETS, _TICK, _N_DETECTIONS, _N_ROWS = ra
 _MARGIN = 1e-9
 
 
-@njit(cache=True, error_model="numpy", inline="always")
-def _drop_front(
+@njit(cache=True, error_model="numpy", nogil=True)
+def _unwind(
     totals: NDArray[np.float64],
     variances: NDArray[np.float64],
     counts: NDArray[np.int64],
-    row: int,
-    k: int,
+    heads: NDArray[np.int64],
+    rows: int,
 ) -> None:
-    """Remove the ``k`` oldest entries of ``row`` (river's ``Bucket.compress``)."""
-    c = counts[row]
-    for j in range(k, c):
-        totals[row, j - k] = totals[row, j]
-        variances[row, j - k] = variances[row, j]
-    for j in range(c - k, c):
-        totals[row, j] = 0.0
-        variances[row, j] = 0.0
-    counts[row] = c - k
+    """Lay each ring-buffered row out from its first column again, the columns past its
+    count zeroed: the layout river's buckets have, and the one snapshots hold."""
+    full = totals.shape[1]
+    t = np.empty(full, dtype=np.float64)
+    v = np.empty(full, dtype=np.float64)
+    for r in range(rows):
+        h = heads[r]
+        for j in range(full):
+            k = h + j
+            if k >= full:
+                k -= full
+            t[j] = totals[r, k]
+            v[j] = variances[r, k]
+        for j in range(full):
+            if j < counts[r]:
+                totals[r, j] = t[j]
+                variances[r, j] = v[j]
+            else:
+                totals[r, j] = 0.0
+                variances[r, j] = 0.0
+        heads[r] = 0
 
 
 @njit(cache=True, error_model="numpy", nogil=True)
@@ -84,6 +99,13 @@ def _adwin_kernel(
     n_detections = flags[_N_DETECTIONS]
     n_rows = flags[_N_ROWS]
     full = max_buckets + 1
+    # Each row is a ring buffer while the kernel runs: its oldest bucket sits at column
+    # heads[row], and dropping buckets moves the head instead of the rest of the row.
+    heads = np.zeros(_MAX_ROWS, dtype=np.int64)
+    touched = n_rows
+    # Values until river's ``tick % clock == 0``: a countdown, since a 64-bit division per
+    # value costs more than the rest of the insertion.
+    due = clock - tick % clock
 
     i = start
     while i < values.shape[0] and n_out < out.shape[0]:
@@ -101,19 +123,24 @@ def _adwin_kernel(
             n_buckets = 0
             max_n_buckets = 0
             tick = 0
+            due = clock
             n_detections = 0
             for r in range(n_rows + 1):
                 for j in range(full):
                     totals[r, j] = 0.0
                     variances[r, j] = 0.0
                 counts[r] = 0
+                heads[r] = 0
             n_rows = 1
             drift = 0
 
         # ---- insert_element(x, 0.0)
         c0 = counts[0]
-        totals[0, c0] = x
-        variances[0, c0] = 0.0
+        slot = heads[0] + c0
+        if slot >= full:
+            slot -= full
+        totals[0, slot] = x
+        variances[0, slot] = 0.0
         counts[0] = c0 + 1
         n_buckets += 1
         if n_buckets > max_n_buckets:
@@ -130,10 +157,12 @@ def _adwin_kernel(
         row = 0
         while counts[row] == full:
             n1 = _SIZES[row]
-            t0 = totals[row, 0]
-            t1 = totals[row, 1]
-            v0 = variances[row, 0]
-            v1 = variances[row, 1]
+            h0 = heads[row]
+            h1 = h0 + 1 if h0 + 1 < full else 0
+            t0 = totals[row, h0]
+            t1 = totals[row, h1]
+            v0 = variances[row, h0]
+            v1 = variances[row, h1]
             inv = _INV_SIZES[row]
             mu1 = t0 * inv
             mu2 = t1 * inv
@@ -142,12 +171,20 @@ def _adwin_kernel(
             v12 = v0 + v1 + temp
             if row + 1 >= n_rows:
                 n_rows = row + 2
+                if n_rows > touched:
+                    touched = n_rows
             cn = counts[row + 1]
-            totals[row + 1, cn] = total12
-            variances[row + 1, cn] = v12
+            slot = heads[row + 1] + cn
+            if slot >= full:
+                slot -= full
+            totals[row + 1, slot] = total12
+            variances[row + 1, slot] = v12
             counts[row + 1] = cn + 1
             n_buckets += 1
-            _drop_front(totals, variances, counts, row, 2)
+            # river's Bucket.compress: drop the two oldest of the row.
+            h2 = h1 + 1 if h1 + 1 < full else 0
+            heads[row] = h2
+            counts[row] -= 2
             if counts[row + 1] <= max_buckets:
                 break
             row += 1
@@ -155,7 +192,10 @@ def _adwin_kernel(
         # ---- detect_change
         change = False
         tick += 1
-        if tick % clock == 0 and width > grace_period:
+        due -= 1
+        if due == 0:
+            due = clock
+        if due == clock and width > grace_period:
             reduce_width = True
             while reduce_width:
                 reduce_width = False
@@ -169,6 +209,7 @@ def _adwin_kernel(
                 for r in range(n_rows - 1, -1, -1):
                     bucket_size = _SIZES[r]
                     cr = counts[r]
+                    col = heads[r]
                     # A lower bound of river's eps over this row's cut points: m falls as n0
                     # or n1 grows, so take the largest of each within the row. NaN (say, from
                     # a variance rounded below zero) fails the bound test, and the exact
@@ -184,7 +225,8 @@ def _adwin_kernel(
                     for k in range(cr):
                         n0 += bucket_size
                         n1 -= bucket_size
-                        t = totals[r, k]
+                        t = totals[r, col]
+                        col = col + 1 if col + 1 < full else 0
                         u0 += t
                         u1 -= t
                         if r == 0 and k == cr - 1:
@@ -208,8 +250,9 @@ def _adwin_kernel(
                                     # ---- delete_element: drop the single oldest bucket
                                     last = n_rows - 1
                                     n = _SIZES[last]
-                                    u = totals[last, 0]
-                                    v = variances[last, 0]
+                                    head = heads[last]
+                                    u = totals[last, head]
+                                    v = variances[last, head]
                                     mu = u * _INV_SIZES[last]
                                     width -= n
                                     total -= u
@@ -217,7 +260,8 @@ def _adwin_kernel(
                                     variance -= v + n * width * (mu - mu_window) * (
                                         mu - mu_window
                                     ) / (n + width)
-                                    _drop_front(totals, variances, counts, last, 1)
+                                    heads[last] = head + 1 if head + 1 < full else 0
+                                    counts[last] -= 1
                                     n_buckets -= 1
                                     if counts[last] == 0:
                                         n_rows -= 1
@@ -232,6 +276,7 @@ def _adwin_kernel(
             out[n_out] = i - 1
             n_out += 1
 
+    _unwind(totals, variances, counts, heads, touched)
     f[_TOTAL] = total
     f[_VARIANCE] = variance
     f[_WIDTH] = width

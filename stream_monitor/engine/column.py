@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+from numba import njit
 from numpy.typing import ArrayLike, NDArray
 
 from stream_monitor.detectors import HistogramDrift, NumericReference, PageHinkley
@@ -59,6 +60,39 @@ QUALITY_OK, QUALITY_NULL, QUALITY_INFINITE, QUALITY_OUTSIDE, QUALITY_TYPE, QUALI
 #: this many per column (the most frequent).
 MIN_TRACKED_SHARE = 0.01
 MAX_TRACKED = 20
+
+
+_NO_VALUES = np.empty(0, dtype=np.float64)
+
+
+@njit(cache=True, nogil=True)
+def _quality_kernel(
+    numeric: bool,
+    values: NDArray[np.float64],
+    bins: NDArray[np.int64],
+    last: int,
+    codes: NDArray[np.int8],
+) -> None:
+    """Each row's ``QUALITY_*`` code, in one pass. In a ``numeric`` column, NaN is null and
+    an infinity infinite (both have bin -1), and fine bins 0 and ``last`` (under- and
+    overflow) are outside; in a categorical one (``bins`` are its codes, ``values`` unread),
+    a negative code is null and ``last`` ("other") outside."""
+    for i in range(bins.shape[0]):
+        b = bins[i]
+        code = QUALITY_OK
+        if numeric:
+            x = values[i]
+            if np.isnan(x):
+                code = QUALITY_NULL
+            elif np.isinf(x):
+                code = QUALITY_INFINITE
+            elif b == 0 or b == last:
+                code = QUALITY_OUTSIDE
+        elif b < 0:
+            code = QUALITY_NULL
+        elif b == last:
+            code = QUALITY_OUTSIDE
+        codes[i] = code
 
 
 class RecentValues:
@@ -327,16 +361,9 @@ class ColumnMonitor:
 
     def _quality(self, values: NDArray[Any], bins: NDArray[np.int64]) -> NDArray[np.int8]:
         """Each row's data-quality code."""
-        codes = np.zeros(bins.shape[0], dtype=np.int8)
-        last = self.lower.shape[-1] - 1
-        if self.numeric:
-            codes[np.isnan(values)] = QUALITY_NULL
-            codes[np.isinf(values)] = QUALITY_INFINITE
-            outside = (bins == 0) | (bins == last)
-        else:
-            codes[bins < 0] = QUALITY_NULL
-            outside = bins == last
-        codes[outside] = QUALITY_OUTSIDE
+        codes = np.empty(bins.shape[0], dtype=np.int8)
+        numeric = np.ascontiguousarray(values, dtype=np.float64) if self.numeric else _NO_VALUES
+        _quality_kernel(self.numeric, numeric, bins, self.lower.shape[-1] - 1, codes)
         return codes
 
     def snapshot(self) -> dict[str, NDArray[Any]]:
