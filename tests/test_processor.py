@@ -95,9 +95,7 @@ def test_messages_already_seen_or_not_owned_are_skipped_and_counted(
     pipeline = Pipeline(profile, StreamSettings(monitor="mem"))
     metrics = StreamMetrics(monitor="mem")
     alerts: MemorySink[dict[str, object]] = MemorySink()
-    processor = Processor(
-        pipeline, alerts, MemorySink(), metrics, owns=lambda p: p == ("in", 0)
-    )
+    processor = Processor(pipeline, alerts, MemorySink(), metrics, owns=lambda p: p == ("in", 0))
     values = messages[("in", 0)]
 
     def part(partition: int, lo: int, hi: int) -> Part:
