@@ -23,13 +23,36 @@ from stream_monitor.errors import ConfigError, DataFileError
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
 
-__all__ = ["map_partitions", "polars_schema", "read_data", "session"]
+__all__ = ["map_partitions", "polars_schema", "read_data", "session", "session_settings"]
 
 _T = TypeVar("_T")
 
 #: ``spark.master`` when neither ``--spark-master``, the config nor ``SPARK_MASTER`` says.
 DEFAULT_MASTER = "local[*]"
 INSTALL_HINT = "--engine spark needs PySpark: pip install 'stream-monitor[spark]'"
+
+
+def session_settings(master: str) -> dict[str, str]:
+    """The settings of a session this process starts on ``master``.
+
+    A local session listens on 127.0.0.1 only and serves no web UI (a Spark driver binds
+    every interface by default, and its UI port 4040 with it); ``SPARK_LOCAL_IP`` set by
+    the user wins. A cluster's driver must be reachable from the executors: its address is
+    left to Spark's own configuration (``spark-defaults.conf``, ``--conf``).
+
+    >>> session_settings("local[2]")["spark.driver.bindAddress"]
+    '127.0.0.1'
+    >>> "spark.driver.host" in session_settings("spark://head:7077")
+    False
+    """
+    settings = {"spark.ui.showConsoleProgress": "false"}
+    if master.startswith("local") and not os.environ.get("SPARK_LOCAL_IP"):
+        settings |= {
+            "spark.driver.host": "127.0.0.1",
+            "spark.driver.bindAddress": "127.0.0.1",
+            "spark.ui.enabled": "false",
+        }
+    return settings
 
 
 def session(master: str | None = None) -> SparkSession:
@@ -46,9 +69,10 @@ def session(master: str | None = None) -> SparkSession:
         return active
     # Executors on this machine run this interpreter, which has stream-monitor installed.
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
-    builder = SparkSession.builder.appName("stream-monitor")
-    builder = builder.master(master or os.environ.get("SPARK_MASTER") or DEFAULT_MASTER)
-    builder = builder.config("spark.ui.showConsoleProgress", "false")
+    chosen = master or os.environ.get("SPARK_MASTER") or DEFAULT_MASTER
+    builder = SparkSession.builder.appName("stream-monitor").master(chosen)
+    for key, value in session_settings(chosen).items():
+        builder = builder.config(key, value)
     spark = builder.getOrCreate()
     spark.sparkContext.setLogLevel("ERROR")
     return spark
