@@ -285,7 +285,7 @@ def test_run_source_alerts_on_an_all_null_column(tmp_path: Path, clean_profile: 
     alerts = [json.loads(line) for line in out.read_text().splitlines()]
     at = first(alerts, "data_quality", "normal", "null_share")
     assert 10_000 <= at < 10_100
-    assert alerts[0]["schema_version"] == 2
+    assert alerts[0]["schema_version"] == 3
 
 
 def test_file_source_counts_every_record(tmp_path: Path, clean_profile: Profile) -> None:

@@ -67,11 +67,19 @@ def readable(alert: dict[str, Any]) -> str:
     score = "n/a" if alert["score"] is None else f"{alert['score']:.4g}"
     held = alert.get("suppressed_since_last") or 0
     extra = f" (+{held} held back)" if held else ""
+    if alert.get("scope") == "global":
+        where = (
+            f"global {w['event_time_start']}..{w['event_time_end']} ({w['partitions']} partitions)"
+        )
+    else:
+        where = f"p{w['partition']}@{w['first_offset']}-{w['last_offset']}"
+    incident = alert.get("incident")
+    if incident:
+        extra += f" incident {incident['id'][:8]} {incident['status']}"
     return (
         f"{alert['detected_at']} {alert['severity'].upper():8} {alert['type']:16} "
         f"{alert['monitor']}/{alert['feature']} {alert['detector']} score={score} "
-        f"threshold={alert['threshold']} p{w['partition']}@{w['first_offset']}-{w['last_offset']}"
-        f"{extra}"
+        f"threshold={alert['threshold']} {where}{extra}"
     )
 
 

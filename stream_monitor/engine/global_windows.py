@@ -65,6 +65,25 @@ class Report:
     closed_through: int
     partials: tuple[Partial, ...] = ()
 
+    def to_json(self) -> dict[str, Any]:
+        """A JSON-ready dict."""
+        topic, partition = self.partition
+        return {
+            "topic": topic,
+            "partition": partition,
+            "closed_through": self.closed_through,
+            "partials": [p.to_json() for p in self.partials],
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Report:
+        """Read back what ``to_json`` wrote."""
+        return cls(
+            (str(data["topic"]), int(data["partition"])),
+            int(data["closed_through"]),
+            tuple(Partial.from_json(p) for p in data["partials"]),
+        )
+
 
 @dataclass(frozen=True, slots=True)
 class GlobalWindow:
@@ -119,9 +138,13 @@ class GlobalColumn:
         partition = report.partition
         self.inputs.add(partition)
         self.idle.discard(partition)
+        reported = self.progress.get(partition, NOTHING)
         for partial in report.partials:
-            if partial.start + self.spec.window_ms <= self.merged_through:
-                self.late_rows += partial.rows + partial.late
+            end = partial.start + self.spec.window_ms
+            if end <= reported:
+                continue  # sent again (a replay after a restart, at least once): a duplicate
+            if end <= self.merged_through:
+                self.late_rows += partial.rows + partial.late  # merged without it: late
                 continue
             self.pending.setdefault(partial.start, {})[partition] = partial
         if report.closed_through > self.progress.get(partition, NOTHING):
@@ -167,6 +190,7 @@ class GlobalColumn:
         late = sum(p.late for p in ordered) + self.late_rows
         self.late_rows = 0
         events: list[DriftEvent] = []
+        sequential: list[DriftEvent] = []  # after the window's own scores
         scores: dict[str, float] = {}
         kind = _EVENT_TYPES[self.column.role]
         name = self.column.name
@@ -191,7 +215,7 @@ class GlobalColumn:
                 scores["z"] = z
                 if self.page_hinkley.update_many(np.array([z])).size:
                     stat = float(self.page_hinkley.last_statistics[0])
-                    events.append(
+                    sequential.append(
                         DriftEvent(
                             kind,
                             name,
@@ -221,6 +245,7 @@ class GlobalColumn:
                         kind, name, score.method, score.value, score.threshold, 0, n, score.p_value
                     )
                 )
+        events += sequential
         if rows:
             low = wilson_bound(missing, rows, upper=False)
             scores["missing_share"] = missing / rows

@@ -25,9 +25,11 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import polars as pl
 from numpy.typing import NDArray
 
 from stream_monitor.detectors.histogram import CategoricalSketch, NumericSketch
+from stream_monitor.engine.dataset import ColumnArrays, category_codes, numeric_values
 from stream_monitor.profile.model import NumericColumnProfile, Profile
 
 #: ``closed_through`` before any row: nothing closed.
@@ -94,6 +96,46 @@ class Partial:
             int(data["missing"]),
             int(data["late"]),
         )
+
+
+def column_values(
+    profile: Profile, rows: pl.DataFrame | ColumnArrays
+) -> Mapping[str, NDArray[Any]]:
+    """Each profile column's values as tier 1 counts them (float64 with NaN for null, or
+    category codes with -1 for null)."""
+    if isinstance(rows, ColumnArrays):
+        return rows.values
+    return {
+        c.name: numeric_values(rows, c.name)
+        if isinstance(c, NumericColumnProfile)
+        else category_codes(rows, c)
+        for c in profile.columns
+    }
+
+
+def event_times_ms(series: pl.Series, fallback: NDArray[np.int64] | None) -> NDArray[np.int64]:
+    """Each row's event time in epoch milliseconds: an ISO 8601 string (a naive time is
+    UTC), a datetime, or a number of epoch milliseconds. A missing or unreadable time takes
+    ``fallback``'s (the Kafka record timestamp), or else the row before it's.
+
+    >>> s = pl.Series(["2026-01-05T00:00:01Z", None, "2026-01-05T00:00:00.5+00:00"])
+    >>> event_times_ms(s, None).tolist()
+    [1767571201000, 1767571201000, 1767571200500]
+    """
+    if series.dtype == pl.String:
+        series = series.str.to_datetime(strict=False, time_zone="UTC")
+    elif series.dtype == pl.Date:
+        series = series.cast(pl.Datetime("ms"))
+    if isinstance(series.dtype, pl.Datetime):
+        series = series.dt.epoch("ms")
+    elif series.dtype.is_numeric():
+        series = series.cast(pl.Int64, strict=False)
+    else:
+        series = pl.Series(series.name, [None] * series.len(), dtype=pl.Int64)
+    if fallback is not None:
+        series = series.fill_null(pl.Series(fallback))
+    out: NDArray[np.int64] = series.fill_null(strategy="forward").fill_null(0).to_numpy()
+    return out.astype(np.int64, copy=False)
 
 
 class _Window:

@@ -26,8 +26,9 @@ import numpy as np
 from stream_monitor.engine import DriftEvent
 
 #: Version 2 added the ``data_quality`` and ``multivariate_drift`` types and the optional
-#: ``details`` object.
-ALERT_SCHEMA_VERSION = 2
+#: ``details`` object; version 3 the ``scope`` (``partition`` or ``global``), global windows
+#: and ``incident`` (docs/alerts.md).
+ALERT_SCHEMA_VERSION = 3
 ALERT_TYPES = (
     "feature_drift",
     "label_drift",
@@ -132,7 +133,6 @@ def build_alert(
     detected_at: datetime | None = None,
 ) -> dict[str, Any]:
     """The alert message for ``event``, as a JSON-ready dict."""
-    when = detected_at or datetime.now(UTC)
     win: dict[str, Any] = {
         "rows": window.rows,
         "first_offset": window.first_offset,
@@ -143,9 +143,24 @@ def build_alert(
     if window.event_time_start is not None:
         win["event_time_start"] = window.event_time_start
         win["event_time_end"] = window.event_time_end
+    key = alert_id(monitor, event.type, event.feature, event.detector, window)
+    return _message(monitor, event, key, win, "partition", suppressed_since_last, detected_at)
+
+
+def _message(
+    monitor: str,
+    event: DriftEvent,
+    key: str,
+    window: dict[str, Any],
+    scope: str,
+    suppressed_since_last: int,
+    detected_at: datetime | None,
+) -> dict[str, Any]:
+    """The alert message every scope shares the layout of (``incident`` added later)."""
+    when = detected_at or datetime.now(UTC)
     return {
         "schema_version": ALERT_SCHEMA_VERSION,
-        "alert_id": alert_id(monitor, event.type, event.feature, event.detector, window),
+        "alert_id": key,
         "monitor": monitor,
         "type": event.type,
         "feature": event.feature,
@@ -155,8 +170,10 @@ def build_alert(
         "p_value": None if event.p_value is None else _finite(event.p_value),
         "severity": severity(event),
         "detected_at": when.isoformat(timespec="milliseconds").replace("+00:00", "Z"),
-        "window": win,
+        "window": window,
         "suppressed_since_last": suppressed_since_last,
+        "scope": scope,
+        "incident": None,
         **({"details": _details(event.details)} if event.details else {}),
     }
 
@@ -199,3 +216,98 @@ class RateLimiter:
         """Restore from ``state()``."""
         self.last_row = {(t, f, d): int(row) for t, f, d, row, _ in state}
         self.held = {(t, f, d): int(n) for t, f, d, _, n in state if n}
+
+
+def iso_ms(ms: int) -> str:
+    """Epoch milliseconds as an ISO 8601 UTC time.
+
+    >>> iso_ms(1767571200500)
+    '2026-01-05T00:00:00.500Z'
+    """
+    when = datetime.fromtimestamp(ms / 1000, tz=UTC)
+    return when.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _hash(parts: list[Any]) -> str:
+    key = json.dumps(parts, separators=(",", ":"))
+    return hashlib.sha256(key.encode()).hexdigest()[:32]
+
+
+def build_global_alert(
+    monitor: str,
+    event: DriftEvent,
+    *,
+    start_ms: int,
+    end_ms: int,
+    rows: int,
+    partitions: int,
+    late_rows: int,
+    detected_at: datetime | None = None,
+) -> dict[str, Any]:
+    """The alert message for a verdict of a merged global window ``[start_ms, end_ms)``.
+
+    Its id is derived from the monitor, type, feature, detector and the window alone.
+    """
+    key = _hash([monitor, event.type, event.feature, event.detector, "global", start_ms, end_ms])
+    window = _global_window(rows, partitions, late_rows, start_ms, end_ms)
+    return _message(monitor, event, key, window, "global", 0, detected_at)
+
+
+def _global_window(rows: int, partitions: int, late: int, start: int, end: int) -> dict[str, Any]:
+    return {
+        "rows": rows,
+        "partitions": partitions,
+        "late_rows": late,
+        "event_time_start": iso_ms(start),
+        "event_time_end": iso_ms(end),
+    }
+
+
+def with_incident(
+    alert: dict[str, Any], incident: str, status: str, sequence: int, members: int, folded: int
+) -> dict[str, Any]:
+    """The alert as a message about an incident: ``status`` is ``open``, ``update`` or
+    ``resolved``, ``sequence`` its place among the incident's messages."""
+    return {
+        **alert,
+        "incident": {
+            "id": incident,
+            "status": status,
+            "sequence": sequence,
+            "members": members,
+            "folded": folded,
+        },
+    }
+
+
+def resolution_alert(
+    monitor: str,
+    type_: str,
+    feature: str,
+    incident: str,
+    *,
+    start_ms: int,
+    end_ms: int,
+    clean_windows: int,
+    detected_at: datetime | None = None,
+) -> dict[str, Any]:
+    """The message that resolves an incident, after ``clean_windows`` clean global windows
+    (the last of them ``[start_ms, end_ms)``)."""
+    when = detected_at or datetime.now(UTC)
+    return {
+        "schema_version": ALERT_SCHEMA_VERSION,
+        "alert_id": _hash([monitor, incident, "resolved"]),
+        "monitor": monitor,
+        "type": type_,
+        "feature": feature,
+        "detector": "incident",
+        "score": None,
+        "threshold": clean_windows,
+        "p_value": None,
+        "severity": "info",
+        "detected_at": when.isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+        "window": _global_window(0, 0, 0, start_ms, end_ms),
+        "suppressed_since_last": 0,
+        "scope": "global",
+        "incident": None,
+    }

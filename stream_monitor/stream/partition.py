@@ -18,12 +18,25 @@ from numpy.typing import NDArray
 
 from stream_monitor.engine import DriftEvent
 from stream_monitor.engine.dataset import ColumnArrays, DatasetMonitor, Interleaved, MonitorSettings
+from stream_monitor.engine.global_windows import Report
+from stream_monitor.engine.partials import (
+    PartitionWindows,
+    WindowSpec,
+    column_values,
+    event_times_ms,
+)
 from stream_monitor.errors import StateError
 from stream_monitor.profile.model import Profile
 from stream_monitor.stream import checkpoint
 from stream_monitor.stream.alerts import RateLimiter, WindowInfo, build_alert
 
 log = logging.getLogger("stream_monitor.run")
+
+#: Alert types that global windows fold into incidents (their feature's tier-2 owner
+#: decides what is published); the others are published as they are.
+FOLDED = frozenset(
+    {"feature_drift", "label_drift", "prediction_drift", "data_quality", "concept_drift"}
+)
 
 
 @dataclass(frozen=True)
@@ -48,6 +61,7 @@ class PartitionMonitor:
         settings: MonitorSettings,
         alerts: AlertSettings,
         timestamp_field: str | None = None,
+        windows: WindowSpec | None = None,
     ) -> None:
         self.topic = topic
         self.partition = partition
@@ -67,6 +81,11 @@ class PartitionMonitor:
         self.quality_seen = 0
         self.quality_bad = 0
         self.quality_first_offset: int | None = None
+        # Global windows (tier 1): this partition's window partials, and what tier 2 is to
+        # be sent after the batch: (column, record) pairs, reports and folded alerts.
+        self.windows = None if windows is None else PartitionWindows(profile, windows)
+        self.reported_through = self.windows.closed_through if self.windows else 0
+        self.outbox: list[tuple[str, dict[str, Any]]] = []
 
     def process(
         self,
@@ -74,16 +93,20 @@ class PartitionMonitor:
         offsets: NDArray[np.int64],
         interleaved: Interleaved | None = None,
         record_offsets: NDArray[np.int64] | None = None,
+        record_times: NDArray[np.int64] | None = None,
     ) -> list[dict[str, Any]]:
         """Score decoded rows (``offsets[i]`` is row ``i``'s offset); return new alerts.
 
         ``interleaved`` places the batch's dead-lettered records among the rows (their
         offsets, in order, are ``record_offsets``), for the data-quality measures.
+        ``record_times`` are the rows' Kafka timestamps (ms), the event time of global
+        windows when no timestamp field is configured.
         """
         n = frame.height
         if n == 0 and interleaved is None:
             return []
         events = self.engine.update(frame, interleaved)
+        event_ms = self._count_windows(frame, record_times) if n else None
         window = self.settings.window
         times = self._times(frame)
         row_of_record = None
@@ -121,9 +144,19 @@ class PartitionMonitor:
                 )
             held = self.limiter.admit((event.type, event.feature, event.detector), self.rows + pos)
             if held is not None:
-                alerts.append(
-                    build_alert(self.alerts.monitor, event, info, suppressed_since_last=held)
-                )
+                alert = build_alert(self.alerts.monitor, event, info, suppressed_since_last=held)
+                if event_ms is not None and event.type in FOLDED and event.feature != "*":
+                    row = pos
+                    if event.type == "data_quality" and row_of_record is not None:
+                        row = int(row_of_record[: pos + 1].max())  # the row at or before it
+                    at = int(event_ms[min(max(row, 0), n - 1)])
+                    self.outbox.append(
+                        (event.feature, {"kind": "alert", "event_ms": at, "alert": alert})
+                    )
+                else:
+                    alerts.append(alert)
+        if event_ms is not None:
+            self._report()
         if n:
             self._advance_window(offsets, times)
             self.next_offset = int(offsets[-1]) + 1
@@ -184,6 +217,40 @@ class PartitionMonitor:
             self.quality_first_offset = None
         return alerts
 
+    # -- global windows (tier 1) ------------------------------------------------------------
+    def _count_windows(
+        self, frame: pl.DataFrame | ColumnArrays, record_times: NDArray[np.int64] | None
+    ) -> NDArray[np.int64] | None:
+        """Count the rows into their event-time windows; return their event times."""
+        if self.windows is None:
+            return None
+        if self.timestamp_field is not None and isinstance(frame, pl.DataFrame):
+            event_ms = event_times_ms(frame.get_column(self.timestamp_field), record_times)
+        elif record_times is not None:
+            event_ms = record_times
+        else:
+            raise ValueError("global windows need event times: a timestamp field or record times")
+        self.windows.update(column_values(self.engine.profile, frame), event_ms)
+        return event_ms
+
+    def _report(self) -> None:
+        """Queue a report per column when windows closed or the closed time advanced."""
+        assert self.windows is not None
+        closed = self.windows.take_closed()
+        through = self.windows.closed_through
+        if not closed and through <= self.reported_through:
+            return
+        self.reported_through = through
+        partition = (self.topic or "", self.partition)
+        for i, column in enumerate(self.engine.profile.columns):
+            report = Report(partition, through, tuple(window[i] for window in closed))
+            self.outbox.append((column.name, {"kind": "report", **report.to_json()}))
+
+    def take_outbox(self) -> list[tuple[str, dict[str, Any]]]:
+        """What tier 2 is to be sent, oldest first; the outbox is emptied."""
+        out, self.outbox = self.outbox, []
+        return out
+
     # -- window bookkeeping across batches ------------------------------------------------
     def _times(self, frame: pl.DataFrame | ColumnArrays) -> pl.Series | None:
         if (
@@ -241,8 +308,12 @@ class PartitionMonitor:
             "window_time": list(self.window_time),
             "limiter": self.limiter.state(),
             "quality": [self.quality_seen, self.quality_bad, self.quality_first_offset],
+            "reported_through": self.reported_through,
         }
-        return checkpoint.encode(self.engine.snapshot(), meta)
+        arrays = self.engine.snapshot()
+        if self.windows is not None:
+            arrays |= {f"global.{k}": v for k, v in self.windows.snapshot().items()}
+        return checkpoint.encode(arrays, meta)
 
     def restore(self, blob: bytes) -> None:
         """Continue from a ``checkpoint()``.
@@ -259,6 +330,10 @@ class PartitionMonitor:
         self.dead_lettered = int(meta.get("dead_lettered", 0))
         self.limiter.restore(meta["limiter"])
         self.quality_seen, self.quality_bad, self.quality_first_offset = meta["quality"]
+        windows = {k[7:]: arrays.pop(k) for k in list(arrays) if k.startswith("global.")}
+        if self.windows is not None and windows:
+            self.windows.restore(windows)
+            self.reported_through = int(meta.get("reported_through", self.reported_through))
         try:
             self.engine.restore(arrays)
         except (KeyError, ValueError, IndexError, StateError) as error:

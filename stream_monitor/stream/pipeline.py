@@ -18,6 +18,7 @@ from numpy.typing import NDArray
 
 from stream_monitor.engine.column import QUALITY_NONE, QUALITY_NULL, QUALITY_TYPE
 from stream_monitor.engine.dataset import ConceptMonitor, Interleaved
+from stream_monitor.engine.partials import WindowSpec
 from stream_monitor.profile.model import NumericColumnProfile, Profile
 from stream_monitor.stream.decode import (
     MISSING_FIELD,
@@ -129,6 +130,8 @@ class Pipeline:
         self.monitors: dict[tuple[str | None, int], PartitionMonitor] = {}
         self._column_index = {c.name: i for i, c in enumerate(profile.columns)}
         self.counters = Counters()
+        g = settings.global_windows
+        self._windows = None if g is None else WindowSpec(g.window_ms, g.lateness_ms)
         self._alert_settings = AlertSettings(
             settings.monitor,
             settings.repeat_after_rows,
@@ -148,6 +151,7 @@ class Pipeline:
                 settings=self.settings.monitor_settings(),
                 alerts=self._alert_settings,
                 timestamp_field=self.settings.timestamp_field,
+                windows=self._windows,
             )
             self.monitors[key] = found
         return found
@@ -163,10 +167,12 @@ class Pipeline:
         payloads: Sequence[bytes | None],
         offsets: Sequence[int],
         keys: Sequence[bytes | None] | None = None,
+        timestamps: Sequence[int] | None = None,
     ) -> tuple[list[dict[str, Any]], list[DeadLetter]]:
-        """Decode and score one partition's batch of messages."""
+        """Decode and score one partition's batch of messages (``timestamps``: their Kafka
+        timestamps in ms, the event time of global windows without a timestamp field)."""
         batch = self.decoder.decode(payloads)
-        return self.process_decoded(topic, partition, batch, payloads, offsets, keys)
+        return self.process_decoded(topic, partition, batch, payloads, offsets, keys, timestamps)
 
     def process_rows(
         self,
@@ -188,6 +194,7 @@ class Pipeline:
         payloads: Sequence[bytes | None],
         offsets: Sequence[int] | NDArray[np.int64],
         keys: Sequence[bytes | None] | None = None,
+        timestamps: Sequence[int] | None = None,
     ) -> tuple[list[dict[str, Any]], list[DeadLetter]]:
         """Score one partition's decoded batch; ``payloads[i]`` is message ``i``'s bytes."""
         dead = [self._dead_letter(topic, partition, b, payloads, offsets, keys) for b in batch.bad]
@@ -203,6 +210,7 @@ class Pipeline:
         bad[[b.index for b in batch.bad]] = True
         quality = monitor.check_quality(bad, offsets_array)
         self.counters.alerts += len(quality)
+        times = None if timestamps is None else np.asarray(timestamps, dtype=np.int64)
         if not batch.bad and batch.height == len(offsets_array):
             # One row per payload, in order: the rows' offsets are the batch's.
             row_offsets = offsets_array
@@ -210,10 +218,11 @@ class Pipeline:
         else:
             row_source = np.asarray(batch.row_source, dtype=np.int64)
             row_offsets = offsets_array[row_source]
+            times = None if times is None else times[row_source]
             interleaved, record_offsets = self._interleave(row_source, batch.bad, offsets_array)
         self.counters.records += batch.height
         self.counters.scored += batch.height
-        alerts = monitor.process(batch.rows, row_offsets, interleaved, record_offsets)
+        alerts = monitor.process(batch.rows, row_offsets, interleaved, record_offsets, times)
         self.counters.alerts += len(alerts)
         monitor.next_offset = int(offsets_array[-1]) + 1
         return quality + alerts, dead

@@ -1,5 +1,8 @@
 """One poll's messages through the pipeline, their outputs into the sinks.
 
+With global windows on, what tier 2 is to be sent (window reports and the alerts it folds
+into incidents, as ``(column, record)`` pairs) goes to the ``partials`` sink.
+
 The processor is the part of a run every source and sink share: it skips messages it must
 not process again, scores each ``Part`` with the pipeline, hands alerts and dead letters
 to their sinks and counts everything in the metrics. It does no I/O of its own; the sinks
@@ -38,8 +41,10 @@ class Processor:
         metrics: StreamMetrics,
         *,
         owns: Callable[[Partition], bool] = _everything,
+        partials: Sink[tuple[str, dict[str, Any]]] | None = None,
     ) -> None:
         self.pipeline = pipeline
+        self.partials = partials
         self.alerts = alerts
         self.dead_letters = dead_letters
         self.metrics = metrics
@@ -55,8 +60,11 @@ class Processor:
                 continue
             topic, partition = part.partition
             alerts, dead = self.pipeline.process_payloads(
-                topic, partition, part.payloads, part.offsets, part.keys
+                topic, partition, part.payloads, part.offsets, part.keys, part.timestamps
             )
+            if self.partials is not None:
+                for record in self.pipeline.monitor(topic, partition).take_outbox():
+                    self.partials.add(record)
             for letter in dead:
                 self.dead_letters.add(letter)
                 self.metrics.dead_lettered(topic, partition, letter.reason)

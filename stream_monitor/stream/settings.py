@@ -7,6 +7,7 @@ Command-line flags override the file; the defaults are documented in
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,79 @@ from stream_monitor.settings import STREAM_ADWIN, STREAM_PAGE_HINKLEY, STREAM_WI
 
 SECTION = "stream"
 GUARANTEES = ("at_least_once", "exactly_once")
+#: Config keys spelled otherwise than their setting (``global`` is a Python keyword).
+_CONFIG_NAMES = {"global_windows": "global"}
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)\s*$")
+_UNIT_MS = {"ms": 1, "s": 1_000, "m": 60_000, "h": 3_600_000, "d": 86_400_000}
+
+
+def duration_ms(text: object, where: str) -> int:
+    """A duration such as ``500ms``, ``10s``, ``1m``, ``2h`` or ``1d``, in milliseconds.
+
+    >>> duration_ms("1m", "x"), duration_ms("2.5s", "x"), duration_ms(0, "x")
+    (60000, 2500, 0)
+    """
+    if isinstance(text, int) and not isinstance(text, bool) and text == 0:
+        return 0
+    found = _DURATION.match(text) if isinstance(text, str) else None
+    if found is None:
+        raise ConfigError(f"{where}: expected a duration such as 500ms, 10s, 1m, 2h or 1d")
+    return round(float(found[1]) * _UNIT_MS[found[2]])
+
+
+@dataclass(frozen=True)
+class GlobalSettings:
+    """Global windows (``stream.global``): event-time windows merged over every partition.
+
+    ``window_ms`` is the tumbling window; ``lateness_ms`` how long after a window's end a
+    partition's records may still fall in it; a partition that reports nothing for
+    ``idle_timeout_ms`` of wall-clock time stops holding windows back; an incident resolves
+    after ``resolve_after`` clean windows in a row.
+    """
+
+    window_ms: int = 60_000
+    lateness_ms: int = 10_000
+    idle_timeout_ms: int = 60_000
+    resolve_after: int = 3
+
+    @classmethod
+    def from_config(cls, value: object, where: str) -> GlobalSettings | None:
+        """``stream.global`` as written: null/false (off), true (defaults) or a mapping of
+        ``window``, ``allowed_lateness``, ``idle_timeout`` and ``resolve_after``."""
+        if value is None or value is False:
+            return None
+        if value is True:
+            return cls()
+        if not isinstance(value, dict):
+            raise ConfigError(f"{where}: expected true, false or a mapping")
+        known = {"window", "allowed_lateness", "idle_timeout", "resolve_after"}
+        for key in value:
+            if key not in known:
+                raise ConfigError(
+                    f"{where}.{key}: unknown key; expected one of {', '.join(sorted(known))}"
+                )
+        default = cls()
+        out = cls(
+            duration_ms(value["window"], f"{where}.window")
+            if "window" in value
+            else default.window_ms,
+            duration_ms(value["allowed_lateness"], f"{where}.allowed_lateness")
+            if "allowed_lateness" in value
+            else default.lateness_ms,
+            duration_ms(value["idle_timeout"], f"{where}.idle_timeout")
+            if "idle_timeout" in value
+            else default.idle_timeout_ms,
+            value.get("resolve_after", default.resolve_after),
+        )
+        if out.window_ms < 1:
+            raise ConfigError(f"{where}.window: must be positive")
+        if (
+            isinstance(out.resolve_after, bool)
+            or not isinstance(out.resolve_after, int)
+            or out.resolve_after < 1
+        ):
+            raise ConfigError(f"{where}.resolve_after: must be a positive integer")
+        return out
 
 
 @dataclass(frozen=True)
@@ -34,6 +108,11 @@ class StreamSettings:
     alert_topic: str = "stream-monitor.alerts"
     dead_letter_topic: str = "stream-monitor.dead-letters"
     state_topic: str = "stream-monitor.state"
+    # Global windows: tier 1 publishes partials here, tier 2 keeps its state in the
+    # compacted global state topic (docs/alerts.md).
+    partials_topic: str = "stream-monitor.partials"
+    global_state_topic: str = "stream-monitor.global-state"
+    global_windows: GlobalSettings | None = None
     group_id: str = "stream-monitor"
     processing_guarantee: str = "at_least_once"
     # Stable name of this instance; in exactly-once mode it makes the transactional id, so a
@@ -78,7 +157,7 @@ class StreamSettings:
         )
 
 
-KEYS = tuple(f.name for f in fields(StreamSettings))
+KEYS = tuple(_CONFIG_NAMES.get(f.name, f.name) for f in fields(StreamSettings))
 
 
 def _check(settings: StreamSettings, where: dict[str, str]) -> StreamSettings:
@@ -188,6 +267,9 @@ def load_stream_settings(
                 value = (value,)
             if key in ("kafka", "kafka_consumer", "kafka_producer"):
                 value = kafka_settings(value, where[key])
+            if key == "global":
+                key = "global_windows"
+                value = GlobalSettings.from_config(value, where["global"])
             values[key] = value
     for key, (value, flag) in (flags or {}).items():
         if value is not None:

@@ -14,16 +14,24 @@ Partition = tuple[str, int]
 
 
 class Part(NamedTuple):
-    """Consecutive messages of one partition, in offset order."""
+    """Consecutive messages of one partition, in offset order (``timestamps``: their
+    record timestamps in epoch ms, when the source gives them)."""
 
     partition: Partition
     payloads: list[bytes | None]
     offsets: list[int]
     keys: list[bytes | None]
+    timestamps: list[int] | None = None
 
     def skip(self, count: int) -> Part:
         """The part without its first ``count`` messages."""
-        return Part(self.partition, self.payloads[count:], self.offsets[count:], self.keys[count:])
+        return Part(
+            self.partition,
+            self.payloads[count:],
+            self.offsets[count:],
+            self.keys[count:],
+            None if self.timestamps is None else self.timestamps[count:],
+        )
 
 
 class MemorySource:
@@ -36,12 +44,14 @@ class MemorySource:
         messages: dict[Partition, Sequence[bytes | None]],
         *,
         keys: dict[Partition, Sequence[bytes | None]] | None = None,
+        timestamps: dict[Partition, Sequence[int]] | None = None,
         run: int = 1000,
     ) -> None:
         if run < 1:
             raise ValueError("run must be at least 1")
         self.messages = messages
         self.keys = keys or {}
+        self.timestamps = timestamps
         self.run = run
         self.next = dict.fromkeys(messages, 0)
         self._turn = itertools.cycle(sorted(messages))
@@ -63,12 +73,14 @@ class MemorySource:
             if hi <= lo:
                 continue
             keys = self.keys.get(partition)
+            times = None if self.timestamps is None else list(self.timestamps[partition][lo:hi])
             parts.append(
                 Part(
                     partition,
                     list(values[lo:hi]),
                     list(range(lo, hi)),
                     list(keys[lo:hi]) if keys is not None else [None] * (hi - lo),
+                    times,
                 )
             )
             self.next[partition] = hi
@@ -88,4 +100,6 @@ def merge_runs(parts: list[Part]) -> list[Part]:
             held.payloads.extend(part.payloads)
             held.offsets.extend(part.offsets)
             held.keys.extend(part.keys)
+            if held.timestamps is not None and part.timestamps is not None:
+                held.timestamps.extend(part.timestamps)
     return list(grouped.values())
