@@ -5,10 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import yaml
 
 from stream_monitor.cli import main
 from stream_monitor.errors import ConfigError
-from stream_monitor.stream.settings import StreamSettings, load_stream_settings
+from stream_monitor.stream.settings import GlobalSettings, StreamSettings, load_stream_settings
 
 EXAMPLE = Path(__file__).parent.parent / "config" / "stream.example.yaml"
 
@@ -105,3 +106,41 @@ def test_bad_secret_references_name_the_key(tmp_path: Path, value: str, message:
     with pytest.raises(ConfigError) as caught:
         load_stream_settings(config)
     assert str(caught.value) == f"{config}: stream.kafka.sasl.password: {message}"
+
+
+@pytest.mark.parametrize(
+    ("written", "expected"),
+    [
+        (None, None),
+        (False, None),
+        (True, GlobalSettings(60_000, 10_000, 60_000, 3)),
+        (
+            {"window": "5m", "allowed_lateness": "1.5s", "idle_timeout": "2h", "resolve_after": 5},
+            GlobalSettings(300_000, 1_500, 7_200_000, 5),
+        ),
+        ({"window": "10s", "allowed_lateness": 0}, GlobalSettings(10_000, 0, 60_000, 3)),
+    ],
+)
+def test_global_windows_are_read_with_their_durations(
+    tmp_path: Path, written: object, expected: GlobalSettings | None
+) -> None:
+    config = tmp_path / "c.yaml"
+    config.write_text(yaml.safe_dump({"stream": {"global": written}}))
+    assert load_stream_settings(config).global_windows == expected
+
+
+@pytest.mark.parametrize(
+    ("written", "named"),
+    [
+        ({"window": "5 minutes"}, "stream.global.window: expected a duration"),
+        ({"window": "0s"}, "stream.global.window: must be positive"),
+        ({"windw": "1m"}, "stream.global.windw: unknown key"),
+        ({"resolve_after": 0}, "stream.global.resolve_after: must be a positive integer"),
+        ("yes", "stream.global: expected true, false or a mapping"),
+    ],
+)
+def test_a_wrong_global_setting_names_the_key(tmp_path: Path, written: object, named: str) -> None:
+    config = tmp_path / "c.yaml"
+    config.write_text(yaml.safe_dump({"stream": {"global": written}}))
+    with pytest.raises(ConfigError, match=named.replace(".", r"\.")):
+        load_stream_settings(config)
