@@ -122,6 +122,19 @@ class StreamMetrics:
             (*COMMON_LABELS, "type"),
             registry=reg,
         )
+        self._incidents = Gauge(
+            PREFIX + "incidents_open",
+            "1 while an incident (docs/alerts.md) is open on the feature, for the type; 0 after "
+            "it resolved. Reported by the instance that owns the feature's key.",
+            (*COMMON_LABELS, "type", "feature"),
+            registry=reg,
+        )
+        self._late = Counter(
+            PREFIX + "global_late_rows",
+            "Rows that reached their global window after it was merged: counted, never merged.",
+            (*COMMON_LABELS, "feature"),
+            registry=reg,
+        )
         self._produce_errors = Counter(
             PREFIX + "produce_errors",
             "Messages the producer failed to deliver.",
@@ -215,6 +228,18 @@ class StreamMetrics:
     def alert(self, type_: str) -> None:
         """Count one alert message produced, of type ``type_`` (as in the alert's ``type``)."""
         self._alerts.labels(*self._common, type_).inc()
+
+    def incidents(self, open_now: set[tuple[str, str]], known: set[tuple[str, str]]) -> None:
+        """Set the incident gauges: 1 for each (type, feature) in ``open_now``, 0 for the
+        others in ``known``."""
+        for type_, feature in known | open_now:
+            value = 1 if (type_, feature) in open_now else 0
+            self._incidents.labels(*self._common, type_, feature).set(value)
+
+    def late_rows(self, feature: str, n: int) -> None:
+        """Count ``n`` rows that arrived after their global window was merged."""
+        if n:
+            self._late.labels(*self._common, feature).inc(n)
 
     def produce_error(self, topic: str) -> None:
         """Count one message that could not be delivered to ``topic``."""

@@ -13,6 +13,7 @@ ALERTMANAGER = DEPLOY / "alertmanager" / "alertmanager.yml"
 # What issue 12 asks the rules to cover, and the alerts that do.
 EXPECTED_ALERTS = {
     "StreamFeatureDrift",
+    "StreamIncidentOpen",
     "BatchFeatureDrift",
     "ModelDegraded",
     "SchemaViolations",

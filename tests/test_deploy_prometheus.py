@@ -45,6 +45,7 @@ BAD = b'{"age": 41, "income": '  # invalid JSON: dead-lettered
 # or a stuck process, and rules.test.yml shows them firing.
 CAUSED = {
     "StreamFeatureDrift",
+    "StreamIncidentOpen",
     "BatchFeatureDrift",
     "ModelDegraded",
     "SchemaViolations",
@@ -161,6 +162,9 @@ def _start_monitor(
         "state_topic": new_topic("state", compacted=True),
         "commit_interval_s": 0.5,
         "metrics_port": port,
+        # Global windows on: the drift opens an incident (StreamIncidentOpen).
+        "partials_topic": new_topic("partials", partitions=2),
+        "global": {"window": "5s", "allowed_lateness": "1s"},
     }
     config = folder / "stream.yaml"
     config.write_text(yaml.safe_dump({"stream": stream}))

@@ -246,6 +246,22 @@ def test_remove_partition_drops_its_gauges_only() -> None:
     )
 
 
+def test_incident_gauges_follow_open_incidents_and_late_rows_add_up() -> None:
+    """An incident's gauge is 1 while it is open and 0 once resolved, so Alertmanager's
+    firing and resolved states follow it; late rows of global windows are counted."""
+    m = StreamMetrics()
+    opened = {("feature_drift", "income")}
+    m.incidents(opened, set())
+    labels = {"type": "feature_drift", "feature": "income"}
+    assert sample(m, "stream_monitor_incidents_open", labels) == 1.0
+    m.incidents(set(), opened)
+    assert sample(m, "stream_monitor_incidents_open", labels) == 0.0
+    m.late_rows("income", 3)
+    m.late_rows("income", 0)
+    m.late_rows("income", 4)
+    assert sample(m, "stream_monitor_global_late_rows_total", {"feature": "income"}) == 7.0
+
+
 def test_instances_do_not_share_a_registry() -> None:
     """Two instances register the same names without clashing, and none of them is global."""
     a, b = StreamMetrics(), StreamMetrics()
@@ -289,6 +305,8 @@ def test_render_is_valid_exposition_with_every_metric() -> None:
         "stream_monitor_window_drift_score": "gauge",
         "stream_monitor_window_drift_detected": "gauge",
         "stream_monitor_alerts_produced": "counter",
+        "stream_monitor_incidents_open": "gauge",
+        "stream_monitor_global_late_rows": "counter",
         "stream_monitor_produce_errors": "counter",
         "stream_monitor_checkpoints": "counter",
         "stream_monitor_last_checkpoint_timestamp_seconds": "gauge",

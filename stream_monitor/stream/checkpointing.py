@@ -29,6 +29,8 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Protocol
 
 from confluent_kafka import Consumer, KafkaException, Producer, TopicPartition
 
@@ -43,12 +45,44 @@ from stream_monitor.stream.transactions import TransactionAbortedError, Transact
 log = logging.getLogger("stream_monitor.run")
 
 
+class Stateful(Protocol):
+    """What a partition's monitor offers a checkpoint: where it stands, its state as bytes."""
+
+    next_offset: int | None
+
+    def checkpoint(self) -> bytes: ...
+
+    def restore(self, blob: bytes) -> None: ...
+
+
+@dataclass(frozen=True)
+class Routes:
+    """Where each owned partition's monitor and consumer are. A run reads its input topics
+    with one consumer group and, with global windows, the partials topic with another;
+    one checkpoint covers both."""
+
+    monitor: Callable[[Partition], Stateful]
+    drop: Callable[[Partition], None]
+    consumer: Callable[[str], Consumer]  # by topic
+
+    def by_consumer(
+        self, offsets: list[TopicPartition]
+    ) -> list[tuple[Consumer, list[TopicPartition]]]:
+        """The offsets grouped by the consumer that reads them, in first-seen order."""
+        groups: dict[int, tuple[Consumer, list[TopicPartition]]] = {}
+        for tp in offsets:
+            consumer = self.consumer(tp.topic)
+            groups.setdefault(id(consumer), (consumer, []))[1].append(tp)
+        return list(groups.values())
+
+
 class AtLeastOnce:
     """Checkpoints with a plain idempotent producer and synchronous offset commits."""
 
     def __init__(
         self,
         pipeline: Pipeline,
+        routes: Routes,
         store: StateStore,
         producer: Callable[[], Producer],
         delivery: Delivery,
@@ -57,6 +91,7 @@ class AtLeastOnce:
         owned: set[Partition],
     ) -> None:
         self.pipeline = pipeline
+        self.routes = routes
         self.owned = owned  # the run's own set: the partitions it holds now
         self.store = store
         self.producer = producer
@@ -73,7 +108,7 @@ class AtLeastOnce:
     def begin(self) -> None:
         """A batch is about to produce outputs (exactly-once: opens the transaction)."""
 
-    def checkpoint(self, consumer: Consumer, partitions: set[Partition] | None = None) -> None:
+    def checkpoint(self, partitions: set[Partition] | None = None) -> None:
         """Make everything processed so far durable: the dirty ``partitions`` (all dirty
         ones by default)."""
         todo = sorted(self.dirty if partitions is None else self.dirty & partitions)
@@ -84,7 +119,8 @@ class AtLeastOnce:
             commits = [tp for tp, _ in states]
             if commits:
                 try:
-                    consumer.commit(offsets=commits, asynchronous=False)
+                    for consumer, offsets in self.routes.by_consumer(commits):
+                        consumer.commit(offsets=offsets, asynchronous=False)
                 except KafkaException as error:
                     # The state is ahead of the committed offsets now, which is harmless
                     # (see above); the next checkpoint commits again.
@@ -98,7 +134,7 @@ class AtLeastOnce:
             self._checkpointed(commits)
         self.last = time.monotonic()
 
-    def assigned(self, consumer: Consumer, fresh: dict[Partition, int]) -> None:
+    def assigned(self, fresh: dict[Partition, int]) -> None:
         """Partitions were assigned; ``fresh`` maps those without stored state to their
         committed offset (negative: never committed)."""
 
@@ -116,7 +152,7 @@ class AtLeastOnce:
         """Produce each partition's state to the store; return offsets and states."""
         done = []
         for topic, partition in todo:
-            monitor = self.pipeline.monitor(topic, partition)
+            monitor = self.routes.monitor((topic, partition))
             if monitor.next_offset is None:
                 continue
             blob = monitor.checkpoint()
@@ -141,6 +177,7 @@ class ExactlyOnce(AtLeastOnce):
     def __init__(
         self,
         pipeline: Pipeline,
+        routes: Routes,
         store: StateStore,
         txn: TransactionalProducer,
         delivery: Delivery,
@@ -148,7 +185,9 @@ class ExactlyOnce(AtLeastOnce):
         metrics: StreamMetrics,
         owned: set[Partition],
     ) -> None:
-        super().__init__(pipeline, store, lambda: txn.producer, delivery, stopping, metrics, owned)
+        super().__init__(
+            pipeline, routes, store, lambda: txn.producer, delivery, stopping, metrics, owned
+        )
         self.txn = txn
         # Per partition, the last committed (next offset, state), to rewind to.
         self.committed: dict[Partition, tuple[int, bytes | None]] = {}
@@ -158,7 +197,7 @@ class ExactlyOnce(AtLeastOnce):
         """Open the transaction, if it is not open yet."""
         self.txn.begin()
 
-    def checkpoint(self, consumer: Consumer, partitions: set[Partition] | None = None) -> None:
+    def checkpoint(self, partitions: set[Partition] | None = None) -> None:
         """Commit the transaction. It holds the outputs of every dirty partition, so it
         covers them all, whatever ``partitions`` says."""
         todo = sorted(self.dirty)
@@ -166,10 +205,14 @@ class ExactlyOnce(AtLeastOnce):
             self.txn.begin()
             states = self._states(todo)
             commits = [tp for tp, _ in states]
+            groups = [
+                (offsets, consumer.consumer_group_metadata())
+                for consumer, offsets in self.routes.by_consumer(commits)
+            ]
             try:
-                self.txn.commit(commits, consumer.consumer_group_metadata())
+                self.txn.commit(groups)
             except TransactionAbortedError:
-                self.rewind(consumer)
+                self.rewind()
                 self.last = time.monotonic()
                 return
             for tp, blob in states:
@@ -180,11 +223,12 @@ class ExactlyOnce(AtLeastOnce):
             self._checkpointed(commits)
         self.last = time.monotonic()
 
-    def assigned(self, consumer: Consumer, fresh: dict[Partition, int]) -> None:
+    def assigned(self, fresh: dict[Partition, int]) -> None:
         """Where a partition with no stored state starts, for rewinding after an abort: its
         committed offset, or (never committed) its earliest offset."""
         for (topic, partition), offset in fresh.items():
             if offset < 0:
+                consumer = self.routes.consumer(topic)
                 offset, _ = kafka_io.watermarks(consumer, TopicPartition(topic, partition))
             self.committed[(topic, partition)] = (offset, None)
 
@@ -199,25 +243,25 @@ class ExactlyOnce(AtLeastOnce):
         for partition in gone:
             self.committed.pop(partition, None)
 
-    def abort(self, consumer: Consumer) -> None:
+    def abort(self) -> None:
         """Abort the open transaction and rewind to the last commit."""
         self.txn.abort()
-        self.rewind(consumer)
+        self.rewind()
 
-    def rewind(self, consumer: Consumer) -> None:
+    def rewind(self) -> None:
         """Every owned partition back to its last committed offset and state."""
         self.pipeline.counters = dataclasses.replace(self.committed_counters)
         self.delivery.reset()
         for topic, partition in sorted(self.owned):
             offset, blob = self.committed.get((topic, partition), (None, None))
-            self.pipeline.drop(topic, partition)
-            monitor = self.pipeline.monitor(topic, partition)
+            self.routes.drop((topic, partition))
+            monitor = self.routes.monitor((topic, partition))
             if blob is not None:
                 monitor.restore(blob)
             if offset is None:
                 continue
             try:
-                consumer.seek(TopicPartition(topic, partition, offset))
+                self.routes.consumer(topic).seek(TopicPartition(topic, partition, offset))
             except KafkaException as error:
                 # Only a partition the consumer no longer holds fails here; its next
                 # assignment restores it from the state store.

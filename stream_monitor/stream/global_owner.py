@@ -19,6 +19,7 @@ from stream_monitor.engine.global_windows import GlobalColumn, GlobalWindow, Rep
 from stream_monitor.engine.incidents import Decision, Incidents
 from stream_monitor.engine.partials import WindowSpec
 from stream_monitor.profile.model import NumericColumnProfile, Profile
+from stream_monitor.stream import checkpoint
 from stream_monitor.stream.alerts import build_global_alert, resolution_alert, with_incident
 from stream_monitor.stream.settings import GlobalSettings, StreamSettings
 
@@ -48,6 +49,7 @@ class GlobalOwner:
         self.columns: dict[str, GlobalColumn] = {}
         self.incidents: dict[str, Incidents] = {}
         self.heard: dict[str, dict[Partition, float]] = {}  # wall-clock seconds
+        self.late: dict[str, int] = {}  # late rows merged windows reported, not yet taken
         self._by_name = {c.name: c for c in profile.columns}
 
     def _column(self, feature: str) -> GlobalColumn | None:
@@ -102,6 +104,7 @@ class GlobalOwner:
         incidents = self._incidents(feature)
         out = []
         for window in windows:
+            self.late[feature] = self.late.get(feature, 0) + window.late_rows
             drifted = set()
             for event in window.events:
                 drifted.add(event.type)
@@ -132,13 +135,18 @@ class GlobalOwner:
         return out
 
     # -- state -----------------------------------------------------------------------------
-    def open_incidents(self) -> dict[tuple[str, str], int]:
-        """How many incidents are open, per (type, feature)."""
+    def open_incidents(self) -> set[tuple[str, str]]:
+        """The (type, feature) with an open incident."""
         return {
-            (type_, feature): 1
+            (type_, feature)
             for feature, incidents in self.incidents.items()
             for type_ in incidents.open
         }
+
+    def take_late(self) -> dict[str, int]:
+        """Late rows per feature since the last call."""
+        late, self.late = self.late, {}
+        return late
 
     def snapshot(self, feature: str) -> bytes:
         """One feature's state, as bytes for the global state topic."""
@@ -177,3 +185,26 @@ def _with(alert: dict[str, Any], decision: Decision) -> dict[str, Any]:
         decision.members,
         decision.folded,
     )
+
+
+class OwnerPartition:
+    """Tier 2 for one partition of the partials topic: the owner of the keys in it, and
+    where in the partition it stands. Its checkpoint goes to the state topic as a tier-1
+    partition's does (``checkpoint.encode``), tagged with the next offset to read."""
+
+    def __init__(self, owner: GlobalOwner) -> None:
+        self.owner = owner
+        self.next_offset: int | None = None
+
+    def checkpoint(self) -> bytes:
+        """The state of every feature seen in this partition."""
+        features = sorted(set(self.owner.columns) | set(self.owner.incidents))
+        states = {f: json.loads(self.owner.snapshot(f)) for f in features}
+        return checkpoint.encode({}, {"next_offset": self.next_offset, "features": states})
+
+    def restore(self, blob: bytes) -> None:
+        """Continue from a ``checkpoint()``."""
+        _, meta = checkpoint.decode(blob)
+        self.next_offset = meta["next_offset"]
+        for feature, state in meta["features"].items():
+            self.owner.restore(feature, json.dumps(state).encode())

@@ -29,12 +29,14 @@ from confluent_kafka import KafkaException, Message, Producer, TopicPartition
 from stream_monitor.metrics import HealthServer, StreamMetrics
 from stream_monitor.profile.model import Profile
 from stream_monitor.stream import kafka_io, kafka_source
-from stream_monitor.stream.checkpointing import AtLeastOnce, ExactlyOnce
+from stream_monitor.stream.checkpointing import AtLeastOnce, ExactlyOnce, Routes, Stateful
+from stream_monitor.stream.kafka_global import GlobalTier
 from stream_monitor.stream.kafka_sinks import (
     Delivery,
     DeliveryError,
     KafkaAlertSink,
     KafkaDeadLetterSink,
+    KafkaPartialsSink,
 )
 from stream_monitor.stream.pipeline import Counters, Pipeline
 from stream_monitor.stream.processor import Processor
@@ -89,6 +91,17 @@ class KafkaMonitor:
         self.state_store = StateStore(
             {**self.base, **settings.kafka_consumer}, settings.state_topic, settings.monitor
         )
+        outputs = (self.delivery, self.stopping)
+        alerts = KafkaAlertSink(
+            settings.monitor, lambda: self.producer, settings.alert_topic, *outputs
+        )
+        # Global windows: tier 2 reads the partials topic with a consumer group of its own.
+        self.global_tier = (
+            None
+            if settings.global_windows is None
+            else GlobalTier(profile, settings, self.base, self.metrics, alerts)
+        )
+        routes = Routes(self._monitor_of, self._drop, self._consumer_of)
         self.txn: TransactionalProducer | None = None  # exactly-once mode
         self.checkpoints: AtLeastOnce
         context = (self.delivery, self.stopping, self.metrics, self.owned)
@@ -103,20 +116,46 @@ class KafkaMonitor:
                     {**settings.kafka, **settings.kafka_producer}
                 ),
             )
-            self.checkpoints = ExactlyOnce(self.pipeline, self.state_store, self.txn, *context)
+            self.checkpoints = ExactlyOnce(
+                self.pipeline, routes, self.state_store, self.txn, *context
+            )
         else:
             self._producer = kafka_io.producer(self.base, **settings.kafka_producer)
             self.checkpoints = AtLeastOnce(
-                self.pipeline, self.state_store, lambda: self._producer, *context
+                self.pipeline, routes, self.state_store, lambda: self._producer, *context
             )
-        outputs = (self.delivery, self.stopping)
+        partials = None
+        if self.global_tier is not None:
+            partials = KafkaPartialsSink(
+                settings.monitor, lambda: self.producer, settings.partials_topic, *outputs
+            )
         self.processor = Processor(
             self.pipeline,
-            KafkaAlertSink(settings.monitor, lambda: self.producer, settings.alert_topic, *outputs),
+            alerts,
             KafkaDeadLetterSink(lambda: self.producer, settings.dead_letter_topic, *outputs),
             self.metrics,
             owns=self.owned.__contains__,
+            partials=partials,
         )
+
+    # -- where a partition lives: tier 1 (input topics) or tier 2 (the partials topic) --------
+    def _monitor_of(self, partition: Partition) -> Stateful:
+        topic, number = partition
+        if self.global_tier is not None and topic == self.global_tier.topic:
+            return self.global_tier.monitor(number)
+        return self.pipeline.monitor(topic, number)
+
+    def _drop(self, partition: Partition) -> None:
+        topic, number = partition
+        if self.global_tier is not None and topic == self.global_tier.topic:
+            self.global_tier.drop(number)
+        else:
+            self.pipeline.drop(topic, number)
+
+    def _consumer_of(self, topic: str) -> Any:
+        if self.global_tier is not None and topic == self.global_tier.topic:
+            return self.global_tier.consumer
+        return self.consumer
 
     @property
     def producer(self) -> Producer:
@@ -127,17 +166,20 @@ class KafkaMonitor:
     def run(self, max_records: int | None = None) -> Counters:
         """Consume until stopped (or ``max_records`` records); return the counters."""
         s = self.settings
-        kafka_io.ensure_topics(
-            self.base,
-            s.input_topics,
-            {s.alert_topic: False, s.dead_letter_topic: False, s.state_topic: True},
-        )
-        self.consumer.subscribe(
-            list(s.input_topics),
-            on_assign=self._guarded(self._on_assign),
-            on_revoke=self._guarded(self._on_revoke),
-            on_lost=self._guarded(self._on_lost),
-        )
+        outputs = {s.alert_topic: False, s.dead_letter_topic: False, s.state_topic: True}
+        if self.global_tier is not None:
+            outputs[s.partials_topic] = False
+        kafka_io.ensure_topics(self.base, s.input_topics, outputs)
+        consumers = [(self.consumer, list(s.input_topics))]
+        if self.global_tier is not None:
+            consumers.append((self.global_tier.consumer, [s.partials_topic]))
+        for consumer, topics in consumers:
+            consumer.subscribe(
+                topics,
+                on_assign=self._guarded(self._on_assign),
+                on_revoke=self._guarded(self._on_revoke),
+                on_lost=self._guarded(self._on_lost),
+            )
         if self.txn is not None:
             self.txn.init()
         try:
@@ -153,6 +195,8 @@ class KafkaMonitor:
                     self.metrics.polled()
                     if messages:
                         self._process(messages)
+                    if self.global_tier is not None:
+                        self._process_global()
                     if self.checkpoints.due(s.commit_interval_s):
                         self.checkpoint()
                 except KafkaException as error:
@@ -183,10 +227,14 @@ class KafkaMonitor:
                 self.txn.abort()
         except FatalTransactionError:
             pass  # the run is failing already; a restart aborts it (init_transactions)
-        try:
-            self.consumer.close()
-        except KafkaException as error:
-            log.warning("consumer close failed", extra={"reason": error.args[0].str()})
+        consumers = [self.consumer]
+        if self.global_tier is not None:
+            consumers.append(self.global_tier.consumer)
+        for consumer in consumers:
+            try:
+                consumer.close()
+            except KafkaException as error:
+                log.warning("consumer close failed", extra={"reason": error.args[0].str()})
         if self.callback_error is not None:  # from the last revoke, run by close()
             log.warning("final revoke failed", extra={"reason": repr(self.callback_error)})
         self.producer.flush(30)
@@ -197,14 +245,28 @@ class KafkaMonitor:
 
     def checkpoint(self, partitions: set[Partition] | None = None) -> None:
         """Make everything processed so far durable (see ``checkpointing``)."""
-        self.checkpoints.checkpoint(self.consumer, partitions)
+        self.checkpoints.checkpoint(partitions)
 
     # -- the batch ---------------------------------------------------------------------------
     def _process(self, messages: list[Message]) -> None:
         self.checkpoints.begin()
-        parts = kafka_source.parts(messages, self.settings.input_topics)
+        parts = kafka_source.parts(
+            messages, self.settings.input_topics, timestamps=self.global_tier is not None
+        )
         self.checkpoints.dirty.update(self.processor.process(parts))
         self.producer.poll(0)
+
+    def _process_global(self) -> None:
+        """Tier 2: what the partials topic has for the keys this instance owns."""
+        assert self.global_tier is not None
+        messages = self.global_tier.consumer.consume(
+            num_messages=self.settings.batch_size, timeout=0
+        )
+        self._raise_from_callback()
+        if not messages:
+            return  # idle partitions are judged when records come (see GlobalOwner.expire)
+        self.checkpoints.begin()
+        self.checkpoints.dirty.update(self.global_tier.process(messages, self.owned))
 
     def _recover(self, error: KafkaException) -> None:
         """Handle a Kafka error raised by the loop: rewind after an abortable one, else stop."""
@@ -215,12 +277,12 @@ class KafkaMonitor:
         if isinstance(checkpoints, ExactlyOnce):
             if err.txn_requires_abort() and fatal is None:
                 log.warning("transaction aborted, rewinding", extra={"code": err.name()})
-                checkpoints.abort(self.consumer)
+                checkpoints.abort()
                 return
             if fatal is not None or err.fatal():
                 checkpoints.txn.recover_from_fatal(fatal or err.str())  # raises unless timed out
                 self.client_errors.fatal_error = None
-                checkpoints.rewind(self.consumer)
+                checkpoints.rewind()
                 return
         log.error(
             "stopping on a Kafka error",
@@ -256,7 +318,7 @@ class KafkaMonitor:
         states, committed = self.state_store.read(consumer, assigned)
         fresh = {}
         for tp, key in zip(partitions, assigned, strict=True):
-            monitor = self.pipeline.monitor(*key)
+            monitor = self._monitor_of(key)
             blob = states.get(key)
             if blob is not None:
                 monitor.restore(blob)
@@ -275,7 +337,7 @@ class KafkaMonitor:
                     "offset": tp.offset if blob is not None else None,
                 },
             )
-        self.checkpoints.assigned(consumer, fresh)
+        self.checkpoints.assigned(fresh)
         consumer.assign(partitions)
         self.ready.set()
 
@@ -293,17 +355,17 @@ class KafkaMonitor:
         # rewind to their last commit.
         lost = {(tp.topic, tp.partition) for tp in partitions}
         if isinstance(self.checkpoints, ExactlyOnce) and self.checkpoints.txn.open:
-            self.checkpoints.abort(self.consumer)
+            self.checkpoints.abort()
         self._forget(lost)
         log.warning("partitions lost", extra={"partitions": len(lost)})
 
     def _forget(self, partitions: set[Partition]) -> None:
         self.checkpoints.forget(partitions)
         for topic, partition in partitions:
-            self.pipeline.drop(topic, partition)
+            self._drop((topic, partition))
             self.metrics.remove_partition(topic, partition)
         self.owned.difference_update(partitions)
-        if not self.owned:
+        if not any(topic in self.settings.input_topics for topic, _ in self.owned):
             self.ready.clear()
 
 

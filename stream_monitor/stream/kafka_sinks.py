@@ -8,6 +8,7 @@ not: a checkpoint flushes before it commits, so nothing is committed past a lost
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 from collections.abc import Callable
@@ -128,5 +129,24 @@ class KafkaDeadLetterSink(_KafkaSink):
             key=letter.key,
             value=letter.value,
             headers=headers,
+            on_delivery=self.delivery.report,
+        )
+
+
+class KafkaPartialsSink(_KafkaSink):
+    """What tier 1 sends tier 2 (window reports, alerts to fold), keyed
+    ``<monitor>/<feature>`` so that one owner gets all of a feature's records, in order."""
+
+    def __init__(self, monitor: str, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.monitor = monitor
+
+    def add(self, item: tuple[str, dict[str, Any]]) -> None:
+        """Produce one record."""
+        feature, record = item
+        self.producer().produce(
+            self.topic,
+            key=f"{self.monitor}/{feature}".encode(),
+            value=json.dumps(record, separators=(",", ":")).encode(),
             on_delivery=self.delivery.report,
         )

@@ -14,8 +14,11 @@ from stream_monitor.stream.sources import Part, merge_runs
 log = logging.getLogger("stream_monitor.run")
 
 
-def parts(messages: list[Message], topics: tuple[str, ...]) -> list[Part]:
-    """Values, offsets and keys of the messages, one ``Part`` per topic and partition.
+def parts(
+    messages: list[Message], topics: tuple[str, ...], *, timestamps: bool = False
+) -> list[Part]:
+    """Values, offsets and keys of the messages (and their timestamps, in epoch ms, if
+    asked), one ``Part`` per topic and partition.
 
     A consumer error in the batch is logged and left out (a fatal one raises). The
     per-message work is one C-level ``map`` per field: no Python code runs per message. A
@@ -29,6 +32,7 @@ def parts(messages: list[Message], topics: tuple[str, ...]) -> list[Part]:
     values = list(map(Message.value, messages))
     offsets = cast(list[int], list(map(Message.offset, messages)))
     keys = list(map(Message.key, messages))
+    times = [t for _, t in map(Message.timestamp, messages)] if timestamps else None
     partitions = np.fromiter(map(Message.partition, messages), dtype=np.int64, count=len(messages))
     if len(topics) == 1:
         names = None
@@ -44,6 +48,7 @@ def parts(messages: list[Message], topics: tuple[str, ...]) -> list[Part]:
             values[lo:hi],
             offsets[lo:hi],
             keys[lo:hi],
+            None if times is None else times[lo:hi],
         )
         for lo, hi in itertools.pairwise(cuts)
     ]

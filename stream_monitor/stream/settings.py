@@ -108,10 +108,9 @@ class StreamSettings:
     alert_topic: str = "stream-monitor.alerts"
     dead_letter_topic: str = "stream-monitor.dead-letters"
     state_topic: str = "stream-monitor.state"
-    # Global windows: tier 1 publishes partials here, tier 2 keeps its state in the
-    # compacted global state topic (docs/alerts.md).
+    # Global windows: tier 1 publishes partials here; tier 2 keeps its state in the state
+    # topic, beside tier 1's (docs/alerts.md).
     partials_topic: str = "stream-monitor.partials"
-    global_state_topic: str = "stream-monitor.global-state"
     global_windows: GlobalSettings | None = None
     group_id: str = "stream-monitor"
     processing_guarantee: str = "at_least_once"

@@ -141,19 +141,22 @@ class TransactionalProducer:
         log.warning("the broker aborted a transaction that timed out; new producer")
         self.replace()
 
-    def commit(self, offsets: list[TopicPartition], group_metadata: object) -> None:
-        """Add ``offsets`` to the open transaction and commit it.
+    def commit(self, groups: list[tuple[list[TopicPartition], object]]) -> None:
+        """Add each consumer group's offsets (with its group metadata) to the open
+        transaction and commit it.
 
         Raises :class:`TransactionAbortedError` when it could not commit: the transaction is
         aborted by then (or its producer replaced) and the caller must rewind.
         """
         producer = self.producer
         try:
-            if offsets:
+            for offsets, group_metadata in groups:
+                if not offsets:
+                    continue
                 self._retrying(
                     "send_offsets_to_transaction",
-                    lambda: producer.send_offsets_to_transaction(
-                        offsets, group_metadata, self.timeout
+                    lambda o=offsets, g=group_metadata: producer.send_offsets_to_transaction(  # type: ignore[misc]
+                        o, g, self.timeout
                     ),
                 )
             self._retrying("commit_transaction", lambda: producer.commit_transaction(self.timeout))
