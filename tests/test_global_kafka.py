@@ -1,9 +1,9 @@
 """Global windows over a real broker: 12 input partitions, one drift, exactly once.
 
-One instance, and three instances of which one is killed (SIGKILL) mid-stream and
-restarted, must publish the same global alerts, alert id for alert id: one global alert
-for the drifted feature in one incident, then its resolution, and nothing global about the
-other features."""
+One instance, and three instances of which one is killed (SIGKILL) and another stopped
+(SIGTERM) mid-stream, each restarted, must publish the same global alerts, alert id for
+alert id: one global alert for the drifted feature in one incident, then its resolution,
+and nothing global about the other features."""
 
 from __future__ import annotations
 
@@ -143,7 +143,7 @@ def view(alerts: list[dict[str, Any]]) -> list[tuple[str, str, str, str]]:
     return sorted((a["alert_id"], a["feature"], a["detector"], a["incident"]["id"]) for a in alerts)
 
 
-def test_three_instances_and_a_kill_give_the_global_alerts_of_one(
+def test_three_instances_a_kill_and_a_stop_give_the_global_alerts_of_one(
     deployment: dict[str, Any],
 ) -> None:
     run = uuid.uuid4().hex[:8]
@@ -155,20 +155,24 @@ def test_three_instances_and_a_kill_give_the_global_alerts_of_one(
     wait_resolved(f"one-{run}-alerts", [one])
     stop([process])
 
-    # Three instances; half the input is there when they start, and once they have
-    # committed most of it, instance b is killed, the rest arrives, and b restarts.
+    # Three instances. A third of the input is there when they start; once they have
+    # committed most of it, instance b is killed (SIGKILL), the next third arrives and b
+    # restarts; later instance c stops cleanly (SIGTERM), the rest arrives, c restarts.
+    # Every step is a rebalance of both consumer groups.
     split = new_topic("global-three", partitions=PARTITIONS)
-    produce_rows(split, rows, 0, ROWS // 2)
+    thirds = [0, ROWS // 3, 2 * ROWS // 3, ROWS]
+    produce_rows(split, rows, thirds[0], thirds[1])
     paths = [config(deployment, f"three-{run}", i, split) for i in "abc"]
     processes = [start(p) for p in paths]
-    deadline = time.monotonic() + 180
-    while committed(paths[0], split) < PARTITIONS * ROWS // 3:
-        assert time.monotonic() < deadline, "the instances did not get going"
-        time.sleep(0.5)
-    processes[1].send_signal(signal.SIGKILL)
-    processes[1].wait(30)
-    produce_rows(split, rows, ROWS // 2, ROWS)
-    processes[1] = start(paths[1])  # the same instance id: it fences its dead predecessor
+    for step, (victim, how) in enumerate(((1, signal.SIGKILL), (2, signal.SIGTERM))):
+        deadline = time.monotonic() + 180
+        while committed(paths[0], split) < PARTITIONS * (thirds[step + 1] - ROWS // 10):
+            assert time.monotonic() < deadline, "the instances did not get going"
+            time.sleep(0.5)
+        processes[victim].send_signal(how)
+        assert processes[victim].wait(60) == (-signal.SIGKILL if how == signal.SIGKILL else 0)
+        produce_rows(split, rows, thirds[step + 1], thirds[step + 2])
+        processes[victim] = start(paths[victim])  # the same instance id: a killed one is fenced
     wait_resolved(f"three-{run}-alerts", paths)
     stop(processes)
     three = global_alerts(f"three-{run}-alerts")
