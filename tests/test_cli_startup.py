@@ -113,3 +113,43 @@ def test_a_run_with_every_stream_score_imports_no_scipy(profile_path: Path, tmp_
     assert "stream_monitor.stream.pipeline" in modules
     assert not NEVER & modules
     assert scipy_modules(modules) <= NUMBA_RUNNING, sorted(scipy_modules(modules) - NUMBA_RUNNING)
+
+
+def test_a_kafka_pipeline_gets_ready_without_scipy_linalg_or_pandas(
+    profile_path: Path, tmp_path: Path
+) -> None:
+    """Reading the profile, building the Kafka path's pipeline and scoring a first payload
+    (every kernel loaded) imports neither ``scipy.linalg`` (numba's start-up BLAS probe,
+    0.5 s, answered by ``stream_monitor._numba``) nor pandas (which ``pyarrow.dataset``
+    imports, 0.6 s): both are start-up time a cold `run` does not need."""
+    live = tmp_path / "live.ndjson"
+    traffic(10, seed=2).drop("id").write_ndjson(live)
+    modules = imported_after(
+        "from stream_monitor.profile.store import read_profile\n"
+        "from stream_monitor.stream.pipeline import Pipeline\n"
+        "from stream_monitor.stream.settings import StreamSettings\n"
+        f"pipeline = Pipeline(read_profile({str(profile_path)!r}), StreamSettings())\n"
+        f"payload = open({str(live)!r}, 'rb').readline().strip()\n"
+        "alerts, dead = pipeline.process_payloads('t', 0, [payload], [0])\n"
+        "assert pipeline.counters.scored == 1 and not dead\n"
+    )
+    assert "stream_monitor.stream.flatjson" in modules
+    assert not {m for m in modules if m.startswith("scipy.linalg")}
+    assert not {"pandas", "pyarrow.dataset"} & modules
+
+
+def test_kernels_that_use_blas_still_get_numbas_own_check() -> None:
+    """After the deferred probe, a kernel calling ``np.dot`` compiles and runs, and numba
+    imports SciPy's BLAS for it then (with its check of the library's integer width)."""
+    modules = imported_after(
+        "import numpy as np\n"
+        "import stream_monitor.detectors\n"
+        "from numba import njit\n"
+        "identity = njit(lambda x: x)\n"
+        "assert identity(2) == 2\n"
+        "import sys\n"
+        "assert 'scipy.linalg' not in sys.modules\n"
+        "dot = njit(lambda a, b: np.dot(a, b))\n"
+        "assert dot(np.arange(3.0), np.ones(3)) == 3.0\n"
+    )
+    assert "scipy.linalg.cython_blas" in modules

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from stream_monitor._numba import defer_blas_probe
 from stream_monitor.detectors.adwin import ADWIN
 from stream_monitor.detectors.ddm import DDM
 from stream_monitor.detectors.hddm_a import HDDMA
@@ -21,6 +22,8 @@ from stream_monitor.detectors.window import (
     NumericReference,
     WindowResult,
 )
+
+defer_blas_probe()  # before any kernel compiles or loads (see stream_monitor._numba)
 
 if TYPE_CHECKING:
     from stream_monitor.detectors.kswin import KSWIN

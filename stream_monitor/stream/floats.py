@@ -20,6 +20,10 @@ import numpy as np
 from numba import njit
 from numpy.typing import NDArray
 
+from stream_monitor._numba import defer_blas_probe
+
+defer_blas_probe()  # before any kernel compiles or loads (see stream_monitor._numba)
+
 _MIN_EXP10 = -348
 _MAX_EXP10 = 347
 
