@@ -32,6 +32,15 @@ def test_run_source_streams_a_file_and_flags_the_drift(tmp_path: Path) -> None:
     assert {a["feature"] for a in alerts} <= {"tenure_months", "reconstruction_error"}
     assert "tenure_months" in {a["feature"] for a in alerts}
     assert 30_000 <= min(a["window"]["last_offset"] for a in alerts) <= 30_500
+    # A file is one partition: `stream.global` in the config does not apply to it, and the
+    # run gives the same alerts.
+    config = tmp_path / "global.yaml"
+    config.write_text("stream:\n  global: true\n")
+    again = tmp_path / "again.jsonl"
+    argv = ["run", "--config", str(config), "--profile", str(profile), "--source", str(live)]
+    assert main([*argv, "--alerts-out", str(again)]) == 0
+    ids = [json.loads(line)["alert_id"] for line in again.read_text().splitlines()]
+    assert ids == [a["alert_id"] for a in alerts]
 
 
 def test_run_source_max_records_stops_there(

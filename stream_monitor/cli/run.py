@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 from stream_monitor import logs
@@ -106,6 +108,10 @@ def run(args: argparse.Namespace) -> int:
     assert settings.profile is not None
     profile = read_profile(settings.profile)
     if args.source is not None:
+        if settings.global_windows is not None:
+            # A file is one partition: its windows are global already, and no tier 2 runs.
+            logging.getLogger("stream_monitor.run").info("stream.global does not apply to a file")
+            settings = replace(settings, global_windows=None)
         if args.alerts_out is None:
             sink = JsonLinesSink(sys.stdout)
         else:
