@@ -163,6 +163,10 @@ def test_records_in_one_order_decode_as_polars_does() -> None:
         b"",
         b'{"c\\u0069ty": "Oslo"}',  # an escape in a key
         b'{"city": "\xff"}',  # not UTF-8
+        b'{"x": 1}\x00{"x": 2}',  # a NUL byte: what joins payloads in the compiled pass
+        b'{"x": 1}\x00',
+        b'\x00{"x": 1}',
+        b'{"city": "Os\x00lo"}',
     ],
 )
 def test_refuses_what_it_cannot_be_sure_of(payload: bytes) -> None:

@@ -153,19 +153,19 @@ class FlatJsonDecoder:
         when the batch needs the full decoder (a tombstone or a payload over ``max_bytes``
         among them too)."""
         n = len(payloads)
+        if n == 0:
+            return None
         try:
-            lengths = np.fromiter(map(len, payloads), dtype=np.int64, count=n)  # type: ignore[arg-type]
+            # NUL between payloads: no JSON text holds one, so the compiled pass finds where
+            # each payload ends without a length per payload from Python.
+            blob = b"\0".join(payloads)  # type: ignore[arg-type]
         except TypeError:  # a tombstone
             return None
-        if n == 0 or lengths.max() > max_bytes:
-            return None
-        blob = b"".join(payloads)  # type: ignore[arg-type]
         if not blob.isascii():
             try:
                 blob.decode("utf-8")
             except UnicodeDecodeError:
                 return None
-        ends = np.cumsum(lengths)
         numbers = np.empty((self.n_numeric, n), dtype=np.float64)
         codes = np.empty((self.n_coded, n), dtype=np.int64)
         buf = np.frombuffer(blob or b"\0", dtype=np.uint8)
@@ -173,10 +173,11 @@ class FlatJsonDecoder:
         # Room for the numbers the compiled conversion is unsure of: a few, or, if that
         # overflows (-2), every number.
         for room in (max(64, n // 16), max(1, n * self.n_numeric)):
-            unsure = np.empty((room, 3), dtype=np.int64)
+            unsure = np.empty((room, 4), dtype=np.int64)
             found = _decode(
                 buf,
-                ends,
+                n,
+                max_bytes,
                 self.kinds,
                 self.slots,
                 self.others,
@@ -204,7 +205,7 @@ class FlatJsonDecoder:
                 break
         if found < 0:
             return None
-        for row, slot, start, stop in _unsure_rows(unsure[:found], ends):
+        for slot, start, stop, row in unsure[:found].tolist():
             value = float(blob[start:stop])
             if not np.isfinite(value):
                 return None
@@ -219,13 +220,6 @@ def _plain(name: bytes) -> bool:
     """Whether a key is these bytes when it is these bytes between quotes (no escape, no
     control character, no quote)."""
     return all(b >= 32 and b not in (34, 92) for b in name)
-
-
-def _unsure_rows(
-    unsure: NDArray[np.int64], ends: NDArray[np.int64]
-) -> list[tuple[int, int, int, int]]:
-    rows = np.searchsorted(ends, unsure[:, 1], side="right")
-    return [(int(r), int(s), int(a), int(b)) for r, (s, a, b) in zip(rows, unsure, strict=True)]
 
 
 @_kernel()
@@ -465,7 +459,8 @@ def _skip_string(buf: NDArray[np.uint8], i: int, stop: int) -> int:
 @_kernel()
 def _decode(
     buf: NDArray[np.uint8],
-    ends: NDArray[np.int64],
+    n_rows: int,
+    max_bytes: int,
     kinds: NDArray[np.int8],
     slots: NDArray[np.int64],
     others: NDArray[np.int64],
@@ -489,20 +484,23 @@ def _decode(
     names_text: NDArray[np.uint8],
     follow: NDArray[np.int64],
 ) -> int:
-    """Fill ``numbers`` and ``codes``; return how many numbers went to ``unsure`` (field slot,
-    start, stop), -1 to give up on the batch, or -2 when ``unsure`` is full."""
+    """Fill ``numbers`` and ``codes`` from ``n_rows`` payloads joined by NUL bytes; return
+    how many numbers went to ``unsure`` (field slot, start, stop, row), -1 to give up on the
+    batch (also for a payload over ``max_bytes``), or -2 when ``unsure`` is full.
+
+    Every scan stops at a NUL (it is no JSON whitespace, value or string byte), so a payload
+    holding one breaks its record, or leaves one record too many at the end."""
     n_unsure = 0
     start = 0
+    stop = buf.shape[0]
     record_start = follow.shape[0] - 2  # follow's entries past the last field
     unknown = record_start + 1
-    for row in range(ends.shape[0]):
-        stop = ends[row]
+    for row in range(n_rows):
         for f in range(numbers.shape[0]):
             numbers[f, row] = np.nan
         for f in range(codes.shape[0]):
             codes[f, row] = -1
         i = start
-        start = stop
         prev = record_start
         i = _skip_space(buf, i, stop)
         if i >= stop or buf[i] != 123:
@@ -599,6 +597,7 @@ def _decode(
                             unsure[n_unsure, 0] = s
                             unsure[n_unsure, 1] = i
                             unsure[n_unsure, 2] = j
+                            unsure[n_unsure, 3] = row
                             n_unsure += 1
                         elif buf[i] == 45:
                             numbers[s, row] = -value
@@ -654,6 +653,12 @@ def _decode(
                     break
                 return -1
         i = _skip_space(buf, i, stop)
-        if i != stop:
+        if i - start > max_bytes:
+            return -1
+        if row < n_rows - 1:
+            if i >= stop or buf[i] != 0:
+                return -1
+            start = i + 1
+        elif i != stop:
             return -1
     return n_unsure
