@@ -86,13 +86,10 @@ def _runs(score_bin_of_fine: NDArray[np.int64]) -> NDArray[np.intp]:
     """Where each score bin's run of fine bins starts, when score bins 0, 1, 2, ... each
     take consecutive fine bins; else no starts."""
     steps = np.diff(score_bin_of_fine)
-    if (
-        score_bin_of_fine.shape[0] == 0
-        or score_bin_of_fine[0] != 0
-        or not np.isin(steps, (0, 1)).all()
-    ):
+    consecutive = bool(((steps == 0) | (steps == 1)).all())
+    if score_bin_of_fine.shape[0] == 0 or score_bin_of_fine[0] != 0 or not consecutive:
         return np.empty(0, dtype=np.intp)
-    return np.concatenate([[0], np.flatnonzero(steps) + 1]).astype(np.intp)
+    return np.flatnonzero(np.concatenate([[1], steps]))
 
 
 @dataclass(frozen=True, slots=True)
