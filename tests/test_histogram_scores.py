@@ -297,3 +297,25 @@ def test_verdict_directions() -> None:
     assert sc.make_score("chi_square", 0.01).drift_detected
     assert not sc.make_score("chi_square", 0.5, 0.01).drift_detected
     assert not sc.make_score("ks", float("nan")).drift_detected
+
+
+@given(
+    st.lists(st.integers(0, 1), min_size=1, max_size=40),
+    st.lists(st.integers(0, 10_000), min_size=41, max_size=41),
+    st.booleans(),
+)
+def test_score_counts_by_runs_are_the_bincount_sums(
+    steps: list[int], counts: list[int], shuffle: bool
+) -> None:
+    """Score bins summed over runs of fine bins give bincount's sums; a mapping that is not
+    runs of consecutive score bins goes through bincount itself."""
+    mapping = np.cumsum([0, *steps])
+    if shuffle:
+        mapping = mapping[::-1].copy()
+    fine = np.array(counts[: mapping.shape[0]], dtype=np.int64)
+    reference = NumericReference(
+        np.arange(mapping.shape[0] - 1, dtype=np.float64), fine, mapping, std=1.0
+    )
+    want = np.bincount(mapping, weights=fine, minlength=int(mapping.max()) + 1).astype(np.int64)
+    np.testing.assert_array_equal(reference.score_counts(fine), want)
+    np.testing.assert_array_equal(reference.reference_score_counts, want)

@@ -258,27 +258,35 @@ class NumericSketch:
     @property
     def mean(self) -> float:
         """Mean of the finite values counted (NaN when empty)."""
-        n = self.n
-        return self.pivot + float(self.stats[_SUM]) / n if n else float("nan")
+        return self.summary()["mean"]
 
     @property
     def std(self) -> float:
         """Population standard deviation of the finite values counted (NaN when empty)."""
-        n = self.n
-        if not n:
-            return float("nan")
-        m1 = float(self.stats[_SUM]) / n
-        return float(np.sqrt(max(float(self.stats[_SUM_SQ]) / n - m1 * m1, 0.0)))
+        return self.summary()["std"]
 
     @property
     def min(self) -> float:
         """Smallest finite value counted (NaN when empty)."""
-        return float(self.stats[_MIN]) if self.n else float("nan")
+        return self.summary()["min"]
 
     @property
     def max(self) -> float:
         """Largest finite value counted (NaN when empty)."""
-        return float(self.stats[_MAX]) if self.n else float("nan")
+        return self.summary()["max"]
+
+    def summary(self) -> dict[str, float]:
+        """``mean``, ``std``, ``min`` and ``max`` at once (NaN when empty)."""
+        n = self.n
+        if not n:
+            return dict.fromkeys(("mean", "std", "min", "max"), float("nan"))
+        m1 = float(self.stats[_SUM]) / n
+        return {
+            "mean": self.pivot + m1,
+            "std": float(np.sqrt(max(float(self.stats[_SUM_SQ]) / n - m1 * m1, 0.0))),
+            "min": float(self.stats[_MIN]),
+            "max": float(self.stats[_MAX]),
+        }
 
     @property
     def under_distance(self) -> float:

@@ -149,8 +149,15 @@ def _score_bins(reference: Reference, sketch: Sketch) -> tuple[Counts, Counts]:
     """The counts a binned distance is taken over: a numeric column's coarser score bins, a
     categorical column's categories (then "other")."""
     if isinstance(reference, NumericReference):
-        return reference.score_counts(reference.counts), reference.score_counts(sketch.counts)
+        return reference.reference_score_counts, reference.score_counts(sketch.counts)
     return reference.counts, sketch.counts
+
+
+def _current_bins(reference: Reference, sketch: Sketch) -> Counts:
+    """The current side of ``_score_bins``."""
+    if isinstance(reference, NumericReference):
+        return reference.score_counts(sketch.counts)
+    return sketch.counts
 
 
 def _numeric(reference: Reference, sketch: Sketch) -> tuple[NumericReference, NumericSketch]:
@@ -159,9 +166,11 @@ def _numeric(reference: Reference, sketch: Sketch) -> tuple[NumericReference, Nu
     return reference, sketch
 
 
-def _distance(func: Callable[[Counts, Counts], float]) -> BinnedScore:
+def _distance(func: Callable[[sc.Shares, Counts], float]) -> BinnedScore:
+    """A distance over the score bins, against the reference's shares (computed once)."""
+
     def binned(reference: Reference, sketch: Sketch) -> Measure:
-        return Measure(func(*_score_bins(reference, sketch)))
+        return Measure(func(reference.score_shares, _current_bins(reference, sketch)))
 
     binned.__doc__ = f"``{func.__name__}`` over the score bins."
     return binned
@@ -291,7 +300,7 @@ METHODS: Mapping[str, Method] = MappingProxyType(
                 _BOTH,
                 "distance",
                 0.1,
-                binned=_distance(sc.psi),
+                binned=_distance(sc.psi_of),
                 exact_numeric=_on_evidently_bins(sc.psi),
                 exact_categorical=_on_counts(sc.psi),
             ),
@@ -301,7 +310,7 @@ METHODS: Mapping[str, Method] = MappingProxyType(
                 _BOTH,
                 "distance",
                 0.1,
-                binned=_distance(sc.jensen_shannon),
+                binned=_distance(sc.jensen_shannon_of),
                 exact_numeric=_on_evidently_bins(sc.jensen_shannon),
                 exact_categorical=_on_counts(sc.jensen_shannon),
             ),
@@ -311,7 +320,7 @@ METHODS: Mapping[str, Method] = MappingProxyType(
                 _BOTH,
                 "distance",
                 0.1,
-                binned=_distance(sc.hellinger),
+                binned=_distance(sc.hellinger_of),
                 exact_numeric=_hellinger_exact,
                 exact_categorical=_on_counts(sc.hellinger),
             ),

@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
 
 import numpy as np
 from numpy.typing import NDArray
 
+from stream_monitor.detectors.scores import Shares
+
 __all__ = ["CategoricalReference", "NumericReference", "Reference"]
+
+_T = TypeVar("_T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,6 +28,8 @@ class NumericReference:
     counts: NDArray[np.int64]
     score_bin_of_fine: NDArray[np.int64]
     std: float
+    #: What scoring derives from the arrays, kept: they are not changed once built.
+    _derived: dict[str, Any] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def rank_table(self) -> tuple[NDArray[np.float64], float, float]:
         """Each fine bin's mid-rank in the reference, and the mean and sd of those ranks.
@@ -42,11 +50,46 @@ class NumericReference:
 
     def score_counts(self, fine_counts: NDArray[np.int64]) -> NDArray[np.int64]:
         """Sum fine-bin counts into score bins."""
+        starts = _kept(self._derived, "starts", lambda: _runs(self.score_bin_of_fine))
+        if starts.shape[0] and np.issubdtype(fine_counts.dtype, np.integer):
+            # Each score bin a run of fine bins: one sum per run, the same integers.
+            summed: NDArray[np.int64] = np.add.reduceat(fine_counts, starts).astype(
+                np.int64, copy=False
+            )
+            return summed
         n_bins = int(self.score_bin_of_fine.max()) + 1
         merged: NDArray[np.int64] = np.bincount(
             self.score_bin_of_fine, weights=fine_counts, minlength=n_bins
         ).astype(np.int64)
         return merged
+
+    @property
+    def score_shares(self) -> Shares:
+        """The shares of the reference's counts in the score bins."""
+        return _kept(self._derived, "shares", lambda: Shares.of(self.reference_score_counts))
+
+    @property
+    def reference_score_counts(self) -> NDArray[np.int64]:
+        """The reference's counts in the score bins."""
+        return _kept(self._derived, "score_counts", lambda: self.score_counts(self.counts))
+
+
+def _kept(derived: dict[str, Any], key: str, make: Callable[[], _T]) -> _T:
+    """``derived[key]``, made the first time it is asked for."""
+    found = derived.get(key)
+    if found is None:
+        found = derived[key] = make()
+    return found
+
+
+def _runs(score_bin_of_fine: NDArray[np.int64]) -> NDArray[np.intp]:
+    """Where each score bin's run of fine bins starts, when score bins 0, 1, 2, ... each
+    take consecutive fine bins; else no starts."""
+    steps = np.diff(score_bin_of_fine)
+    consecutive = bool(((steps == 0) | (steps == 1)).all())
+    if score_bin_of_fine.shape[0] == 0 or score_bin_of_fine[0] != 0 or not consecutive:
+        return np.empty(0, dtype=np.intp)
+    return np.flatnonzero(np.concatenate([[1], steps]))
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,11 +97,17 @@ class CategoricalReference:
     """What a categorical detector needs: counts of the top ``K`` categories, then "other"."""
 
     counts: NDArray[np.int64]
+    _derived: dict[str, Any] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     @property
     def n_categories(self) -> int:
         """Number of named categories (``K``); code ``K`` is "other"."""
         return int(self.counts.shape[0] - 1)
+
+    @property
+    def score_shares(self) -> Shares:
+        """The shares of the reference's counts (kept: ``counts`` is not changed once built)."""
+        return _kept(self._derived, "shares", lambda: Shares.of(self.counts))
 
 
 Reference = NumericReference | CategoricalReference

@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -54,7 +54,7 @@ class Score:
 
 def _proportions(counts: ArrayLike) -> NDArray[np.float64]:
     arr = np.asarray(counts, dtype=np.float64)
-    total = arr.sum()
+    total = np.add.reduce(arr)
     if total <= 0:
         return np.full(arr.shape, np.nan)
     result: NDArray[np.float64] = arr / total
@@ -64,11 +64,28 @@ def _proportions(counts: ArrayLike) -> NDArray[np.float64]:
 def _fill_empty(shares: NDArray[np.float64]) -> NDArray[np.float64]:
     """Evidently's proportion for an empty bin: 1e-4, or a millionth of the smallest
     non-empty share when that is 1e-4 or less (so a filled bin never outweighs a real one)."""
+    if shares.all():  # nothing to fill (NaN shares too: nothing is filled in those)
+        return shares
     occupied = shares[shares > 0]
     smallest = float(occupied.min()) if occupied.size else PSI_FLOOR
     floor = smallest / 1e6 if smallest <= PSI_FLOOR else PSI_FLOOR
     filled: NDArray[np.float64] = np.where(shares == 0, floor, shares)
     return filled
+
+
+class Shares(NamedTuple):
+    """A count array's shares as ``psi``, ``jensen_shannon`` and ``hellinger`` read them:
+    computed once for a reference that many windows are scored against."""
+
+    plain: NDArray[np.float64]
+    filled: NDArray[np.float64]  # empty bins filled as ``psi`` fills them
+    positive: bool  # every bin has a share above 0
+
+    @classmethod
+    def of(cls, counts: ArrayLike) -> Shares:
+        """The shares of ``counts``."""
+        plain = _proportions(counts)
+        return cls(plain, _fill_empty(plain), bool((plain > 0).all()))
 
 
 def psi(reference: ArrayLike, current: ArrayLike) -> float:
@@ -79,9 +96,14 @@ def psi(reference: ArrayLike, current: ArrayLike) -> float:
     >>> round(psi([50, 50], [60, 40]), 6)
     0.040547
     """
-    p = _fill_empty(_proportions(reference))
+    return psi_of(Shares.of(reference), current)
+
+
+def psi_of(reference: Shares, current: ArrayLike) -> float:
+    """``psi`` against a reference's ``Shares``."""
+    p = reference.filled
     q = _fill_empty(_proportions(current))
-    return float(np.sum((q - p) * np.log(q / p)))
+    return float(np.add.reduce((q - p) * np.log(q / p)))
 
 
 def jensen_shannon(reference: ArrayLike, current: ArrayLike) -> float:
@@ -90,12 +112,22 @@ def jensen_shannon(reference: ArrayLike, current: ArrayLike) -> float:
     >>> round(jensen_shannon([1, 0], [0, 1]), 6)  # sqrt(ln 2)
     0.832555
     """
-    p = _proportions(reference)
+    return jensen_shannon_of(Shares.of(reference), current)
+
+
+def jensen_shannon_of(reference: Shares, current: ArrayLike) -> float:
+    """``jensen_shannon`` against a reference's ``Shares``."""
+    p = reference.plain
     q = _proportions(current)
     m = 0.5 * (p + q)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        left = np.where(p > 0, p * np.log(p / m), 0.0)
-        right = np.where(q > 0, q * np.log(q / m), 0.0)
+    if reference.positive and (q > 0).all():
+        # Every term defined: the masked form's numbers, without its masks.
+        left = p * np.log(p / m)
+        right = q * np.log(q / m)
+    else:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            left = np.where(p > 0, p * np.log(p / m), 0.0)
+            right = np.where(q > 0, q * np.log(q / m), 0.0)
     divergence = 0.5 * (left.sum() + right.sum())
     return float(np.sqrt(max(divergence, 0.0)))
 
@@ -106,7 +138,12 @@ def hellinger(reference: ArrayLike, current: ArrayLike) -> float:
     >>> hellinger([1, 0], [0, 1])
     1.0
     """
-    p = _proportions(reference)
+    return hellinger_of(Shares.of(reference), current)
+
+
+def hellinger_of(reference: Shares, current: ArrayLike) -> float:
+    """``hellinger`` against a reference's ``Shares``."""
+    p = reference.plain
     q = _proportions(current)
     return float(np.sqrt(np.sum((np.sqrt(p) - np.sqrt(q)) ** 2)) / np.sqrt(2.0))
 

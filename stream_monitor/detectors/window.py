@@ -224,7 +224,7 @@ class HistogramDrift:
         sketch = self.sketch
         if isinstance(sketch, NumericSketch):
             missing = sketch.n_skipped
-            summary = {"mean": sketch.mean, "std": sketch.std, "min": sketch.min, "max": sketch.max}
+            summary = sketch.summary()
         else:
             missing = sketch.n_null
             summary = {}

@@ -22,9 +22,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 import polars as pl
+from numba import njit
 from numpy.typing import NDArray
 
 from stream_monitor.profile.model import NumericColumnProfile
@@ -56,7 +58,11 @@ class Reconstruction:
     ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
         """Each row's reconstruction error (NaN if a feature is missing), and its squared
         residual per feature; ``values`` has one column per feature, in order."""
-        return reconstruction_errors(values, self.mean, self.scale, self.components)
+        return reconstruction_errors(values, self.mean, self.scale, self.components, self._leftover)
+
+    @cached_property
+    def _leftover(self) -> NDArray[np.float64]:
+        return projector(self.components)
 
     def contributions(self, squared: NDArray[np.float64], top: int = 3) -> list[str]:
         """The features whose mean squared residual over ``squared``'s rows grew most: at
@@ -87,21 +93,66 @@ def reconstruction_errors(
     mean: NDArray[np.float64],
     scale: NDArray[np.float64],
     components: NDArray[np.float64],
+    leftover: NDArray[np.float64] | None = None,
 ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
-    """Reconstruction errors and squared residuals per feature (see ``Reconstruction``)."""
-    z = (values - mean) / scale
-    complete = np.isfinite(z.sum(axis=1))
-    if not complete.all():
-        z[~complete] = 0.0
-    # One product with the projector on what the components leave out.
-    leftover = np.eye(components.shape[1]) - components.T @ components
-    residual = z @ leftover
-    squared = np.square(residual, out=residual)
-    error = np.sqrt(squared.sum(axis=1))
-    if not complete.all():
-        error[~complete] = np.nan
-        squared[~complete] = np.nan
+    """Reconstruction errors and squared residuals per feature (see ``Reconstruction``);
+    ``leftover``, the projector on what the components leave out, if already computed.
+
+    Each row is computed on its own, in one compiled pass: a row's error does not depend on
+    the rows batched with it (a BLAS product's does, in the last bits, and a product that
+    large wakes BLAS threads, which spin on the other cores long after it returns).
+    """
+    if leftover is None:
+        leftover = projector(components)
+    values = np.ascontiguousarray(values, dtype=np.float64)
+    n, d = values.shape
+    error = np.empty(n, dtype=np.float64)
+    squared = np.empty((n, d), dtype=np.float64)
+    _errors_kernel(values, mean, scale, leftover, error, squared, np.empty((2, d)))
     return error, squared
+
+
+def projector(components: NDArray[np.float64]) -> NDArray[np.float64]:
+    """The projector on what the components leave out: ``I - C'C``."""
+    leftover: NDArray[np.float64] = np.eye(components.shape[1]) - components.T @ components
+    return leftover
+
+
+@njit(cache=True, nogil=True)
+def _errors_kernel(
+    values: NDArray[np.float64],
+    mean: NDArray[np.float64],
+    scale: NDArray[np.float64],
+    leftover: NDArray[np.float64],
+    error: NDArray[np.float64],
+    squared: NDArray[np.float64],
+    scratch: NDArray[np.float64],
+) -> None:
+    """Fill ``error`` and ``squared`` (NaN on a row missing a feature): each row's
+    standardised values ``z``, its residual ``z @ leftover``, squared, and their sum's root."""
+    n, d = values.shape
+    z = scratch[0]
+    residual = scratch[1]
+    for r in range(n):
+        total = 0.0
+        for j in range(d):
+            z[j] = (values[r, j] - mean[j]) / scale[j]
+            total += z[j]
+        if not np.isfinite(total):
+            error[r] = np.nan
+            squared[r, :] = np.nan
+            continue
+        residual[:] = 0.0
+        for i in range(d):
+            zi = z[i]
+            for j in range(d):
+                residual[j] += zi * leftover[i, j]
+        sum_squares = 0.0
+        for j in range(d):
+            s = residual[j] * residual[j]
+            squared[r, j] = s
+            sum_squares += s
+        error[r] = np.sqrt(sum_squares)
 
 
 def eligible(columns: Sequence[NumericColumnProfile]) -> list[NumericColumnProfile]:

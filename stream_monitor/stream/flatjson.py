@@ -33,13 +33,16 @@ from stream_monitor.stream.floats import EXACT_POW10, MAX_EXACT, decimal_to_doub
 _F = TypeVar("_F", bound=Callable[..., Any])
 
 
-def _kernel() -> Callable[[_F], _F]:
+def _kernel(*, inline: bool = False) -> Callable[[_F], _F]:
     """Compile a function of the parser. Reference counting is off (``_nrt=False``): numba
     otherwise counts every array argument up and down, atomically, around each call of a
     helper, which costs more than the helper's work. Nothing here allocates. Helpers are
     left to LLVM to inline: numba's own inlining (``inline="always"``) made the first
-    compilation 2.6 times slower (36 s against 14 s) for no measurable gain."""
+    compilation 2.6 times slower (36 s against 14 s) for no measurable gain, except where
+    ``inline`` says so: the number scan, called at one place, which LLVM leaves a call."""
     options: dict[str, Any] = {"cache": True, "nogil": True, "_nrt": False}
+    if inline:
+        options["inline"] = "always"
     return cast(Callable[[_F], _F], njit(**options))
 
 
@@ -53,6 +56,18 @@ _MIX3 = np.uint64(0x27D4EB2F165667C5)
 _MIX4 = np.uint64(0xFF51AFD7ED558CCD)
 _SHIFT = np.uint64(29)
 _MAX_DIGITS = 19
+_U0 = np.uint64(0)
+_U9 = np.uint64(9)
+_U10 = np.uint64(10)
+_U48 = np.uint64(48)
+
+
+@_kernel()
+def _byte(buf: NDArray[np.uint8], i: int) -> int:
+    """``buf[i]`` for an ``i`` known not to be negative, indexed as unsigned: numba then
+    leaves out its check for a negative index, which LLVM cannot prove away in the byte
+    loops (the decoder 6-10 % faster with it in the four hottest; no gain elsewhere)."""
+    return buf[np.uint64(i)]  # type: ignore[no-any-return]
 
 
 @_kernel()
@@ -124,6 +139,13 @@ class FlatJsonDecoder:
         self.slots[coded] = np.arange(len(coded))
         self.n_numeric, self.n_coded = len(numeric), len(coded)
         self.keys = _Table.build([(-1, n.encode(), i) for i, n in enumerate(self.names)])
+        # Each name's place in ``names_text``, for guessing the next field (length -1: a name
+        # the scan of a key would not take as it is, never guessed).
+        encoded = [n.encode() for n in self.names]
+        self.names_text = np.frombuffer(b"".join(encoded) or b"\0", np.uint8)
+        self.name_spans = np.zeros((len(fields), 2), dtype=np.int64)
+        self.name_spans[:, 0] = np.cumsum([0] + [len(e) for e in encoded])[:-1]
+        self.name_spans[:, 1] = [len(e) if _plain(e) else -1 for e in encoded]
         self.others = np.zeros(len(fields), dtype=np.int64)
         entries = []
         for i, (_, kind, categories) in enumerate(fields):
@@ -139,19 +161,19 @@ class FlatJsonDecoder:
         when the batch needs the full decoder (a tombstone or a payload over ``max_bytes``
         among them too)."""
         n = len(payloads)
+        if n == 0:
+            return None
         try:
-            lengths = np.fromiter(map(len, payloads), dtype=np.int64, count=n)  # type: ignore[arg-type]
+            # NUL between payloads: no JSON text holds one, so the compiled pass finds where
+            # each payload ends without a length per payload from Python.
+            blob = b"\0".join(payloads)  # type: ignore[arg-type]
         except TypeError:  # a tombstone
             return None
-        if n == 0 or lengths.max() > max_bytes:
-            return None
-        blob = b"".join(payloads)  # type: ignore[arg-type]
         if not blob.isascii():
             try:
                 blob.decode("utf-8")
             except UnicodeDecodeError:
                 return None
-        ends = np.cumsum(lengths)
         numbers = np.empty((self.n_numeric, n), dtype=np.float64)
         codes = np.empty((self.n_coded, n), dtype=np.int64)
         buf = np.frombuffer(blob or b"\0", dtype=np.uint8)
@@ -159,10 +181,11 @@ class FlatJsonDecoder:
         # Room for the numbers the compiled conversion is unsure of: a few, or, if that
         # overflows (-2), every number.
         for room in (max(64, n // 16), max(1, n * self.n_numeric)):
-            unsure = np.empty((room, 3), dtype=np.int64)
+            unsure = np.empty((room, 4), dtype=np.int64)
             found = _decode(
                 buf,
-                ends,
+                n,
+                max_bytes,
                 self.kinds,
                 self.slots,
                 self.others,
@@ -182,12 +205,15 @@ class FlatJsonDecoder:
                 codes,
                 unsure,
                 np.full(len(self.names), -1, dtype=np.int64),
+                self.name_spans,
+                self.names_text,
+                np.full(len(self.names) + 2, -1, dtype=np.int64),
             )
             if found != -2:
                 break
         if found < 0:
             return None
-        for row, slot, start, stop in _unsure_rows(unsure[:found], ends):
+        for slot, start, stop, row in unsure[:found].tolist():
             value = float(blob[start:stop])
             if not np.isfinite(value):
                 return None
@@ -198,18 +224,17 @@ class FlatJsonDecoder:
         }
 
 
-def _unsure_rows(
-    unsure: NDArray[np.int64], ends: NDArray[np.int64]
-) -> list[tuple[int, int, int, int]]:
-    rows = np.searchsorted(ends, unsure[:, 1], side="right")
-    return [(int(r), int(s), int(a), int(b)) for r, (s, a, b) in zip(rows, unsure, strict=True)]
+def _plain(name: bytes) -> bool:
+    """Whether a key is these bytes when it is these bytes between quotes (no escape, no
+    control character, no quote)."""
+    return all(b >= 32 and b not in (34, 92) for b in name)
 
 
 @_kernel()
 def _skip_space(buf: NDArray[np.uint8], i: int, stop: int) -> int:
     """The index of the first byte at or after ``i`` that is not JSON whitespace."""
     while i < stop:
-        c = buf[i]
+        c = _byte(buf, i)
         if not (c == 32 or c == 9 or c == 10 or c == 13):
             break
         i += 1
@@ -234,17 +259,24 @@ def _lookup(
     mask = hashes.shape[0] - 1
     slot = np.int64(h & np.uint64(mask))
     while values[slot] != -1:
-        if hashes[slot] == h and owners[slot] == owner and lengths[slot] == stop - start:
-            s = starts[slot]
-            same = True
-            for k in range(stop - start):
-                if text[s + k] != buf[start + k]:
-                    same = False
-                    break
-            if same:
-                return int(values[slot])
+        if (
+            hashes[slot] == h
+            and owners[slot] == owner
+            and lengths[slot] == stop - start
+            and _equal(buf, start, text, starts[slot], stop - start)
+        ):
+            return int(values[slot])
         slot = (slot + 1) & mask
     return -1
+
+
+@_kernel()
+def _equal(buf: NDArray[np.uint8], start: int, text: NDArray[np.uint8], at: int, n: int) -> bool:
+    """Whether ``buf[start:start + n]`` equals ``text[at:at + n]``."""
+    for k in range(n):  # noqa: SIM110 - a plain loop with an early exit for numba
+        if _byte(text, at + k) != _byte(buf, start + k):
+            return False
+    return True
 
 
 @_kernel()
@@ -252,7 +284,7 @@ def _scan_string(buf: NDArray[np.uint8], i: int, stop: int) -> int:
     """From just past an opening quote: the index of the closing quote, or -1 if the string
     has an escape, a control character or no end."""
     while i < stop:
-        c = buf[i]
+        c = _byte(buf, i)
         if c == 34:
             return i
         if c == 92 or c < 32:
@@ -261,10 +293,62 @@ def _scan_string(buf: NDArray[np.uint8], i: int, stop: int) -> int:
     return -1
 
 
-@_kernel()
+@_kernel(inline=True)
 def _scan_number(buf: NDArray[np.uint8], i: int, stop: int) -> tuple[int, np.uint64, int, bool]:
     """A JSON number from ``i``: (index past it or -1 if malformed, significant digits,
-    decimal exponent, whether digits were dropped beyond 19)."""
+    decimal exponent, whether digits were dropped beyond 19).
+
+    The digit loops take every digit, leading zeros of a fraction too, without counting
+    significant ones: a number of at most 19 digits in all (every one a double's ``repr``
+    writes) cannot overflow ``w``, and gives what ``_scan_long_number`` gives. A longer
+    one is scanned again by that."""
+    start = i
+    if i < stop and buf[i] == 45:
+        i += 1
+    if i >= stop:
+        return -1, _U0, 0, False
+    w = _U0
+    first = i
+    c = buf[i]
+    if c == 48:
+        i += 1
+    elif 49 <= c <= 57:
+        i, w = _digits(buf, i, stop, w)
+    else:
+        return -1, w, 0, False
+    digits = i - first
+    q = 0
+    if i < stop and buf[i] == 46:
+        i += 1
+        first = i
+        i, w = _digits(buf, i, stop, w)
+        if i == first:
+            return -1, w, 0, False
+        q = first - i
+        digits += i - first
+    if digits > _MAX_DIGITS:
+        return _scan_long_number(buf, start, stop)
+    i, e = _exponent(buf, i, stop)
+    return i, w, q + e, False
+
+
+@_kernel()
+def _digits(buf: NDArray[np.uint8], i: int, stop: int, w: np.uint64) -> tuple[int, np.uint64]:
+    """Decimal digits from ``i`` appended to ``w``: (index past them, the new ``w``)."""
+    while i < stop:
+        d = np.uint64(_byte(buf, i)) - _U48
+        if d > _U9:
+            break
+        w = w * _U10 + d
+        i += 1
+    return i, w
+
+
+@_kernel()
+def _scan_long_number(
+    buf: NDArray[np.uint8], i: int, stop: int
+) -> tuple[int, np.uint64, int, bool]:
+    """``_scan_number``, counting significant digits and dropping those beyond 19."""
     if i < stop and buf[i] == 45:
         i += 1
     if i >= stop:
@@ -301,6 +385,15 @@ def _scan_number(buf: NDArray[np.uint8], i: int, stop: int) -> tuple[int, np.uin
             elif d != 0:
                 dropped = True
             i += 1
+    i, e = _exponent(buf, i, stop)
+    return i, w, q + e, dropped
+
+
+@_kernel()
+def _exponent(buf: NDArray[np.uint8], i: int, stop: int) -> tuple[int, int]:
+    """A number's exponent part, if any, from ``i``: (index past the number or -1 if
+    malformed, the exponent)."""
+    e = 0
     if i < stop and (buf[i] == 101 or buf[i] == 69):
         i += 1
         sign = 1
@@ -308,16 +401,15 @@ def _scan_number(buf: NDArray[np.uint8], i: int, stop: int) -> tuple[int, np.uin
             sign = -1 if buf[i] == 45 else 1
             i += 1
         if i >= stop or not (48 <= buf[i] <= 57):
-            return -1, w, 0, False
-        e = 0
+            return -1, 0
         while i < stop and 48 <= buf[i] <= 57:
             if e < 100_000:
                 e = e * 10 + (buf[i] - 48)
             i += 1
-        q += sign * e
+        e *= sign
     if i < stop and (48 <= buf[i] <= 57 or buf[i] == 46):
-        return -1, w, 0, False
-    return i, w, q, dropped
+        return -1, 0
+    return i, e
 
 
 @_kernel()
@@ -375,7 +467,8 @@ def _skip_string(buf: NDArray[np.uint8], i: int, stop: int) -> int:
 @_kernel()
 def _decode(
     buf: NDArray[np.uint8],
-    ends: NDArray[np.int64],
+    n_rows: int,
+    max_bytes: int,
     kinds: NDArray[np.int8],
     slots: NDArray[np.int64],
     others: NDArray[np.int64],
@@ -395,19 +488,28 @@ def _decode(
     codes: NDArray[np.int64],
     unsure: NDArray[np.int64],
     seen: NDArray[np.int64],
+    name_spans: NDArray[np.int64],
+    names_text: NDArray[np.uint8],
+    follow: NDArray[np.int64],
 ) -> int:
-    """Fill ``numbers`` and ``codes``; return how many numbers went to ``unsure`` (field slot,
-    start, stop), -1 to give up on the batch, or -2 when ``unsure`` is full."""
+    """Fill ``numbers`` and ``codes`` from ``n_rows`` payloads joined by NUL bytes; return
+    how many numbers went to ``unsure`` (field slot, start, stop, row), -1 to give up on the
+    batch (also for a payload over ``max_bytes``), or -2 when ``unsure`` is full.
+
+    Every scan stops at a NUL (it is no JSON whitespace, value or string byte), so a payload
+    holding one breaks its record, or leaves one record too many at the end."""
     n_unsure = 0
     start = 0
-    for row in range(ends.shape[0]):
-        stop = ends[row]
+    stop = buf.shape[0]
+    record_start = follow.shape[0] - 2  # follow's entries past the last field
+    unknown = record_start + 1
+    for row in range(n_rows):
         for f in range(numbers.shape[0]):
             numbers[f, row] = np.nan
         for f in range(codes.shape[0]):
             codes[f, row] = -1
         i = start
-        start = stop
+        prev = record_start
         i = _skip_space(buf, i, stop)
         if i >= stop or buf[i] != 123:
             return -1
@@ -420,9 +522,23 @@ def _decode(
                 if i >= stop or buf[i] != 34:
                     return -1
                 k0 = i + 1
-                k1 = _scan_string(buf, k0, stop)
-                if k1 < 0:
-                    return -1
+                # Records mostly repeat one order of fields: first try the field that
+                # followed the previous one last time, byte for byte.
+                f = -1
+                k1 = -1
+                guess = follow[prev]
+                if guess >= 0 and name_spans[guess, 1] >= 0:
+                    k1 = k0 + name_spans[guess, 1]
+                    if (
+                        k1 < stop
+                        and buf[k1] == 34
+                        and _equal(buf, k0, names_text, name_spans[guess, 0], name_spans[guess, 1])
+                    ):
+                        f = guess
+                if f < 0:
+                    k1 = _scan_string(buf, k0, stop)
+                    if k1 < 0:
+                        return -1
                 i = k1 + 1
                 i = _skip_space(buf, i, stop)
                 if i >= stop or buf[i] != 58:
@@ -431,113 +547,108 @@ def _decode(
                 i = _skip_space(buf, i, stop)
                 if i >= stop:
                     return -1
-                f = _lookup(
-                    buf,
-                    k0,
-                    k1,
-                    _hash(buf, k0, k1, -1),
-                    -1,
-                    key_hashes,
-                    key_values,
-                    key_owners,
-                    key_starts,
-                    key_lengths,
-                    key_text,
-                )
-                c = buf[i]
                 if f < 0:
-                    # A field the profile does not know: checked and skipped.
-                    if c == 34:
-                        i = _skip_string(buf, i + 1, stop)
-                    elif c == 45 or 48 <= c <= 57:
-                        i = _scan_number(buf, i, stop)[0]
-                    else:
-                        i = _literal(buf, i, stop)[0]
-                    if i < 0:
-                        return -1
-                else:
+                    f = _lookup(
+                        buf,
+                        k0,
+                        k1,
+                        _hash(buf, k0, k1, -1),
+                        -1,
+                        key_hashes,
+                        key_values,
+                        key_owners,
+                        key_starts,
+                        key_lengths,
+                        key_text,
+                    )
+                follow[prev] = f
+                prev = f if f >= 0 else unknown
+                if f >= 0:
                     if seen[f] == row:
                         return -1
                     seen[f] = row
-                    kind = kinds[f]
-                    s = slots[f]
-                    token = -1  # where a categorical value's text starts and ends
-                    token_end = -1
-                    if kind == 0:  # a number
-                        if c == 45 or 48 <= c <= 57:
-                            j, w, q, dropped = _scan_number(buf, i, stop)
-                            if j < 0:
-                                return -1
-                            if -22 <= q <= 22 and w <= MAX_EXACT:
-                                # Clinger's fast path, written out: the common case.
-                                if q >= 0:
-                                    value, ok = float(w) * EXACT_POW10[q], True
-                                else:
-                                    value, ok = float(w) / EXACT_POW10[-q], True
-                            else:
-                                value, ok = decimal_to_double(w, q)
-                            if dropped or not ok:
-                                if n_unsure == unsure.shape[0]:
-                                    return -2
-                                unsure[n_unsure, 0] = s
-                                unsure[n_unsure, 1] = i
-                                unsure[n_unsure, 2] = j
-                                n_unsure += 1
-                            elif buf[i] == 45:
-                                numbers[s, row] = -value
-                            else:
-                                numbers[s, row] = value
-                            i = j
-                        else:
-                            j, which = _literal(buf, i, stop)
-                            if j < 0 or which != -1:
-                                return -1
-                            i = j
-                    elif c == 34 and kind == 1:  # text
+                # Each kind of value is scanned at one place: the number scan is inlined.
+                kind = kinds[f] if f >= 0 else -1  # -1: a field the profile does not know
+                token = -1  # where a categorical value's text starts and ends
+                token_end = -1
+                c = buf[i]
+                if c == 34:
+                    if kind == 1:  # text
                         j = _scan_string(buf, i + 1, stop)
-                        if j < 0:
-                            return -1
                         token = i + 1
                         token_end = j
-                        i = j + 1
-                    elif c == 45 or 48 <= c <= 57:  # a number in a text column
-                        j, w, q, dropped = _scan_number(buf, i, stop)
-                        if j < 0 or kind != 1 or q != 0 or dropped or j - i > 18:
+                        if j >= 0:
+                            j += 1
+                    elif kind == -1:  # checked and skipped
+                        j = _skip_string(buf, i + 1, stop)
+                    else:
+                        return -1
+                    if j < 0:
+                        return -1
+                elif c == 45 or 48 <= c <= 57:
+                    j, w, q, dropped = _scan_number(buf, i, stop)
+                    if j < 0:
+                        return -1
+                    if kind == 0:
+                        s = slots[f]
+                        if -22 <= q <= 22 and w <= MAX_EXACT:
+                            # Clinger's fast path, written out: the common case.
+                            if q >= 0:
+                                value, ok = float(w) * EXACT_POW10[q], True
+                            else:
+                                value, ok = float(w) / EXACT_POW10[-q], True
+                        else:
+                            value, ok = decimal_to_double(w, q)
+                        if dropped or not ok:
+                            if n_unsure == unsure.shape[0]:
+                                return -2
+                            unsure[n_unsure, 0] = s
+                            unsure[n_unsure, 1] = i
+                            unsure[n_unsure, 2] = j
+                            unsure[n_unsure, 3] = row
+                            n_unsure += 1
+                        elif buf[i] == 45:
+                            numbers[s, row] = -value
+                        else:
+                            numbers[s, row] = value
+                    elif kind == 1:  # a number in a text column: a plain integer only
+                        if q != 0 or dropped or j - i > 18:
                             return -1
                         for k in range(i, j):
                             if buf[k] == 46 or buf[k] == 101 or buf[k] == 69:
                                 return -1
-                        if buf[i] == 45 and w == np.uint64(0):
+                        if buf[i] == 45 and w == _U0:
                             return -1  # "-0": Polars' text for it is not the token
                         token = i
                         token_end = j
-                        i = j
-                    else:
-                        j, which = _literal(buf, i, stop)
-                        if j < 0:
-                            return -1
-                        if kind != 2 and which != -1:
-                            return -1  # true/false outside a boolean column
-                        if which >= 0:
-                            # A boolean column's values are coded by their text.
-                            token = i
-                            token_end = j
-                        i = j
-                    if token >= 0:
-                        code = _lookup(
-                            buf,
-                            token,
-                            token_end,
-                            _hash(buf, token, token_end, f),
-                            f,
-                            cat_hashes,
-                            cat_values,
-                            cat_owners,
-                            cat_starts,
-                            cat_lengths,
-                            cat_text,
-                        )
-                        codes[s, row] = others[f] if code < 0 else code
+                    elif kind == 2:
+                        return -1
+                else:
+                    j, which = _literal(buf, i, stop)
+                    if j < 0:
+                        return -1
+                    if kind >= 0 and kind != 2 and which != -1:
+                        return -1  # true/false outside a boolean column
+                    if kind == 2 and which >= 0:
+                        # A boolean column's values are coded by their text.
+                        token = i
+                        token_end = j
+                i = j
+                if token >= 0:
+                    code = _lookup(
+                        buf,
+                        token,
+                        token_end,
+                        _hash(buf, token, token_end, f),
+                        f,
+                        cat_hashes,
+                        cat_values,
+                        cat_owners,
+                        cat_starts,
+                        cat_lengths,
+                        cat_text,
+                    )
+                    codes[slots[f], row] = others[f] if code < 0 else code
                 i = _skip_space(buf, i, stop)
                 if i >= stop:
                     return -1
@@ -550,6 +661,12 @@ def _decode(
                     break
                 return -1
         i = _skip_space(buf, i, stop)
-        if i != stop:
+        if i - start > max_bytes:
+            return -1
+        if row < n_rows - 1:
+            if i >= stop or buf[i] != 0:
+                return -1
+            start = i + 1
+        elif i != stop:
             return -1
     return n_unsure
