@@ -1,0 +1,116 @@
+"""A seeded uniform sample of rows that partitions draw on their own and merge exactly.
+
+Each row gets a priority, a 64-bit hash of (seed, partition index, row index in the
+partition): the SplitMix64 sequence of a stream seeded from (seed, partition), which behaves
+as independent uniform draws. The sample is the ``size`` rows of smallest priority, ties
+broken by partition then row. A partition keeps its own ``size`` smallest; merging keeps the
+smallest of the union, so the merged sample is the same whatever the order or grouping of
+merges: a function of the input, its partitioning and the seed only. Smallest priorities of
+independent uniform draws make a uniform sample without replacement (priority sampling with
+equal weights, i.e. reservoir sampling that can be split).
+
+>>> values = np.arange(30.0)[:, None]
+>>> def part(i):
+...     return PrioritySample.of(values[i::3].__getitem__, 10, size=4, seed=7, partition=i)
+>>> parts = [part(i) for i in range(3)]
+>>> left = parts[0].merge(parts[1]).merge(parts[2])
+>>> right = parts[2].merge(parts[0].merge(parts[1]))
+>>> left.count, left.values.ravel().tolist() == right.values.ravel().tolist()
+(4, True)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+
+__all__ = ["PrioritySample", "priorities"]
+
+_GOLDEN = 0x9E3779B97F4A7C15
+_M1 = 0xBF58476D1CE4E5B9
+_M2 = 0x94D049BB133111EB
+
+
+def _mix(x: NDArray[np.uint64]) -> NDArray[np.uint64]:
+    """SplitMix64's finaliser (arrays wrap modulo 2**64 without a warning)."""
+    x = (x ^ (x >> np.uint64(30))) * np.uint64(_M1)
+    x = (x ^ (x >> np.uint64(27))) * np.uint64(_M2)
+    mixed: NDArray[np.uint64] = x ^ (x >> np.uint64(31))
+    return mixed
+
+
+def priorities(seed: int, partition: int, rows: int) -> NDArray[np.uint64]:
+    """The priorities of rows ``0..rows-1`` of ``partition``.
+
+    >>> priorities(0, 0, 3).tolist() == priorities(0, 0, 4)[:3].tolist()
+    True
+    >>> bool(priorities(0, 1, 3)[0] != priorities(0, 0, 3)[0])
+    True
+    """
+    key = np.array([seed % 2**64], dtype=np.uint64)
+    base = _mix(_mix(key) + np.uint64(partition % 2**64))
+    steps = np.arange(1, rows + 1, dtype=np.uint64) * np.uint64(_GOLDEN)
+    return _mix(base + steps)
+
+
+@dataclass(frozen=True)
+class PrioritySample:
+    """At most ``size`` rows: their ``values`` (one column per sampled column), priorities,
+    partitions and row indices, sorted by (priority, partition, row)."""
+
+    size: int
+    values: NDArray[np.float64]
+    priority: NDArray[np.uint64]
+    partitions: NDArray[np.int64]
+    rows: NDArray[np.int64]
+
+    @classmethod
+    def of(
+        cls,
+        take: Callable[[NDArray[np.int64]], NDArray[np.float64]],
+        rows: int,
+        *,
+        size: int,
+        seed: int,
+        partition: int,
+    ) -> PrioritySample:
+        """The sample of one partition of ``rows`` rows; ``take(indices)`` returns the values
+        of those rows, one row each (only the candidates' values are read)."""
+        prio = priorities(seed, partition, rows)
+        chosen = np.arange(rows, dtype=np.int64)
+        if rows > size:
+            # The size-th smallest priority and below: a superset when priorities tie.
+            cut = np.partition(prio, size - 1)[size - 1]
+            chosen = chosen[prio <= cut]
+        parts = np.full(chosen.shape[0], partition, dtype=np.int64)
+        return cls._smallest(size, take(chosen), prio[chosen], parts, chosen)
+
+    @classmethod
+    def _smallest(
+        cls,
+        size: int,
+        values: NDArray[np.float64],
+        prio: NDArray[np.uint64],
+        parts: NDArray[np.int64],
+        rows: NDArray[np.int64],
+    ) -> PrioritySample:
+        order = np.lexsort((rows, parts, prio))[:size]
+        return cls(size, values[order], prio[order], parts[order], rows[order])
+
+    def merge(self, other: PrioritySample) -> PrioritySample:
+        """The sample of both partitions' rows together."""
+        return self._smallest(
+            min(self.size, other.size),
+            np.concatenate([self.values, other.values]),
+            np.concatenate([self.priority, other.priority]),
+            np.concatenate([self.partitions, other.partitions]),
+            np.concatenate([self.rows, other.rows]),
+        )
+
+    @property
+    def count(self) -> int:
+        """Rows held."""
+        return int(self.values.shape[0])
