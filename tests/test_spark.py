@@ -193,22 +193,37 @@ def test_spark_profile_of_every_row_equals_polars(spark: Any, data: dict[str, Pa
     assert _counts(ours) == _counts(polars)
 
 
-def test_spark_profile_is_deterministic(spark: Any, data: dict[str, Path], tmp_path: Path) -> None:
-    """Profiling the same input twice gives the same profile file, but for its creation time."""
+def test_spark_profile_is_deterministic(
+    spark: Any, data: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Profiling the same input twice gives the same profile file, but for its creation time;
+    so does a third time whose priority bound lets too few rows through (drawn again)."""
     import dataclasses
 
     from stream_monitor.profile import write_profile
+    from stream_monitor.spark import profile as spark_profile
 
     settings = ProfileSettings(multivariate=False, quantile_sample=1000, seed=5)
+    passes: list[int] = []
+    counted = spark_profile.map_partitions
+
+    def spy(*args: Any) -> Any:
+        passes.append(1)
+        return counted(*args)
+
     written = []
-    for i in range(2):
+    for i in range(3):
+        if i == 2:
+            monkeypatch.setattr(spark_profile, "priority_bound", lambda rows, size: 2**50)
+            monkeypatch.setattr(spark_profile, "map_partitions", spy)
         frame = spark.read.parquet(str(data["ref"])).repartition(3, "id")
         profile = profile_spark(frame, settings, source="ref", bins_from=None)
         metadata = dataclasses.replace(profile.metadata, created_at="-")
         path = tmp_path / f"{i}.profile.parquet"
         write_profile(dataclasses.replace(profile, metadata=metadata), path)
         written.append(path.read_bytes())
-    assert written[0] == written[1]
+    assert written[0] == written[1] == written[2]
+    assert len(passes) == 3  # the first, the sample drawn again, the counts
 
 
 def test_check_drift_against_spark_profile(

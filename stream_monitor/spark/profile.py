@@ -50,7 +50,7 @@ from stream_monitor.profile.model import (
 )
 from stream_monitor.roles import TEXT_DATE_SAMPLE, _text_dates, is_identifier
 from stream_monitor.spark._frames import map_partitions, partition_index, polars_schema
-from stream_monitor.spark.sample import PrioritySample
+from stream_monitor.spark.sample import PrioritySample, priority_bound
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame
@@ -126,6 +126,20 @@ def _sampled_bins(
     if not numeric:
         return probs, {}, {}, 0
     size, seed = settings.quantile_sample, settings.seed
+    names = [p.name for p in numeric]
+    # Known up front (from Parquet metadata, or a scan), so that partitions send only their
+    # rows under a common priority bound: about ``size`` rows in all, not ``size`` each.
+    expected = int(frame.count())
+    bound = priority_bound(expected, size)
+
+    def draw(data: pl.DataFrame, values: pl.DataFrame, bound: int | None) -> PrioritySample:
+        def take(rows: NDArray[np.int64]) -> NDArray[np.float64]:
+            taken = values[rows].to_numpy().astype(np.float64)
+            return taken.reshape(rows.shape[0], len(numeric))
+
+        return PrioritySample.of(
+            take, data.height, size=size, seed=seed, partition=partition_index(), bound=bound
+        )
 
     def scan(data: pl.DataFrame) -> tuple[list[_NumericScan], PrioritySample]:
         values = data.select(p.expr() for p in numeric)
@@ -134,26 +148,30 @@ def _sampled_bins(
             state = _NumericScan(0)
             state.update(series, slice(0, 0), np.empty(0, dtype=np.int64))
             scans.append(state)
+        return scans, draw(data, values, bound)
 
-        def take(rows: NDArray[np.int64]) -> NDArray[np.float64]:
-            taken: NDArray[np.float64] = (
-                values[rows].to_numpy().astype(np.float64).reshape(rows.shape[0], len(numeric))
-            )
-            return taken
-
-        sample = PrioritySample.of(
-            take, data.height, size=size, seed=seed, partition=partition_index()
-        )
-        return scans, sample
-
-    parts = map_partitions(frame, scan, [p.name for p in numeric])
+    parts = map_partitions(frame, scan, names)
     scans, sample = parts[0]
     for others, other_sample in parts[1:]:
         for into, other in zip(scans, others, strict=True):
             into.merge(other)
         sample = sample.merge(other_sample)
+    if scans[0].rows != expected:
+        raise DataFileError(
+            f"{source}: read {scans[0].rows} rows, expected {expected}; did it change?"
+        )
     if scans[0].rows == 0:
         raise DataFileError(f"{source}: no rows to profile")
+    if sample.count < min(expected, size):
+        # Fewer rows under the bound than the sample needs (a chance under 1e-14): every
+        # partition sends its own smallest instead, which hold the same smallest rows overall.
+        def unbounded(data: pl.DataFrame) -> PrioritySample:
+            return draw(data, data.select(p.expr() for p in numeric), None)
+
+        samples = map_partitions(frame, unbounded, names)
+        sample = samples[0]
+        for other_sample in samples[1:]:
+            sample = sample.merge(other_sample)
     quantiles: dict[str, NDArray[np.float64]] = {}
     edges: _Edges = {}
     for i, (plan, state) in enumerate(zip(numeric, scans, strict=True)):

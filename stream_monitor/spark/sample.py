@@ -9,6 +9,12 @@ merges: a function of the input, its partitioning and the seed only. Smallest pr
 independent uniform draws make a uniform sample without replacement (priority sampling with
 equal weights, i.e. reservoir sampling that can be split).
 
+A partition need not send its own ``size`` rows when the total row count is known:
+``priority_bound`` gives a priority below which at least ``size`` rows of all partitions lie
+but for a chance under 10⁻¹⁴, so each partition sends only its rows below it (about
+``size / partitions`` each). The smallest ``size`` of those are the same rows; if fewer than
+``size`` come back, the caller draws again without the bound.
+
 >>> values = np.arange(30.0)[:, None]
 >>> def part(i):
 ...     return PrioritySample.of(values[i::3].__getitem__, 10, size=4, seed=7, partition=i)
@@ -27,7 +33,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-__all__ = ["PrioritySample", "priorities"]
+__all__ = ["PrioritySample", "priorities", "priority_bound"]
 
 _GOLDEN = 0x9E3779B97F4A7C15
 _M1 = 0xBF58476D1CE4E5B9
@@ -56,6 +62,25 @@ def priorities(seed: int, partition: int, rows: int) -> NDArray[np.uint64]:
     return _mix(base + steps)
 
 
+def priority_bound(rows: int, size: int) -> int | None:
+    """A priority that at least ``size`` of ``rows`` rows lie at or below, but for a chance
+    under 10⁻¹⁴; None when every row is needed anyway.
+
+    The number of rows below a fraction ``f`` of the priorities is binomial, of mean
+    ``m = rows * f``; by Chernoff's bound it falls below ``m - 8 sqrt(m)`` with probability at
+    most ``exp(-32)``. So ``sqrt(m) = sqrt(size) + 8``, for which ``m - 8 sqrt(m) > size``.
+
+    >>> priority_bound(10**9, 10**6) / 2**64  # about 0.1 % of the rows, and a margin
+    0.001016...
+    >>> priority_bound(1_000, 1_000) is None
+    True
+    """
+    expected = (np.sqrt(size) + 8.0) ** 2
+    if expected >= rows:
+        return None
+    return int(expected / rows * 2.0**64)
+
+
 @dataclass(frozen=True)
 class PrioritySample:
     """At most ``size`` rows: their ``values`` (one column per sampled column), priorities,
@@ -76,15 +101,19 @@ class PrioritySample:
         size: int,
         seed: int,
         partition: int,
+        bound: int | None = None,
     ) -> PrioritySample:
         """The sample of one partition of ``rows`` rows; ``take(indices)`` returns the values
-        of those rows, one row each (only the candidates' values are read)."""
+        of those rows, one row each (only the candidates' values are read). With ``bound``,
+        only rows of priority at most ``bound`` are kept."""
         prio = priorities(seed, partition, rows)
         chosen = np.arange(rows, dtype=np.int64)
-        if rows > size:
+        if bound is not None:
+            chosen = chosen[prio <= np.uint64(bound)]
+        if chosen.shape[0] > size:
             # The size-th smallest priority and below: a superset when priorities tie.
-            cut = np.partition(prio, size - 1)[size - 1]
-            chosen = chosen[prio <= cut]
+            cut = np.partition(prio[chosen], size - 1)[size - 1]
+            chosen = chosen[prio[chosen] <= cut]
         parts = np.full(chosen.shape[0], partition, dtype=np.int64)
         return cls._smallest(size, take(chosen), prio[chosen], parts, chosen)
 
