@@ -323,24 +323,31 @@ def _cli(*args: str) -> subprocess.CompletedProcess[str]:
 
 
 def test_cli_end_to_end(data: dict[str, Path], tmp_path: Path) -> None:
-    """``profile --engine spark --bins-from`` and ``check-drift --engine spark`` from the
-    command line: the same profile counts and JSON report as the Polars engine; a missing
-    file is one line and exit 2, before Spark starts."""
-    out = {engine: tmp_path / f"{engine}.profile.parquet" for engine in ("polars", "spark")}
-    for engine, path in out.items():
+    """``profile --engine spark``, with and without ``--bins-from``, and ``check-drift
+    --engine spark`` from the command line: the same profile counts (every row sampled) and
+    JSON report as the Polars engine; a missing file is one line and exit 2, before Spark
+    starts."""
+    runs = {
+        (engine, bins): tmp_path / f"{engine}-{bins}.profile.parquet"
+        for engine in ("polars", "spark")
+        for bins in ("fixed", "sampled")
+    }
+    for (engine, bins), path in runs.items():
+        fixed = ["--bins-from", str(data["profile"])] if bins == "fixed" else []
         run = _cli(
             "profile",
             "--engine",
             engine,
             "--data",
             str(data["ref_dir"] if engine == "spark" else data["ref"]),
-            "--bins-from",
-            str(data["profile"]),
+            *fixed,
             "--out",
             str(path),
         )
         assert run.returncode == 0, run.stderr
-    assert _counts(Profile.load(out["spark"])) == _counts(Profile.load(out["polars"]))
+    for bins in ("fixed", "sampled"):
+        spark_profile = Profile.load(runs["spark", bins])
+        assert _counts(spark_profile) == _counts(Profile.load(runs["polars", bins]))
     reports = {}
     for engine in ("polars", "spark"):
         json_path = tmp_path / f"{engine}.json"
