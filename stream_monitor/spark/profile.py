@@ -151,11 +151,11 @@ def _sampled_bins(
         return scans, draw(data, values, bound)
 
     parts = map_partitions(frame, scan, names)
-    scans, sample = parts[0]
-    for others, other_sample in parts[1:]:
+    scans = parts[0][0]
+    for others, _ in parts[1:]:
         for into, other in zip(scans, others, strict=True):
             into.merge(other)
-        sample = sample.merge(other_sample)
+    sample = PrioritySample.union([part for _, part in parts])
     if scans[0].rows != expected:
         raise DataFileError(
             f"{source}: read {scans[0].rows} rows, expected {expected}; did it change?"
@@ -168,10 +168,7 @@ def _sampled_bins(
         def unbounded(data: pl.DataFrame) -> PrioritySample:
             return draw(data, data.select(p.expr() for p in numeric), None)
 
-        samples = map_partitions(frame, unbounded, names)
-        sample = samples[0]
-        for other_sample in samples[1:]:
-            sample = sample.merge(other_sample)
+        sample = PrioritySample.union(map_partitions(frame, unbounded, names))
     quantiles: dict[str, NDArray[np.float64]] = {}
     edges: _Edges = {}
     for i, (plan, state) in enumerate(zip(numeric, scans, strict=True)):

@@ -23,11 +23,13 @@ but for a chance under 10⁻¹⁴, so each partition sends only its rows below i
 >>> right = parts[2].merge(parts[0].merge(parts[1]))
 >>> left.count, left.values.ravel().tolist() == right.values.ravel().tolist()
 (4, True)
+>>> PrioritySample.union(parts).values.ravel().tolist() == left.values.ravel().tolist()
+True
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -131,12 +133,17 @@ class PrioritySample:
 
     def merge(self, other: PrioritySample) -> PrioritySample:
         """The sample of both partitions' rows together."""
-        return self._smallest(
-            min(self.size, other.size),
-            np.concatenate([self.values, other.values]),
-            np.concatenate([self.priority, other.priority]),
-            np.concatenate([self.partitions, other.partitions]),
-            np.concatenate([self.rows, other.rows]),
+        return PrioritySample.union([self, other])
+
+    @staticmethod
+    def union(samples: Sequence[PrioritySample]) -> PrioritySample:
+        """The sample of all these partitions' rows together (one sort, however many)."""
+        return PrioritySample._smallest(
+            min(s.size for s in samples),
+            np.concatenate([s.values for s in samples]),
+            np.concatenate([s.priority for s in samples]),
+            np.concatenate([s.partitions for s in samples]),
+            np.concatenate([s.rows for s in samples]),
         )
 
     @property
