@@ -163,7 +163,7 @@ def _sampled_bins(
     if scans[0].rows == 0:
         raise DataFileError(f"{source}: no rows to profile")
     if sample.count < min(expected, size):
-        # Fewer rows under the bound than the sample needs (a chance under 1e-14): every
+        # Fewer rows under the bound than the sample needs (a chance of 1.3e-14): every
         # partition sends its own smallest instead, which hold the same smallest rows overall.
         def unbounded(data: pl.DataFrame) -> PrioritySample:
             return draw(data, data.select(p.expr() for p in numeric), None)

@@ -11,7 +11,7 @@ equal weights, i.e. reservoir sampling that can be split).
 
 A partition need not send its own ``size`` rows when the total row count is known:
 ``priority_bound`` gives a priority below which at least ``size`` rows of all partitions lie
-but for a chance under 10⁻¹⁴, so each partition sends only its rows below it (about
+but for a chance of 1.3 × 10⁻¹⁴, so each partition sends only its rows below it (about
 ``size / partitions`` each). The smallest ``size`` of those are the same rows; if fewer than
 ``size`` come back, the caller draws again without the bound.
 
@@ -66,7 +66,7 @@ def priorities(seed: int, partition: int, rows: int) -> NDArray[np.uint64]:
 
 def priority_bound(rows: int, size: int) -> int | None:
     """A priority that at least ``size`` of ``rows`` rows lie at or below, but for a chance
-    under 10⁻¹⁴; None when every row is needed anyway.
+    of at most exp(-32), 1.3 × 10⁻¹⁴; None when every row is needed anyway.
 
     The number of rows below a fraction ``f`` of the priorities is binomial, of mean
     ``m = rows * f``; by Chernoff's bound it falls below ``m - 8 sqrt(m)`` with probability at
@@ -80,7 +80,8 @@ def priority_bound(rows: int, size: int) -> int | None:
     expected = (np.sqrt(size) + 8.0) ** 2
     if expected >= rows:
         return None
-    return int(expected / rows * 2.0**64)
+    # A fraction within 2**-53 of 1 rounds to 1, and 2**64 is no uint64.
+    return min(int(expected / rows * 2.0**64), 2**64 - 1)
 
 
 @dataclass(frozen=True)
