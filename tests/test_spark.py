@@ -133,6 +133,119 @@ def test_spark_profile_counts_equal_polars(spark: Any, data: dict[str, Path]) ->
                 assert ours.std == pytest.approx(theirs.std, rel=1e-12)
 
 
+def _rank_tolerance(sample_rows: int, failure: float = 1e-6) -> float:
+    """How far from its probability a quantile of a uniform sample of ``sample_rows`` rows may
+    rank in the data: the Dvoretzky-Kiefer-Wolfowitz bound on the sample's distribution
+    function, exceeded with probability ``failure`` at most, plus one row of interpolation."""
+    return float(np.sqrt(np.log(2 / failure) / (2 * sample_rows)) + 1 / sample_rows)
+
+
+def _exact_fields(profile: Profile) -> dict[str, dict[str, Any]]:
+    """What a profile counts without sampling: everything but the numeric bins."""
+    fields = _counts(profile)
+    for column in fields.values():
+        if column["kind"] == "numeric":
+            del column["counts"], column["edges"]
+    return fields
+
+
+def test_spark_profile_places_its_own_bins(spark: Any, data: dict[str, Path]) -> None:
+    """Without ``--bins-from``, Spark's profile is a valid one: Polars counting over its edges
+    finds its counts; the counts and extremes equal the Polars profile's; each quantile ranks in
+    the data within the sampling bound of its probability, as the Polars profile's do."""
+    settings = ProfileSettings(multivariate=False, quantile_sample=1500)
+    polars = build_profile(data["ref"], settings)
+    source = pl.read_parquet(data["ref"])
+    tolerance = _rank_tolerance(settings.quantile_sample)
+    for frame in (
+        spark.read.parquet(str(data["ref_dir"])),
+        spark.read.parquet(str(data["ref"])).repartition(4),
+    ):
+        ours = profile_spark(frame, settings, source=str(data["ref"]), bins_from=None)
+        assert ours.metadata.quantile_sample_rows == polars.metadata.quantile_sample_rows == 1500
+        assert _counts(build_profile(data["ref"], settings, bins_from=ours)) == _counts(ours)
+        assert _exact_fields(ours) == _exact_fields(polars)
+        assert ours.metadata.excluded == polars.metadata.excluded
+        for column in ours.columns:
+            if column.kind != "numeric":
+                continue
+            theirs = polars.column(column.name)
+            assert column.quantiles.tolist() != theirs.quantiles.tolist()  # another sample
+            values = source.get_column(column.name).cast(pl.Float64).drop_nulls().to_numpy()
+            values = np.sort(values[np.isfinite(values)])
+            for profile in (ours, polars):
+                quantiles = np.asarray(profile.column(column.name).quantiles)
+                probs = np.asarray(column.quantile_probs)
+                below = np.searchsorted(values, quantiles, side="left") / values.shape[0]
+                at_most = np.searchsorted(values, quantiles, side="right") / values.shape[0]
+                assert np.all(below - tolerance <= probs), column.name
+                assert np.all(probs <= at_most + tolerance), column.name
+
+
+def test_spark_profile_of_every_row_equals_polars(spark: Any, data: dict[str, Path]) -> None:
+    """When the sample holds every row, Spark's edges, and so all its counts, are Polars's."""
+    settings = ProfileSettings(multivariate=False)
+    ours = profile_spark(
+        spark.read.parquet(str(data["ref_dir"])), settings, source="ref", bins_from=None
+    )
+    polars = build_profile(data["ref"], settings)
+    assert ours.metadata.exact_quantiles
+    assert _counts(ours) == _counts(polars)
+
+
+def test_spark_profile_is_deterministic(
+    spark: Any, data: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Profiling the same input twice gives the same profile file, but for its creation time;
+    so does a third time whose priority bound lets too few rows through (drawn again)."""
+    import dataclasses
+
+    from stream_monitor.profile import write_profile
+    from stream_monitor.spark import profile as spark_profile
+
+    settings = ProfileSettings(multivariate=False, quantile_sample=1000, seed=5)
+    passes: list[int] = []
+    counted = spark_profile.map_partitions
+
+    def spy(*args: Any) -> Any:
+        passes.append(1)
+        return counted(*args)
+
+    written = []
+    for i in range(3):
+        if i == 2:
+            monkeypatch.setattr(spark_profile, "priority_bound", lambda rows, size: 2**50)
+            monkeypatch.setattr(spark_profile, "map_partitions", spy)
+        frame = spark.read.parquet(str(data["ref"])).repartition(3, "id")
+        profile = profile_spark(frame, settings, source="ref", bins_from=None)
+        metadata = dataclasses.replace(profile.metadata, created_at="-")
+        path = tmp_path / f"{i}.profile.parquet"
+        write_profile(dataclasses.replace(profile, metadata=metadata), path)
+        written.append(path.read_bytes())
+    assert written[0] == written[1] == written[2]
+    assert len(passes) == 3  # the first, the sample drawn again, the counts
+
+
+def test_check_drift_against_spark_profile(
+    spark: Any, data: dict[str, Path], tmp_path: Path
+) -> None:
+    """The data a Spark profile was built from does not drift from it; a copy with one
+    column shifted drifts on that column only."""
+    from stream_monitor import check_drift
+
+    settings = ProfileSettings(multivariate=False, quantile_sample=1500)
+    profile = profile_spark(
+        spark.read.parquet(str(data["ref_dir"])), settings, source="ref", bins_from=None
+    )
+    drift_settings = DriftSettings(multivariate=False)
+    same = check_drift(profile, data["ref"], config=drift_settings)
+    assert [f.name for f in same.features if f.drifted] == []
+    shifted = tmp_path / "shifted.parquet"
+    pl.read_parquet(data["ref"]).with_columns(pl.col("x") + 0.5).write_parquet(shifted)
+    moved = check_drift(profile, shifted, config=drift_settings)
+    assert [f.name for f in moved.features if f.drifted] == ["x"]
+
+
 def _report(result: Any) -> dict[str, Any]:
     report = result.to_dict()
     for key in RUN_KEYS:
@@ -210,24 +323,31 @@ def _cli(*args: str) -> subprocess.CompletedProcess[str]:
 
 
 def test_cli_end_to_end(data: dict[str, Path], tmp_path: Path) -> None:
-    """``profile --engine spark --bins-from`` and ``check-drift --engine spark`` from the
-    command line: the same profile counts and JSON report as the Polars engine; a missing
-    file is one line and exit 2, before Spark starts."""
-    out = {engine: tmp_path / f"{engine}.profile.parquet" for engine in ("polars", "spark")}
-    for engine, path in out.items():
+    """``profile --engine spark``, with and without ``--bins-from``, and ``check-drift
+    --engine spark`` from the command line: the same profile counts (every row sampled) and
+    JSON report as the Polars engine; a missing file is one line and exit 2, before Spark
+    starts."""
+    runs = {
+        (engine, bins): tmp_path / f"{engine}-{bins}.profile.parquet"
+        for engine in ("polars", "spark")
+        for bins in ("fixed", "sampled")
+    }
+    for (engine, bins), path in runs.items():
+        fixed = ["--bins-from", str(data["profile"])] if bins == "fixed" else []
         run = _cli(
             "profile",
             "--engine",
             engine,
             "--data",
             str(data["ref_dir"] if engine == "spark" else data["ref"]),
-            "--bins-from",
-            str(data["profile"]),
+            *fixed,
             "--out",
             str(path),
         )
         assert run.returncode == 0, run.stderr
-    assert _counts(Profile.load(out["spark"])) == _counts(Profile.load(out["polars"]))
+    for bins in ("fixed", "sampled"):
+        spark_profile = Profile.load(runs["spark", bins])
+        assert _counts(spark_profile) == _counts(Profile.load(runs["polars", bins]))
     reports = {}
     for engine in ("polars", "spark"):
         json_path = tmp_path / f"{engine}.json"

@@ -66,7 +66,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--bins-from",
         type=Path,
         metavar="PROFILE",
-        help="count the numeric columns over this profile's bin edges (needed by --engine spark)",
+        help="count the numeric columns over this profile's bin edges, not quantiles of this data",
     )
     add_engine_flags(parser)
     add_null_values_flag(parser)

@@ -55,7 +55,13 @@ from stream_monitor.profile.model import (
 )
 from stream_monitor.roles import detect_roles
 
-__all__ = ["ProfileWarning", "build_profile", "profile_frame", "quantile_edges"]
+__all__ = [
+    "ProfileWarning",
+    "build_profile",
+    "edges_from_sample",
+    "profile_frame",
+    "quantile_edges",
+]
 
 BOOLEAN_CATEGORIES = ("false", "true")
 
@@ -268,16 +274,6 @@ class _NumericScan:
     def has_finite(self) -> bool:
         return bool(self.min <= self.max)
 
-    def quantiles(self, probs: NDArray[np.float64]) -> NDArray[np.float64]:
-        """Quantiles of the finite sampled values, with the exact minimum and maximum as ends."""
-        finite = np.sort(self.sample[np.isfinite(self.sample)])
-        if not finite.size:
-            # Finite values so rare that none was sampled: the extremes are the only ones known.
-            finite = np.array([self.min, self.max])
-        q = np.quantile(finite, probs)
-        q[0], q[-1] = self.min, self.max
-        return q
-
 
 class _CategoryCounts:
     """First-pass state of a categorical column: value counts, merged as batches arrive."""
@@ -307,6 +303,39 @@ class _CategoryCounts:
         if not self._parts:
             return pl.DataFrame(schema={"value": pl.String, "n": pl.Int64})
         return pl.concat(self._parts).group_by("value").agg(pl.col("n").sum())
+
+
+def edges_from_sample(
+    sample: NDArray[np.float64],
+    minimum: float,
+    maximum: float,
+    *,
+    probs: NDArray[np.float64],
+    bins: int,
+) -> tuple[NDArray[np.float64], tuple[NDArray[np.float64], NDArray[np.int64]]]:
+    """The quantiles at ``probs`` and the bins (``quantile_edges``) of a numeric column.
+
+    ``sample`` holds the column's values in a uniform sample of rows (NaN, null as NaN, and
+    infinities are skipped); ``minimum`` and ``maximum`` are its exact finite extremes, which
+    become the first and last quantiles. Every engine places its edges here, whatever the way
+    it drew the sample.
+
+    >>> sample = np.array([3.0, np.nan, 1.0, 2.0, np.inf])
+    >>> quantiles, (edges, _) = edges_from_sample(
+    ...     sample, 0.5, 4.0, probs=np.array([0.0, 0.5, 1.0]), bins=2
+    ... )
+    >>> quantiles
+    array([0.5, 2. , 4. ])
+    >>> edges
+    array([0.5, 2. , 4. ])
+    """
+    finite = np.sort(sample[np.isfinite(sample)])
+    if not finite.size:
+        # Finite values so rare that none was sampled: the extremes are the only ones known.
+        finite = np.array([minimum, maximum])
+    quantiles = np.quantile(finite, probs)
+    quantiles[0], quantiles[-1] = minimum, maximum
+    return quantiles, quantile_edges(quantiles, bins)
 
 
 def quantile_edges(
@@ -530,9 +559,9 @@ def _profile(
             raise ColumnError(f"{source}: no column left to profile")
         numeric = [p for p in plans if p.kind == "numeric"]
         if bins_from is None:
-            grid = list(pool.map(lambda p: scans[p.name].quantiles(probs), numeric))
-            quantiles = {p.name: q for p, q in zip(numeric, grid, strict=True)}
-            edges = {name: quantile_edges(q, settings.bins) for name, q in quantiles.items()}
+            grid = list(pool.map(lambda p: _edges(scans[p.name], probs, settings.bins), numeric))
+            quantiles = {p.name: q for p, (q, _) in zip(numeric, grid, strict=True)}
+            edges = {p.name: e for p, (_, e) in zip(numeric, grid, strict=True)}
         else:
             probs, quantiles, edges = fixed_bins(bins_from, [p.name for p in numeric], source)
         sketches = {name: NumericSketch(e) for name, (e, _) in edges.items()}
@@ -573,6 +602,12 @@ def _profile(
         excluded=excluded,
     )
     return Profile(columns=tuple(columns), metadata=metadata)
+
+
+def _edges(
+    scan: _NumericScan, probs: NDArray[np.float64], bins: int
+) -> tuple[NDArray[np.float64], tuple[NDArray[np.float64], NDArray[np.int64]]]:
+    return edges_from_sample(scan.sample, scan.min, scan.max, probs=probs, bins=bins)
 
 
 def _first_pass(

@@ -23,7 +23,14 @@ from stream_monitor.errors import ConfigError, DataFileError
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
 
-__all__ = ["map_partitions", "polars_schema", "read_data", "session", "session_settings"]
+__all__ = [
+    "map_partitions",
+    "partition_index",
+    "polars_schema",
+    "read_data",
+    "session",
+    "session_settings",
+]
 
 _T = TypeVar("_T")
 
@@ -177,3 +184,11 @@ def map_partitions(
     selected_arrow_schema = to_arrow_schema(selected.schema)
     rows = selected.mapInArrow(run, "state binary").collect()
     return [pickle.loads(row["state"]) for row in rows]
+
+
+def partition_index() -> int:
+    """The index of the partition ``work`` runs on, inside ``map_partitions`` (0 outside)."""
+    from pyspark import TaskContext
+
+    context = TaskContext.get()
+    return 0 if context is None else int(context.partitionId())

@@ -1,12 +1,20 @@
-"""``profile --engine spark``: a reference profile counted on Spark, over fixed bin edges.
+"""``profile --engine spark``: a reference profile counted on Spark, in two passes.
 
-The bin edges come from an existing profile (``--bins-from``): with them fixed, each
-partition counts its rows with the Polars engine's own per-batch states (``_NumericScan``,
-``NumericSketch``, ``_CategoryCounts``) and the driver merges them, so the counts, null and
-infinity counts, minimum, maximum and categories equal the Polars engine's exactly. The mean
-and standard deviation are sums of doubles, added per partition: they agree to rounding.
-Quantile edges chosen from the data (a seeded sample of rows in file order), the PCA
-reconstruction and seasonal counts are the Polars engine's; Spark says so in one line.
+Without ``--bins-from``, the first pass places the numeric bin edges: each partition reports
+its exact row, null and infinity counts and finite minimum and maximum (``_NumericScan``)
+and a seeded uniform sample of at most ``quantile_sample`` rows (``PrioritySample``); the
+driver merges them exactly and places the edges from the merged sample with the Polars
+engine's own ``edges_from_sample``. The sample is not the Polars engine's (that one is drawn
+by row position in file order), so the interior edges differ slightly; the end edges, the
+exact minimum and maximum, do not. With ``--bins-from``, the edges are that profile's.
+
+The second pass counts, over the edges: each partition counts its rows with the Polars
+engine's own per-batch states (``_NumericScan``, ``NumericSketch``, ``_CategoryCounts``) and
+the driver merges them, so the counts, null, NaN and infinity counts, minimum, maximum and
+categories equal those of the Polars engine over the same edges, exactly. The mean and
+standard deviation are sums of doubles, added per partition: they agree to rounding. The
+PCA reconstruction and seasonal counts are the Polars engine's; Spark profiles have no
+reconstruction, and ``--seasonality`` is refused in one line.
 """
 
 from __future__ import annotations
@@ -16,6 +24,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import polars as pl
+from numpy.typing import NDArray
 
 from stream_monitor import __version__
 from stream_monitor.config import ProfileSettings
@@ -28,7 +37,9 @@ from stream_monitor.profile.build import (
     _left_out,
     _numeric,
     _NumericScan,
+    _Plan,
     _plan,
+    edges_from_sample,
     fixed_bins,
 )
 from stream_monitor.profile.model import (
@@ -38,23 +49,21 @@ from stream_monitor.profile.model import (
     ProfileMetadata,
 )
 from stream_monitor.roles import TEXT_DATE_SAMPLE, _text_dates, is_identifier
-from stream_monitor.spark._frames import map_partitions, polars_schema
+from stream_monitor.spark._frames import map_partitions, partition_index, polars_schema
+from stream_monitor.spark.sample import PrioritySample, priority_bound
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame
 
 __all__ = ["profile_spark"]
 
+_Edges = dict[str, tuple[NDArray[np.float64], NDArray[np.int64]]]
+
 
 def profile_spark(
     frame: DataFrame, settings: ProfileSettings, *, source: str, bins_from: Profile | None
 ) -> Profile:
-    """The profile of ``frame`` over the numeric bins of ``bins_from``."""
-    if bins_from is None:
-        raise ConfigError(
-            "--bins-from: --engine spark counts over the bins of an existing profile; "
-            "give one (quantile edges from the data need --engine polars)"
-        )
+    """The profile of ``frame``: numeric bins placed from the data, or those of ``bins_from``."""
     if settings.seasonality is not None:
         raise ConfigError("--seasonality: seasonal profiles need --engine polars")
     from pyspark.sql import functions as sf
@@ -72,8 +81,117 @@ def profile_spark(
     plans, excluded = _plan(schema, settings, source, roles, binary)
     if not plans:
         raise ColumnError(f"{source}: no column left to profile")
+    numeric = [p.name for p in plans if p.kind == "numeric"]
+    if bins_from is None:
+        probs, quantiles, edges, sampled = _sampled_bins(frame, plans, settings, source, excluded)
+        plans = [p for p in plans if p.name not in excluded]
+        if not plans:
+            raise ColumnError(f"{source}: no column left to profile")
+        meta = settings.bins, settings.sketch_bins, settings.quantile_sample, settings.seed
+    else:
+        probs, quantiles, edges = fixed_bins(bins_from, numeric, source)
+        fixed = bins_from.metadata
+        meta = fixed.bins, fixed.sketch_bins, fixed.quantile_sample, fixed.seed
+        sampled = fixed.quantile_sample_rows
+    n_rows, columns = _count(frame, plans, edges, probs, quantiles, settings, source, excluded)
+    bins, sketch_bins, quantile_sample, seed = meta
+    metadata = ProfileMetadata(
+        format_version=PROFILE_FORMAT_VERSION,
+        created_at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        source=source,
+        row_count=n_rows,
+        bins=bins,
+        sketch_bins=sketch_bins,
+        top_k=settings.top_k,
+        quantile_sample=quantile_sample,
+        quantile_sample_rows=sampled,
+        seed=seed,
+        stream_monitor_version=__version__,
+        excluded=excluded,
+    )
+    return Profile(columns=tuple(columns), metadata=metadata)
+
+
+def _sampled_bins(
+    frame: DataFrame,
+    plans: list[_Plan],
+    settings: ProfileSettings,
+    source: str,
+    excluded: dict[str, str],
+) -> tuple[NDArray[np.float64], dict[str, NDArray[np.float64]], _Edges, int]:
+    """The first pass: the probabilities, quantiles and bins of the numeric columns, and the
+    rows sampled. Numeric columns without a finite value are left out (into ``excluded``)."""
     numeric = [p for p in plans if p.kind == "numeric"]
-    probs, quantiles, edges = fixed_bins(bins_from, [p.name for p in numeric], source)
+    probs = np.arange(settings.sketch_bins + 1) / settings.sketch_bins
+    if not numeric:
+        return probs, {}, {}, 0
+    size, seed = settings.quantile_sample, settings.seed
+    names = [p.name for p in numeric]
+    # Known up front (from Parquet metadata, or a scan), so that partitions send only their
+    # rows under a common priority bound: about ``size`` rows in all, not ``size`` each.
+    expected = int(frame.count())
+    bound = priority_bound(expected, size)
+
+    def draw(data: pl.DataFrame, values: pl.DataFrame, bound: int | None) -> PrioritySample:
+        def take(rows: NDArray[np.int64]) -> NDArray[np.float64]:
+            taken = values[rows].to_numpy().astype(np.float64)
+            return taken.reshape(rows.shape[0], len(numeric))
+
+        return PrioritySample.of(
+            take, data.height, size=size, seed=seed, partition=partition_index(), bound=bound
+        )
+
+    def scan(data: pl.DataFrame) -> tuple[list[_NumericScan], PrioritySample]:
+        values = data.select(p.expr() for p in numeric)
+        scans = []
+        for series in values.iter_columns():
+            state = _NumericScan(0)
+            state.update(series, slice(0, 0), np.empty(0, dtype=np.int64))
+            scans.append(state)
+        return scans, draw(data, values, bound)
+
+    parts = map_partitions(frame, scan, names)
+    scans = parts[0][0]
+    for others, _ in parts[1:]:
+        for into, other in zip(scans, others, strict=True):
+            into.merge(other)
+    sample = PrioritySample.union([part for _, part in parts])
+    if scans[0].rows != expected:
+        raise DataFileError(
+            f"{source}: read {scans[0].rows} rows, expected {expected}; did it change?"
+        )
+    if scans[0].rows == 0:
+        raise DataFileError(f"{source}: no rows to profile")
+    if sample.count < min(expected, size):
+        # Fewer rows under the bound than the sample needs (a chance of 1.3e-14): every
+        # partition sends its own smallest instead, which hold the same smallest rows overall.
+        def unbounded(data: pl.DataFrame) -> PrioritySample:
+            return draw(data, data.select(p.expr() for p in numeric), None)
+
+        sample = PrioritySample.union(map_partitions(frame, unbounded, names))
+    quantiles: dict[str, NDArray[np.float64]] = {}
+    edges: _Edges = {}
+    for i, (plan, state) in enumerate(zip(numeric, scans, strict=True)):
+        if not state.has_finite:
+            _left_out(plan.name, plan.role, "has no finite value", source, excluded)
+            continue
+        quantiles[plan.name], edges[plan.name] = edges_from_sample(
+            sample.values[:, i], state.min, state.max, probs=probs, bins=settings.bins
+        )
+    return probs, quantiles, edges, sample.count
+
+
+def _count(
+    frame: DataFrame,
+    plans: list[_Plan],
+    edges: _Edges,
+    probs: NDArray[np.float64],
+    quantiles: dict[str, NDArray[np.float64]],
+    settings: ProfileSettings,
+    source: str,
+    excluded: dict[str, str],
+) -> tuple[int, list[ColumnProfile]]:
+    """The second pass: the rows, and the profile of each column over ``edges``."""
 
     def count(data: pl.DataFrame) -> tuple[int, list[object]]:
         states: list[object] = []
@@ -128,21 +246,7 @@ def profile_spark(
         columns.append(column)
     if not columns:
         raise ColumnError(f"{source}: no column left to profile")
-    metadata = ProfileMetadata(
-        format_version=PROFILE_FORMAT_VERSION,
-        created_at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-        source=source,
-        row_count=n_rows,
-        bins=bins_from.metadata.bins,
-        sketch_bins=bins_from.metadata.sketch_bins,
-        top_k=settings.top_k,
-        quantile_sample=bins_from.metadata.quantile_sample,
-        quantile_sample_rows=bins_from.metadata.quantile_sample_rows,
-        seed=bins_from.metadata.seed,
-        stream_monitor_version=__version__,
-        excluded=excluded,
-    )
-    return Profile(columns=tuple(columns), metadata=metadata)
+    return n_rows, columns
 
 
 def _roles(frame: DataFrame, schema: pl.Schema, source: str, *, skip: set[str]) -> dict[str, str]:
