@@ -9,10 +9,12 @@ columns, settings or reports. ``detectors.methods`` names them as score methods.
 - ``sturges_edges``, ``counts_in``, ``evidently_bins``: the bins Evidently scores PSI,
   Jensen-Shannon and chi-square on.
 - ``chi_square_evidently``, ``two_proportion_z``: Evidently's chi-square and z tests.
-- ``share_increase_p_value``: a one-sided Fisher exact test of a share's increase.
+- ``share_increase_p_value``: a one-sided Fisher exact test of a share's increase, computed
+  here (``hypergeom``): every ``check-drift`` column runs it, and ``scipy.stats`` would cost
+  more to import than scoring a million rows.
 
-scipy is imported inside the functions that need it: the stream loads this module through
-the method registry, and must not pay for scipy's import.
+scipy is imported inside the functions that need it (the KS p-value, chi-square's): the
+stream loads this module through the method registry, and must not pay for scipy's import.
 """
 
 from __future__ import annotations
@@ -23,6 +25,8 @@ from typing import NamedTuple
 import numpy as np
 from numba import njit
 from numpy.typing import ArrayLike, NDArray
+
+from stream_monitor.detectors.hypergeom import upper_tail
 
 __all__ = [
     "EVIDENTLY_VALUE_BINS",
@@ -253,16 +257,15 @@ def two_proportion_z(x1: int, n1: int, x2: int, n2: int) -> tuple[float, float]:
     if variance <= 0:
         return 0.0, 1.0
     z = abs(p1 - p2) / math.sqrt(variance)
-    from scipy.special import ndtr
-
-    return z, float(2 * ndtr(-z))
+    return z, math.erfc(z / math.sqrt(2))
 
 
 def share_increase_p_value(x_ref: int, n_ref: int, x_cur: int, n_cur: int) -> float:
     """One-sided p-value that ``x_cur / n_cur`` exceeds ``x_ref / n_ref``: Fisher's exact test
     (``scipy.stats.fisher_exact(..., alternative="greater")`` of the table current over
-    reference), the probability of ``x_cur`` or more of the ``x_ref + x_cur`` counted values
-    falling in the current sample. 1 when either sample is empty or nothing is counted now.
+    reference, computed by ``hypergeom.upper_tail``), the probability of ``x_cur`` or more
+    of the ``x_ref + x_cur`` counted values falling in the current sample. 1 when either sample is
+    empty or nothing is counted now.
 
     >>> round(share_increase_p_value(0, 1000, 10, 1000), 6)
     0.000955
@@ -271,6 +274,4 @@ def share_increase_p_value(x_ref: int, n_ref: int, x_cur: int, n_cur: int) -> fl
     """
     if n_ref <= 0 or n_cur <= 0 or x_cur <= 0:
         return 1.0
-    from scipy import stats
-
-    return float(min(stats.hypergeom.sf(x_cur - 1, n_ref + n_cur, x_ref + x_cur, n_cur), 1.0))
+    return min(upper_tail(x_cur, n_ref + n_cur, x_ref + x_cur, n_cur), 1.0)
