@@ -202,6 +202,7 @@ def test_spark_profile_is_deterministic(
 
     from stream_monitor.profile import write_profile
     from stream_monitor.spark import profile as spark_profile
+    from stream_monitor.spark import sample as spark_sample
 
     settings = ProfileSettings(multivariate=False, quantile_sample=1000, seed=5)
     passes: list[int] = []
@@ -216,6 +217,7 @@ def test_spark_profile_is_deterministic(
         if i == 2:
             monkeypatch.setattr(spark_profile, "priority_bound", lambda rows, size: 2**50)
             monkeypatch.setattr(spark_profile, "map_partitions", spy)
+            monkeypatch.setattr(spark_sample, "map_partitions", spy)
         frame = spark.read.parquet(str(data["ref"])).repartition(3, "id")
         profile = profile_spark(frame, settings, source="ref", bins_from=None)
         metadata = dataclasses.replace(profile.metadata, created_at="-")
