@@ -12,9 +12,11 @@ The second pass counts, over the edges: each partition counts its rows with the 
 engine's own per-batch states (``_NumericScan``, ``NumericSketch``, ``_CategoryCounts``) and
 the driver merges them, so the counts, null, NaN and infinity counts, minimum, maximum and
 categories equal those of the Polars engine over the same edges, exactly. The mean and
-standard deviation are sums of doubles, added per partition: they agree to rounding. The
-PCA reconstruction and seasonal counts are the Polars engine's; Spark profiles have no
-reconstruction, and ``--seasonality`` is refused in one line.
+standard deviation are sums of doubles, added per partition: they agree to rounding.
+
+Then, as on the Polars engine, the PCA reconstruction (``spark.multivariate``, one more
+pass drawing the rows it is fitted on). Seasonal counts are the Polars engine's:
+``--seasonality`` is refused in one line.
 """
 
 from __future__ import annotations
@@ -50,6 +52,7 @@ from stream_monitor.profile.model import (
 )
 from stream_monitor.roles import TEXT_DATE_SAMPLE, _text_dates, is_identifier
 from stream_monitor.spark._frames import map_partitions, polars_schema
+from stream_monitor.spark.multivariate import with_reconstruction
 from stream_monitor.spark.sample import (
     PrioritySample,
     complete_sample,
@@ -114,7 +117,8 @@ def profile_spark(
         stream_monitor_version=__version__,
         excluded=excluded,
     )
-    return Profile(columns=tuple(columns), metadata=metadata)
+    profile = Profile(columns=tuple(columns), metadata=metadata)
+    return with_reconstruction(frame, profile, settings)
 
 
 def _sampled_bins(
