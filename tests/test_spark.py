@@ -388,7 +388,7 @@ def test_cli_end_to_end(data: dict[str, Path], tmp_path: Path) -> None:
     assert "nope.parquet" in missing.stderr
 
 
-# --- multivariate (PCA reconstruction) drift -----------------------------------------------
+# --- multivariate (PCA reconstruction) drift and seasonal profiles ------------------------
 
 #: How close a Spark reconstruction's arrays are to the Polars engine's: the column means and
 #: deviations they standardise by are sums of doubles added per partition (equal to about
@@ -524,3 +524,53 @@ def test_spark_check_drift_multivariate_equals_polars(spark: Any, joint: dict[st
             assert _report(result) == _report(expected)
         if drifted:
             assert sorted(expected.multivariate.contributors) == ["a", "b"]
+
+
+def test_spark_seasonal_profile_equals_polars(spark: Any, joint: dict[str, Path]) -> None:
+    """``--seasonality`` on Spark: per-slot counts equal the Polars engine's, with an
+    aware or a naive timestamp, hourly or weekly, whatever the session's time zone; a
+    seasonal profile has no reconstruction on either engine, and check-drift against it
+    gives the same report."""
+    from stream_monitor import check_drift
+
+    zone = spark.conf.get("spark.sql.session.timeZone")
+    spark.conf.set("spark.sql.session.timeZone", "Asia/Kolkata")
+    try:
+        for period, timestamp in (("daily", "ts"), ("weekly", "naive")):
+            settings = ProfileSettings(seasonality=period, timestamp=timestamp)
+            polars = build_profile(joint["ref"], settings)
+            frame = spark.read.parquet(str(joint["ref_dir"]))
+            ours = profile_spark(frame, settings, source="ref", bins_from=None)
+            assert polars.seasonality is not None
+            assert ours.seasonality == polars.seasonality
+            assert (ours.reconstruction, polars.reconstruction) == (None, None)
+            assert _counts(ours) == _counts(polars)
+            assert ours.metadata.excluded == polars.metadata.excluded
+    finally:
+        spark.conf.set("spark.sql.session.timeZone", zone)
+    settings = DriftSettings()
+    expected = _report(check_drift(polars, joint["flip"], config=settings))
+    frame = spark.read.parquet(str(joint["flip"]))
+    result = check_drift_sketched(polars, SparkCurrent(frame, str(joint["flip"])), settings)
+    assert _report(result) == expected
+
+
+@pytest.mark.parametrize(
+    ("timestamp", "message"),
+    [("nope", "timestamp column 'nope' not found"), ("k", "timestamp column 'k' is Int64")],
+)
+def test_seasonal_timestamp_errors_are_one_line(
+    spark: Any,
+    joint: dict[str, Path],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    timestamp: str,
+    message: str,
+) -> None:
+    """A seasonal profile's timestamp column missing, or not a time: exit 2, one line."""
+    argv = ["profile", "--engine", "spark", "--data", str(joint["ref_dir"])]
+    argv += ["--seasonality", "daily", "--timestamp", timestamp]
+    assert main([*argv, "--out", str(tmp_path / "p.parquet")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1
+    assert message in err

@@ -14,9 +14,9 @@ the driver merges them, so the counts, null, NaN and infinity counts, minimum, m
 categories equal those of the Polars engine over the same edges, exactly. The mean and
 standard deviation are sums of doubles, added per partition: they agree to rounding.
 
-Then, as on the Polars engine, the PCA reconstruction (``spark.multivariate``, one more
-pass drawing the rows it is fitted on). Seasonal counts are the Polars engine's:
-``--seasonality`` is refused in one line.
+Then, as on the Polars engine, the seasonal counts (``spark.seasonal``, one more pass, when
+the settings ask for them) and the PCA reconstruction (``spark.multivariate``, one more pass
+drawing the rows it is fitted on).
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ from numpy.typing import NDArray
 from stream_monitor import __version__
 from stream_monitor.config import ProfileSettings
 from stream_monitor.detectors.histogram import NumericSketch
-from stream_monitor.errors import ColumnError, ConfigError, DataFileError
+from stream_monitor.errors import ColumnError, DataFileError
 from stream_monitor.profile.build import (
     _categorical,
     _CategoryCounts,
@@ -59,6 +59,7 @@ from stream_monitor.spark.sample import (
     partition_sample,
     priority_bound,
 )
+from stream_monitor.spark.seasonal import with_seasons
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame
@@ -72,8 +73,6 @@ def profile_spark(
     frame: DataFrame, settings: ProfileSettings, *, source: str, bins_from: Profile | None
 ) -> Profile:
     """The profile of ``frame``: numeric bins placed from the data, or those of ``bins_from``."""
-    if settings.seasonality is not None:
-        raise ConfigError("--seasonality: seasonal profiles need --engine polars")
     from pyspark.sql import functions as sf
 
     schema = polars_schema(frame)
@@ -117,7 +116,7 @@ def profile_spark(
         stream_monitor_version=__version__,
         excluded=excluded,
     )
-    profile = Profile(columns=tuple(columns), metadata=metadata)
+    profile = with_seasons(frame, Profile(columns=tuple(columns), metadata=metadata), settings)
     return with_reconstruction(frame, profile, settings)
 
 
