@@ -202,6 +202,7 @@ def test_spark_profile_is_deterministic(
 
     from stream_monitor.profile import write_profile
     from stream_monitor.spark import profile as spark_profile
+    from stream_monitor.spark import sample as spark_sample
 
     settings = ProfileSettings(multivariate=False, quantile_sample=1000, seed=5)
     passes: list[int] = []
@@ -216,6 +217,7 @@ def test_spark_profile_is_deterministic(
         if i == 2:
             monkeypatch.setattr(spark_profile, "priority_bound", lambda rows, size: 2**50)
             monkeypatch.setattr(spark_profile, "map_partitions", spy)
+            monkeypatch.setattr(spark_sample, "map_partitions", spy)
         frame = spark.read.parquet(str(data["ref"])).repartition(3, "id")
         profile = profile_spark(frame, settings, source="ref", bins_from=None)
         metadata = dataclasses.replace(profile.metadata, created_at="-")
@@ -325,8 +327,8 @@ def _cli(*args: str) -> subprocess.CompletedProcess[str]:
 def test_cli_end_to_end(data: dict[str, Path], tmp_path: Path) -> None:
     """``profile --engine spark``, with and without ``--bins-from``, and ``check-drift
     --engine spark`` from the command line: the same profile counts (every row sampled) and
-    JSON report as the Polars engine; a missing file is one line and exit 2, before Spark
-    starts."""
+    PCA reconstruction, and the same JSON report, multivariate drift included, as the Polars
+    engine; a missing file is one line and exit 2, before Spark starts."""
     runs = {
         (engine, bins): tmp_path / f"{engine}-{bins}.profile.parquet"
         for engine in ("polars", "spark")
@@ -347,7 +349,9 @@ def test_cli_end_to_end(data: dict[str, Path], tmp_path: Path) -> None:
         assert run.returncode == 0, run.stderr
     for bins in ("fixed", "sampled"):
         spark_profile = Profile.load(runs["spark", bins])
-        assert _counts(spark_profile) == _counts(Profile.load(runs["polars", bins]))
+        polars_profile = Profile.load(runs["polars", bins])
+        assert _counts(spark_profile) == _counts(polars_profile)
+        _assert_reconstructions_agree(spark_profile.reconstruction, polars_profile.reconstruction)
     reports = {}
     for engine in ("polars", "spark"):
         json_path = tmp_path / f"{engine}.json"
@@ -356,17 +360,17 @@ def test_cli_end_to_end(data: dict[str, Path], tmp_path: Path) -> None:
             "--engine",
             engine,
             "--reference-data-path",
-            str(data["profile"]),
+            str(runs["polars", "sampled"]),
             "--current-data-path",
             str(data["cur"]),
             "--json-path",
             str(json_path),
-            "--no-multivariate",
         )
         assert run.returncode == 0, run.stderr
         reports[engine] = json.loads(json_path.read_text())
         for key in RUN_KEYS:
             del reports[engine][key]
+    assert reports["spark"]["multivariate"]["features"] == ["x", "y", "count"]
     assert reports["spark"] == reports["polars"]
     missing = _cli(
         "profile",
@@ -382,3 +386,191 @@ def test_cli_end_to_end(data: dict[str, Path], tmp_path: Path) -> None:
     assert missing.returncode == 2
     assert missing.stderr.strip().count("\n") == 0
     assert "nope.parquet" in missing.stderr
+
+
+# --- multivariate (PCA reconstruction) drift and seasonal profiles ------------------------
+
+#: How close a Spark reconstruction's arrays are to the Polars engine's: the column means and
+#: deviations they standardise by are sums of doubles added per partition (equal to about
+#: 1e-15 relative, not to the bit), and ``numpy.cov`` may add the rows in another order.
+RTOL, ATOL = 1e-9, 1e-12
+
+
+def _correlated(n: int, sign: float, seed: int) -> pl.DataFrame:
+    """Features a and b correlated ``sign`` * 0.8, two more, a category, and a UTC and a
+    naive event time 7 minutes apart (every hour of the day and of the week seen)."""
+    rng = np.random.default_rng(seed)
+    a = rng.normal(0.0, 1.0, n)
+    b = sign * 0.8 * a + 0.6 * rng.normal(0.0, 1.0, n)
+    c = rng.exponential(2.0, n)
+    c[rng.random(n) < 0.02] = np.nan
+    start = np.datetime64("2026-01-05T00:00:00", "us")
+    times = start + np.arange(n) * np.timedelta64(7 * 60 + 13, "s")
+    return pl.DataFrame(
+        {
+            "a": a,
+            "b": b,
+            "c": c,
+            "k": rng.poisson(4.0, n),
+            "colour": rng.choice(["red", "green", "blue"], n),
+            "ts": pl.Series(times).dt.replace_time_zone("UTC"),
+            "naive": pl.Series(times + np.timedelta64(3, "h")),
+        }
+    ).with_columns(pl.when(pl.col("k") == 1).then(None).otherwise(pl.col("a")).alias("a"))
+
+
+@pytest.fixture(scope="module")
+def joint(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """A reference (a file, and a directory of three), the same process later ("same"), and
+    a current whose correlation of a and b flipped sign ("flip"); the Polars profile."""
+    root = tmp_path_factory.mktemp("spark_joint")
+    reference = _correlated(6000, 1.0, 11)
+    paths = {"ref": root / "ref.parquet", "ref_dir": root / "ref_dir"}
+    reference.write_parquet(paths["ref"])
+    paths["ref_dir"].mkdir()
+    for i in range(3):
+        reference.slice(i * 2000, 2000).write_parquet(paths["ref_dir"] / f"part-{i}.parquet")
+    for name, sign, seed in (("same", 1.0, 12), ("flip", -1.0, 13)):
+        paths[name] = root / f"{name}.parquet"
+        _correlated(4000, sign, seed).write_parquet(paths[name])
+    paths["profile"] = root / "ref.profile.parquet"
+    build_profile(paths["ref"], ProfileSettings()).save(paths["profile"])
+    return paths
+
+
+def _assert_reconstructions_agree(ours: Any, theirs: Any) -> None:
+    """Same features, components, error bins and counts; arrays within RTOL and ATOL."""
+    assert ours is not None
+    assert theirs is not None
+    assert ours.features == theirs.features
+    assert ours.components.shape == theirs.components.shape
+    for key in ("mean", "scale", "components", "residual"):
+        np.testing.assert_allclose(getattr(ours, key), getattr(theirs, key), RTOL, ATOL)
+    error, expected = ours.error, theirs.error
+    assert error.counts.tolist() == expected.counts.tolist()
+    assert error.score_bin_of_fine.tolist() == expected.score_bin_of_fine.tolist()
+    for key in ("edges", "quantiles"):
+        np.testing.assert_allclose(getattr(error, key), getattr(expected, key), RTOL, ATOL)
+    for key in ("count", "null_count", "nan_count", "finite_count"):
+        assert getattr(error, key) == getattr(expected, key), key
+    for key in ("min", "max", "mean", "std"):
+        assert getattr(error, key) == pytest.approx(getattr(expected, key), rel=RTOL), key
+
+
+def test_spark_reconstruction_equals_polars(spark: Any, joint: dict[str, Path]) -> None:
+    """A reference of at most FIT_ROWS rows: Spark fits its PCA reconstruction on every row,
+    as the Polars engine does, to the same components and the same error bins and counts,
+    from a directory of files or from more partitions than files; read as one partition,
+    the rows come in the file's order, and the reconstruction is the Polars one exactly."""
+    polars = Profile.load(joint["profile"])
+    assert polars.reconstruction is not None
+    assert polars.reconstruction.features == ("a", "b", "c", "k")
+    for frame in (
+        spark.read.parquet(str(joint["ref_dir"])),
+        spark.read.parquet(str(joint["ref"])).repartition(4),
+        spark.read.parquet(str(joint["ref"])),
+    ):
+        ours = profile_spark(frame, ProfileSettings(), source="ref", bins_from=None)
+        assert _counts(ours) == _counts(polars)
+        _assert_reconstructions_agree(ours.reconstruction, polars.reconstruction)
+    assert frame.rdd.getNumPartitions() == 1
+    assert ours.reconstruction == polars.reconstruction
+
+
+def test_spark_reconstruction_from_a_sample(
+    spark: Any, joint: dict[str, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A reference of more than FIT_ROWS rows: Spark fits on its priority sample of FIT_ROWS
+    rows, in row order, with the Polars engine's own fit: exactly the reconstruction that
+    fit gives on those rows."""
+    from stream_monitor.profile import multivariate
+    from stream_monitor.profile.build import reconstruction_from_rows
+    from stream_monitor.spark.sample import priorities
+
+    monkeypatch.setattr(multivariate, "FIT_ROWS", 1000)
+    settings = ProfileSettings(seed=3)
+    frame = spark.read.parquet(str(joint["ref"]))
+    assert frame.rdd.getNumPartitions() == 1
+    ours = profile_spark(frame, settings, source="ref", bins_from=None)
+    rows = np.sort(np.argsort(priorities(3, 0, 6000), kind="stable")[:1000])
+    values = pl.read_parquet(joint["ref"]).select("a", "b", "c", "k").to_numpy()[rows]
+    columns = [ours.column(name) for name in ("a", "b", "c", "k")]
+    expected = reconstruction_from_rows(columns, values.astype(np.float64), ours, settings)
+    assert ours.reconstruction == expected
+    assert ours.reconstruction is not None
+    assert ours.reconstruction.error.count == 1000
+
+
+def test_spark_check_drift_multivariate_equals_polars(spark: Any, joint: dict[str, Path]) -> None:
+    """check-drift against a profile with a reconstruction, current data read by Spark in
+    several partitions: the same result and JSON report as the Polars engine, multivariate
+    section included; drift on the flipped correlation (naming a and b), none on the same
+    process."""
+    from stream_monitor import check_drift
+
+    profile = Profile.load(joint["profile"])
+    settings = DriftSettings()
+    for name, drifted in (("same", False), ("flip", True)):
+        expected = check_drift(profile, joint[name], config=settings)
+        assert expected.multivariate is not None
+        assert expected.multivariate.drift_detected is drifted
+        source = str(joint[name])
+        for frame in (
+            spark.read.parquet(source),
+            spark.read.parquet(source).repartition(3),
+        ):
+            result = check_drift_sketched(profile, SparkCurrent(frame, source), settings)
+            assert result.multivariate == expected.multivariate
+            assert _report(result) == _report(expected)
+        if drifted:
+            assert sorted(expected.multivariate.contributors) == ["a", "b"]
+
+
+def test_spark_seasonal_profile_equals_polars(spark: Any, joint: dict[str, Path]) -> None:
+    """``--seasonality`` on Spark: per-slot counts equal the Polars engine's, with an
+    aware or a naive timestamp, hourly or weekly, whatever the session's time zone; a
+    seasonal profile has no reconstruction on either engine, and check-drift against it
+    gives the same report."""
+    from stream_monitor import check_drift
+
+    zone = spark.conf.get("spark.sql.session.timeZone")
+    spark.conf.set("spark.sql.session.timeZone", "Asia/Kolkata")
+    try:
+        for period, timestamp in (("daily", "ts"), ("weekly", "naive")):
+            settings = ProfileSettings(seasonality=period, timestamp=timestamp)
+            polars = build_profile(joint["ref"], settings)
+            frame = spark.read.parquet(str(joint["ref_dir"]))
+            ours = profile_spark(frame, settings, source="ref", bins_from=None)
+            assert polars.seasonality is not None
+            assert ours.seasonality == polars.seasonality
+            assert (ours.reconstruction, polars.reconstruction) == (None, None)
+            assert _counts(ours) == _counts(polars)
+            assert ours.metadata.excluded == polars.metadata.excluded
+    finally:
+        spark.conf.set("spark.sql.session.timeZone", zone)
+    settings = DriftSettings()
+    expected = _report(check_drift(polars, joint["flip"], config=settings))
+    frame = spark.read.parquet(str(joint["flip"]))
+    result = check_drift_sketched(polars, SparkCurrent(frame, str(joint["flip"])), settings)
+    assert _report(result) == expected
+
+
+@pytest.mark.parametrize(
+    ("timestamp", "message"),
+    [("nope", "timestamp column 'nope' not found"), ("k", "timestamp column 'k' is Int64")],
+)
+def test_seasonal_timestamp_errors_are_one_line(
+    spark: Any,
+    joint: dict[str, Path],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    timestamp: str,
+    message: str,
+) -> None:
+    """A seasonal profile's timestamp column missing, or not a time: exit 2, one line."""
+    argv = ["profile", "--engine", "spark", "--data", str(joint["ref_dir"])]
+    argv += ["--seasonality", "daily", "--timestamp", timestamp]
+    assert main([*argv, "--out", str(tmp_path / "p.parquet")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1
+    assert message in err

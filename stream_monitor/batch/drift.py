@@ -118,7 +118,8 @@ from stream_monitor.profile.model import (
 from stream_monitor.roles import check_excluded, detect_roles
 
 if TYPE_CHECKING:
-    from stream_monitor.batch.multivariate import MultivariateDrift
+    from stream_monitor.batch.multivariate import MultivariateDrift, ReconstructionCurrent
+    from stream_monitor.profile.multivariate import Reconstruction
 
 __all__ = [
     "CategoricalHistogram",
@@ -1661,6 +1662,11 @@ class CurrentSketches(Protocol):
         """Every column counted against its profile, by name."""
         ...
 
+    def reconstruct(self, fitted: Reconstruction) -> tuple[ReconstructionCurrent, OrderStatistic]:
+        """Every row's reconstruction error counted into ``fitted``'s state, and the order
+        statistics of the finite errors."""
+        ...
+
 
 def check_drift_sketched(
     reference: Profile,
@@ -1671,19 +1677,16 @@ def check_drift_sketched(
 ) -> DriftResult:
     """``check_drift`` against a profile, of current data read by another engine.
 
-    Chunks (drift over time) and multivariate drift read the rows in order or in full, which
-    the merged states do not keep: asking for either is a ``ConfigError``.
+    Chunks (drift over time) read the rows in order, which the merged states do not keep:
+    asking for them is a ``ConfigError``. Multivariate drift is scored from the engine's
+    merged reconstruction states (``CurrentSketches.reconstruct``).
     """
+    from stream_monitor.batch.multivariate import multivariate_sketched
+
     settings = settings or DriftSettings()
     for key in ("chunk_by", "chunk_rows"):
         if getattr(settings, key) is not None:
             raise ConfigError(f"{settings.label(key)}: drift over time needs --engine polars")
-    if settings.multivariate and reference.reconstruction is not None:
-        raise ConfigError(
-            f"{reference_source or reference.metadata.source}: the profile holds a PCA "
-            "reconstruction, and multivariate drift needs --engine polars; pass "
-            "--no-multivariate (drift.multivariate: false) to score the columns alone"
-        )
     cur_schema = current.schema()
     current_rows = current.rows()
     if current_rows == 0:
@@ -1708,7 +1711,7 @@ def check_drift_sketched(
     return _result(
         plan,
         outcomes,
-        lambda _: None,
+        lambda _: multivariate_sketched(reference, current, settings),
         settings,
         scores_from="sketch",
         reference=(source, "profile", reference.metadata.row_count),

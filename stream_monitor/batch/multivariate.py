@@ -32,19 +32,26 @@ projection back from those components, is compared with the reference's errors.
 Multivariate drift does not count toward ``drift_share``; ``--fail-on multivariate`` selects
 it. Rows missing any feature have no error and are left out (the features' data quality sees
 their nulls).
+
+The current side is a state that merges exactly (``ReconstructionCurrent``: the errors
+counted into a ``NumericCurrent`` over the reference errors' bins, and each feature's sum of
+squared residuals as an exact integer), so that an engine may compute the errors of its
+pieces of the current data apart (``check_drift_sketched``) and get this report to the bit.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 import polars as pl
 from numpy.typing import NDArray
 
-from stream_monitor.batch.drift import ColumnDrift, Data, compare_numeric_sketch
+from stream_monitor.batch.current import NumericCurrent, OrderStatistic, exact_float, exact_sum
+from stream_monitor.batch.drift import ColumnDrift, Data, score_numeric_current
 from stream_monitor.batch.settings import DriftSettings
 from stream_monitor.config import ProfileSettings
 from stream_monitor.io import reading
@@ -52,12 +59,19 @@ from stream_monitor.profile.build import profile_frame
 from stream_monitor.profile.model import Profile
 from stream_monitor.profile.multivariate import EXPLAINED, Reconstruction
 
+if TYPE_CHECKING:
+    from stream_monitor.batch.drift import CurrentSketches
+
 __all__ = [
     "SIGMAS",
     "MultivariateDrift",
+    "ReconstructionCurrent",
     "compare_reconstruction",
+    "feature_values",
     "fit_reconstruction",
     "multivariate_drift",
+    "multivariate_sketched",
+    "score_reconstruction",
 ]
 
 #: Width of the band around the reference mean error, in standard errors (NannyML's 3).
@@ -128,14 +142,59 @@ def fit_reconstruction(reference: Data, features: Sequence[str]) -> Reconstructi
     return profile_frame(frame, settings, source=reference.source).reconstruction
 
 
+def feature_values(frame: pl.DataFrame, features: Sequence[str]) -> NDArray[np.float64]:
+    """The rows of ``frame``'s ``features`` as floats, one column each (null as NaN)."""
+    values = frame.select(pl.col(name).cast(pl.Float64, strict=False) for name in features)
+    if values.height == 0:
+        return np.empty((0, len(features)))
+    return values.to_numpy().astype(np.float64, copy=False).reshape(values.height, len(features))
+
+
 def _current_values(current: Data, features: Sequence[str]) -> NDArray[np.float64]:
     with reading(current.source):
         frame = current.frame.select(
             pl.col(name).cast(pl.Float64, strict=False) for name in features
         ).collect()
-    if frame.height == 0:
-        return np.empty((0, len(features)))
-    return frame.to_numpy().astype(np.float64, copy=False).reshape(frame.height, len(features))
+    return feature_values(frame, features)
+
+
+@dataclass
+class ReconstructionCurrent:
+    """The current rows' reconstruction errors, as a state that merges exactly.
+
+    ``error`` counts the errors into the reference errors' bins (a row missing a feature
+    counts as NaN); ``squared[j]`` is the exact sum (``exact_sum``, in units of 2**-1074) of
+    feature ``j``'s squared residual over the rows whose error is finite.
+    """
+
+    error: NumericCurrent
+    squared: list[int] = field(default_factory=list)
+
+    @classmethod
+    def of(cls, fitted: Reconstruction) -> ReconstructionCurrent:
+        """An empty state for the current side of ``fitted``."""
+        return cls(NumericCurrent.of(fitted.error), [0] * len(fitted.features))
+
+    def update(self, errors: NDArray[np.float64], squared: NDArray[np.float64]) -> None:
+        """Count rows: their errors and squared residuals (``Reconstruction.errors``)."""
+        self.error.update(errors, 0)
+        finite = squared[np.isfinite(errors)]
+        for j in range(len(self.squared)):
+            self.squared[j] += exact_sum(np.ascontiguousarray(finite[:, j]))
+
+    def merge(self, other: ReconstructionCurrent) -> None:
+        """Add ``other``'s rows."""
+        self.error.merge(other.error)
+        self.squared = [a + b for a, b in zip(self.squared, other.squared, strict=True)]
+
+    def count(self, fitted: Reconstruction, values: NDArray[np.float64]) -> NDArray[np.float64]:
+        """Count the rows of ``values`` (one column per feature); return their errors."""
+        errors = np.empty(values.shape[0])
+        for start in range(0, values.shape[0], _CHUNK):
+            part, squared = fitted.errors(values[start : start + _CHUNK])
+            errors[start : start + _CHUNK] = part
+            self.update(part, squared)
+        return errors
 
 
 def compare_reconstruction(
@@ -156,22 +215,36 @@ def compare_reconstruction(
     ...       f" -> {flipped.current_mean:.3f}")
     0.362 ± 0.012 -> 1.063
     """
+    state = ReconstructionCurrent.of(fitted)
+    errors = state.count(fitted, values)
+    ordered = np.sort(errors[np.isfinite(errors)])
+    return score_reconstruction(fitted, state, lambda rank: float(ordered[rank]), settings)
+
+
+def score_reconstruction(
+    fitted: Reconstruction,
+    current: ReconstructionCurrent,
+    order_statistic: OrderStatistic,
+    settings: DriftSettings | None = None,
+) -> MultivariateDrift:
+    """Score the current rows counted into ``current`` (in any number of pieces, merged);
+    ``order_statistic(rank)`` gives the value at that rank among their finite errors."""
     settings = settings or DriftSettings()
-    errors = np.empty(values.shape[0])
-    squared_sum = np.zeros(len(fitted.features))
-    for start in range(0, values.shape[0], _CHUNK):
-        part, squared = fitted.errors(values[start : start + _CHUNK])
-        errors[start : start + _CHUNK] = part
-        squared_sum += np.nansum(squared, axis=0)
-    complete = np.isfinite(errors)
-    n = int(complete.sum())
+    n = current.error.n
     reference = fitted.error
-    current_mean = float(errors[complete].mean()) if n else math.nan
+    # From exact sums (the distribution summary's mean): the same however the rows were split.
+    current_mean = current.error.mean
     standard_error = reference.std / math.sqrt(n) if n else math.nan
     mean_drifted = bool(n) and abs(current_mean - reference.mean) > SIGMAS * standard_error
-    distribution = compare_numeric_sketch(reference, errors, 0, "feature", settings)
+    distribution = score_numeric_current(
+        reference, current.error, order_statistic, "feature", settings
+    )
     assert distribution is not None
-    current_residuals = squared_sum / n if n else np.full(len(fitted.features), np.nan)
+    if n:
+        # The exact sums over n, correctly rounded.
+        current_residuals = np.array([exact_float(total, n) for total in current.squared])
+    else:
+        current_residuals = np.full(len(fitted.features), np.nan)
     drifted = mean_drifted and distribution.drift_detected
     contributors: list[str] = []
     if drifted:
@@ -196,6 +269,34 @@ def compare_reconstruction(
     )
 
 
+def _profile_reconstruction(
+    profile: Profile, settings: DriftSettings
+) -> Reconstruction | str | None:
+    """The profile's reconstruction, if it is to be scored; a string says why it is not."""
+    fitted = profile.reconstruction
+    if not settings.multivariate or fitted is None:
+        return None
+    excluded = [name for name in fitted.features if name in settings.exclude]
+    if excluded:
+        return (
+            f"no multivariate drift: the profile's reconstruction uses the excluded "
+            f"column {excluded[0]!r}"
+        )
+    return fitted
+
+
+def multivariate_sketched(
+    reference: Profile, current: CurrentSketches, settings: DriftSettings
+) -> MultivariateDrift | str | None:
+    """``multivariate_drift`` against a profile, of current data read by another engine:
+    it counts its pieces' errors into merged states (``CurrentSketches.reconstruct``)."""
+    fitted = _profile_reconstruction(reference, settings)
+    if not isinstance(fitted, Reconstruction):
+        return fitted
+    state, order_statistic = current.reconstruct(fitted)
+    return score_reconstruction(fitted, state, order_statistic, settings)
+
+
 def multivariate_drift(
     reference: Data | Profile,
     current: Data,
@@ -211,15 +312,9 @@ def multivariate_drift(
     if not settings.multivariate:
         return None
     if isinstance(reference, Profile):
-        fitted = reference.reconstruction
-        if fitted is None:
-            return None
-        excluded = [name for name in fitted.features if name in settings.exclude]
-        if excluded:
-            return (
-                f"no multivariate drift: the profile's reconstruction uses the excluded "
-                f"column {excluded[0]!r}"
-            )
+        fitted = _profile_reconstruction(reference, settings)
+        if not isinstance(fitted, Reconstruction):
+            return fitted
     else:
         if len(numeric_features) < 2:
             return None

@@ -28,7 +28,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -61,6 +61,9 @@ __all__ = [
     "edges_from_sample",
     "profile_frame",
     "quantile_edges",
+    "reconstruction_features",
+    "reconstruction_from_rows",
+    "season_plan",
 ]
 
 BOOLEAN_CATEGORIES = ("false", "true")
@@ -416,10 +419,8 @@ def _with_reconstruction(
     """The profile with the PCA reconstruction of its numeric features (when it has two or
     more that vary): one more pass, over a sample of rows."""
     settings = settings or ProfileSettings()
-    numeric = [c for c in profile.columns if isinstance(c, NumericColumnProfile)]
-    columns = multivariate.eligible(numeric)
-    # The reconstruction error of cycling features cycles too, and is not scored per slot.
-    if not settings.multivariate or len(columns) < 2 or profile.seasonality is not None:
+    columns = reconstruction_features(profile, settings)
+    if not columns:
         return profile
     names = [c.name for c in columns]
     meta = profile.metadata
@@ -427,10 +428,37 @@ def _with_reconstruction(
         values = multivariate.sample_rows(
             batches([pl.col(n) for n in names], []), names, meta.row_count, settings.seed
         )
+    return replace(
+        profile, reconstruction=reconstruction_from_rows(columns, values, profile, settings)
+    )
+
+
+def reconstruction_features(
+    profile: Profile, settings: ProfileSettings
+) -> list[NumericColumnProfile]:
+    """The numeric features of ``profile`` its PCA reconstruction is fitted on; none when the
+    settings turn it off, fewer than two vary, or the profile is seasonal (the error of
+    cycling features cycles too, and is not scored per slot)."""
+    numeric = [c for c in profile.columns if isinstance(c, NumericColumnProfile)]
+    columns = multivariate.eligible(numeric)
+    if not settings.multivariate or len(columns) < 2 or profile.seasonality is not None:
+        return []
+    return columns
+
+
+def reconstruction_from_rows(
+    columns: Sequence[NumericColumnProfile],
+    values: NDArray[np.float64],
+    profile: Profile,
+    settings: ProfileSettings,
+) -> multivariate.Reconstruction | None:
+    """The reconstruction fitted on ``values`` (sampled rows, one column per feature of
+    ``columns``), with the profile of those rows' errors; None when too few rows are
+    complete. Every engine fits here, whatever the way it drew the rows."""
     try:
         mean, scale, components = multivariate.fit(columns, values)
     except ValueError:
-        return profile
+        return None
     errors, squared = multivariate.reconstruction_errors(values, mean, scale, components)
     error_settings = ProfileSettings(
         bins=settings.bins, sketch_bins=settings.sketch_bins, multivariate=False
@@ -438,23 +466,49 @@ def _with_reconstruction(
     error_profile = profile_frame(
         pl.DataFrame({multivariate.FEATURE: errors}).with_columns(pl.all().fill_nan(None)),
         error_settings,
-        source=f"{meta.source} (reconstruction errors)",
+        source=f"{profile.metadata.source} (reconstruction errors)",
     ).column(multivariate.FEATURE)
     assert isinstance(error_profile, NumericColumnProfile)
-    fitted = multivariate.Reconstruction(
-        tuple(names), mean, scale, components, np.nanmean(squared, axis=0), error_profile
+    return multivariate.Reconstruction(
+        tuple(c.name for c in columns),
+        mean,
+        scale,
+        components,
+        np.nanmean(squared, axis=0),
+        error_profile,
     )
-    return replace(profile, reconstruction=fitted)
+
+
+_Binners = dict[str, tuple[int, Callable[[pl.DataFrame], NDArray[np.int64]]]]
 
 
 def _with_seasons(profile: Profile, settings: ProfileSettings | None, batches: _Batches) -> Profile:
     """The profile with per-slot counts, if the settings ask for a seasonality: one more
     pass, counting each value into the bins the profile just fixed."""
-    if settings is None or settings.seasonality is None or settings.timestamp is None:
+    plan = season_plan(profile, settings)
+    if plan is None:
         return profile
+    period, timestamp, binners = plan
+    exprs = [pl.col(n) for n in dict.fromkeys([timestamp, *profile.names])]
+    source = profile.metadata.source
+    with reading(source):
+        try:
+            season = seasonal.build(period, timestamp, batches(exprs, []), binners)
+        except ValueError as error:
+            raise ColumnError(f"{source}: {error}") from error
+    return replace(profile, seasonality=season)
+
+
+def season_plan(
+    profile: Profile, settings: ProfileSettings | None
+) -> tuple[str, str, _Binners] | None:
+    """The period, timestamp column and per-column binning functions of the seasonal counts
+    the settings ask for (None when they ask for none); every engine counts with these."""
+    if settings is None or settings.seasonality is None or settings.timestamp is None:
+        return None
     from stream_monitor.engine.dataset import category_codes
 
-    binners: dict[str, tuple[int, Callable[[pl.DataFrame], NDArray[np.int64]]]] = {}
+    binners: _Binners = {}
     for column in profile.columns:
         if isinstance(column, NumericColumnProfile):
 
@@ -473,19 +527,10 @@ def _with_seasons(profile: Profile, settings: ProfileSettings | None, batches: _
                 return category_codes(frame, c)
 
             binners[column.name] = (column.counts.shape[0], categorical)
-    names = [settings.timestamp, *profile.names]
-    exprs = [pl.col(n) for n in dict.fromkeys(names)]
-    source = profile.metadata.source
     if settings.timestamp not in profile.metadata.excluded:
+        source = profile.metadata.source
         raise ColumnError(f"{source}: timestamp column {settings.timestamp!r} not found")
-    with reading(source):
-        try:
-            season = seasonal.build(
-                settings.seasonality, settings.timestamp, batches(exprs, []), binners
-            )
-        except ValueError as error:
-            raise ColumnError(f"{source}: {error}") from error
-    return replace(profile, seasonality=season)
+    return settings.seasonality, settings.timestamp, binners
 
 
 def fixed_bins(

@@ -50,6 +50,22 @@ class Seasonality:
         """How many slots the period has."""
         return PERIODS[self.period]
 
+    def merge(self, other: Seasonality) -> Seasonality:
+        """The counts of both sets of rows together (the same period, timestamp and columns).
+
+        >>> a = Seasonality("daily", "t", {"x": np.ones((24, 2), dtype=np.int64)})
+        >>> int(a.merge(a).counts["x"].sum())
+        96
+        """
+        if (self.period, self.timestamp, self.counts.keys()) != (
+            other.period,
+            other.timestamp,
+            other.counts.keys(),
+        ):
+            raise ValueError("only seasonal counts of the same slots and columns merge")
+        counts = {name: self.counts[name] + other.counts[name] for name in self.counts}
+        return Seasonality(self.period, self.timestamp, counts)
+
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Seasonality):
             return NotImplemented

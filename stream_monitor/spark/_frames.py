@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
 
 __all__ = [
+    "map_batches",
     "map_partitions",
     "partition_index",
     "polars_schema",
@@ -184,6 +185,28 @@ def map_partitions(
     selected_arrow_schema = to_arrow_schema(selected.schema)
     rows = selected.mapInArrow(run, "state binary").collect()
     return [pickle.loads(row["state"]) for row in rows]
+
+
+def map_batches(
+    frame: DataFrame,
+    work: Callable[[pl.DataFrame], pl.DataFrame],
+    columns: Sequence[str],
+    schema: str,
+) -> DataFrame:
+    """A frame of ``work`` applied to each Arrow batch of ``frame``'s ``columns``: a lazy
+    Spark frame of the columns ``schema`` (a DDL string) names, computed row by row again
+    whenever a job reads it, so ``work`` must give a row the same values in any batch."""
+    from pyspark.sql import functions as sf
+
+    selected = frame.select(*(sf.col(f"`{name}`") for name in columns))
+
+    def run(batches: Iterable[Any]) -> Iterable[Any]:
+        for batch in batches:
+            data = pl.from_arrow(batch)
+            assert isinstance(data, pl.DataFrame)
+            yield from work(data).to_arrow().to_batches()
+
+    return selected.mapInArrow(run, schema)
 
 
 def partition_index() -> int:

@@ -18,7 +18,7 @@ import numpy as np
 import polars as pl
 from numpy.typing import NDArray
 
-from stream_monitor.batch.current import CategoricalCurrent, NumericCurrent
+from stream_monitor.batch.current import CategoricalCurrent, NumericCurrent, OrderStatistic
 from stream_monitor.batch.drift import CurrentState, _numeric_series
 from stream_monitor.profile.model import ColumnProfile, NumericColumnProfile
 from stream_monitor.spark._frames import map_partitions, polars_schema
@@ -26,7 +26,10 @@ from stream_monitor.spark._frames import map_partitions, polars_schema
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame
 
-__all__ = ["SparkCurrent", "order_statistics"]
+    from stream_monitor.batch.multivariate import ReconstructionCurrent
+    from stream_monitor.profile.multivariate import Reconstruction
+
+__all__ = ["SparkCurrent", "order_statistics", "summary_ranks"]
 
 #: Values of one range collected to the driver, at most; larger ranges are narrowed first.
 COLLECT_LIMIT = 1_000_000
@@ -81,7 +84,7 @@ class SparkCurrent:
             for c, state in zip(profiles, merged, strict=True)
             if isinstance(state, NumericCurrent)
         }
-        ranks = {name: _ranks(state.n) for name, state in numeric.items() if state.n}
+        ranks = {name: summary_ranks(state.n) for name, state in numeric.items() if state.n}
         found = order_statistics(
             self.frame,
             {name: (numeric[name].min, numeric[name].max, numeric[name].n) for name in ranks},
@@ -95,8 +98,13 @@ class SparkCurrent:
                 out[column.name] = state
         return out
 
+    def reconstruct(self, fitted: Reconstruction) -> tuple[ReconstructionCurrent, OrderStatistic]:
+        from stream_monitor.spark.multivariate import reconstruct
 
-def _ranks(n: int) -> list[int]:
+        return reconstruct(self.frame, fitted)
+
+
+def summary_ranks(n: int) -> list[int]:
     """The ranks the summary's quantiles read (``drift._quantiles_at``)."""
     from stream_monitor.batch.drift import _QUANTILES, _quantiles_at
 

@@ -12,9 +12,11 @@ The second pass counts, over the edges: each partition counts its rows with the 
 engine's own per-batch states (``_NumericScan``, ``NumericSketch``, ``_CategoryCounts``) and
 the driver merges them, so the counts, null, NaN and infinity counts, minimum, maximum and
 categories equal those of the Polars engine over the same edges, exactly. The mean and
-standard deviation are sums of doubles, added per partition: they agree to rounding. The
-PCA reconstruction and seasonal counts are the Polars engine's; Spark profiles have no
-reconstruction, and ``--seasonality`` is refused in one line.
+standard deviation are sums of doubles, added per partition: they agree to rounding.
+
+Then, as on the Polars engine, the seasonal counts (``spark.seasonal``, one more pass, when
+the settings ask for them) and the PCA reconstruction (``spark.multivariate``, one more pass
+drawing the rows it is fitted on).
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ from numpy.typing import NDArray
 from stream_monitor import __version__
 from stream_monitor.config import ProfileSettings
 from stream_monitor.detectors.histogram import NumericSketch
-from stream_monitor.errors import ColumnError, ConfigError, DataFileError
+from stream_monitor.errors import ColumnError, DataFileError
 from stream_monitor.profile.build import (
     _categorical,
     _CategoryCounts,
@@ -49,8 +51,15 @@ from stream_monitor.profile.model import (
     ProfileMetadata,
 )
 from stream_monitor.roles import TEXT_DATE_SAMPLE, _text_dates, is_identifier
-from stream_monitor.spark._frames import map_partitions, partition_index, polars_schema
-from stream_monitor.spark.sample import PrioritySample, priority_bound
+from stream_monitor.spark._frames import map_partitions, polars_schema
+from stream_monitor.spark.multivariate import with_reconstruction
+from stream_monitor.spark.sample import (
+    PrioritySample,
+    complete_sample,
+    partition_sample,
+    priority_bound,
+)
+from stream_monitor.spark.seasonal import with_seasons
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame
@@ -64,8 +73,6 @@ def profile_spark(
     frame: DataFrame, settings: ProfileSettings, *, source: str, bins_from: Profile | None
 ) -> Profile:
     """The profile of ``frame``: numeric bins placed from the data, or those of ``bins_from``."""
-    if settings.seasonality is not None:
-        raise ConfigError("--seasonality: seasonal profiles need --engine polars")
     from pyspark.sql import functions as sf
 
     schema = polars_schema(frame)
@@ -109,7 +116,8 @@ def profile_spark(
         stream_monitor_version=__version__,
         excluded=excluded,
     )
-    return Profile(columns=tuple(columns), metadata=metadata)
+    profile = with_seasons(frame, Profile(columns=tuple(columns), metadata=metadata), settings)
+    return with_reconstruction(frame, profile, settings)
 
 
 def _sampled_bins(
@@ -132,43 +140,31 @@ def _sampled_bins(
     expected = int(frame.count())
     bound = priority_bound(expected, size)
 
-    def draw(data: pl.DataFrame, values: pl.DataFrame, bound: int | None) -> PrioritySample:
-        def take(rows: NDArray[np.int64]) -> NDArray[np.float64]:
-            taken = values[rows].to_numpy().astype(np.float64)
-            return taken.reshape(rows.shape[0], len(numeric))
-
-        return PrioritySample.of(
-            take, data.height, size=size, seed=seed, partition=partition_index(), bound=bound
-        )
+    def select(data: pl.DataFrame) -> pl.DataFrame:
+        return data.select(p.expr() for p in numeric)
 
     def scan(data: pl.DataFrame) -> tuple[list[_NumericScan], PrioritySample]:
-        values = data.select(p.expr() for p in numeric)
+        values = select(data)
         scans = []
         for series in values.iter_columns():
             state = _NumericScan(0)
             state.update(series, slice(0, 0), np.empty(0, dtype=np.int64))
             scans.append(state)
-        return scans, draw(data, values, bound)
+        return scans, partition_sample(values, size=size, seed=seed, bound=bound)
 
     parts = map_partitions(frame, scan, names)
     scans = parts[0][0]
     for others, _ in parts[1:]:
         for into, other in zip(scans, others, strict=True):
             into.merge(other)
-    sample = PrioritySample.union([part for _, part in parts])
     if scans[0].rows != expected:
         raise DataFileError(
             f"{source}: read {scans[0].rows} rows, expected {expected}; did it change?"
         )
     if scans[0].rows == 0:
         raise DataFileError(f"{source}: no rows to profile")
-    if sample.count < min(expected, size):
-        # Fewer rows under the bound than the sample needs (a chance of 1.3e-14): every
-        # partition sends its own smallest instead, which hold the same smallest rows overall.
-        def unbounded(data: pl.DataFrame) -> PrioritySample:
-            return draw(data, data.select(p.expr() for p in numeric), None)
-
-        sample = PrioritySample.union(map_partitions(frame, unbounded, names))
+    sample = PrioritySample.union([part for _, part in parts])
+    sample = complete_sample(sample, frame, select, names, seed=seed, rows=expected)
     quantiles: dict[str, NDArray[np.float64]] = {}
     edges: _Edges = {}
     for i, (plan, state) in enumerate(zip(numeric, scans, strict=True)):
