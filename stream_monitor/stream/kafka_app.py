@@ -237,7 +237,15 @@ class KafkaMonitor:
                 log.warning("consumer close failed", extra={"reason": error.args[0].str()})
         if self.callback_error is not None:  # from the last revoke, run by close()
             log.warning("final revoke failed", extra={"reason": repr(self.callback_error)})
-        self.producer.flush(30)
+        try:
+            self.producer.flush(30)
+        except Exception as error:
+            if not self.failed:
+                raise
+            # A fenced producer can fail its last flush too (a delivery callback raising
+            # inside librdkafka's call): the run's own error, already on its way, must stay
+            # the one that says why it stopped, and sets the exit code.
+            log.warning("final flush failed", extra={"reason": repr(error)})
 
     def stop(self) -> None:
         """Ask the loop to finish its batch, checkpoint and close (signal-safe)."""
