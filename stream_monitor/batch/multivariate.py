@@ -152,9 +152,7 @@ def feature_values(frame: pl.DataFrame, features: Sequence[str]) -> NDArray[np.f
 
 def _current_values(current: Data, features: Sequence[str]) -> NDArray[np.float64]:
     with reading(current.source):
-        frame = current.frame.select(
-            pl.col(name).cast(pl.Float64, strict=False) for name in features
-        ).collect()
+        frame = current.frame.select(features).collect()
     return feature_values(frame, features)
 
 
