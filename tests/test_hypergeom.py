@@ -84,3 +84,33 @@ def test_upper_tail_support_edges(
     k: int, population: int, marked: int, drawn: int, expected: float
 ) -> None:
     assert upper_tail(k, population, marked, drawn) == expected
+
+
+def _exact_few_marked(k: int, population: int, marked: int, drawn: int) -> Fraction:
+    """The tail by the symmetric form C(drawn, x) C(population - drawn, marked - x) /
+    C(population, marked): exact and quick when few are marked, however large the rest."""
+    whole = math.comb(population, marked)
+    ways = sum(
+        math.comb(drawn, x) * math.comb(population - drawn, marked - x)
+        for x in range(k, marked + 1)
+    )
+    return Fraction(ways, whole)
+
+
+@pytest.mark.parametrize(
+    ("k", "population", "marked", "drawn"),
+    [
+        (5, 2_000_000, 5, 1_000_000),  # a column with 5 nulls, all in the current half
+        (4, 2_000_000, 5, 1_000_000),
+        (1, 2_000_000, 1, 1_000_000),
+        (3, 3_000_000, 3, 2_999_999),
+        (7, 1_200_117, 7, 1_000_000),
+    ],
+)
+def test_upper_tail_at_the_support_edge_of_large_tables(
+    k: int, population: int, marked: int, drawn: int
+) -> None:
+    """Above the mean the tail is summed from the other side, which starts at its support's
+    lower end: the sum stops there (it ran on through a million zero terms before)."""
+    expected = float(_exact_few_marked(k, population, marked, drawn))
+    assert upper_tail(k, population, marked, drawn) == pytest.approx(expected, rel=1e-13, abs=0)

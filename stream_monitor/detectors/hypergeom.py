@@ -89,10 +89,13 @@ def _pmf(x: int, marked: int, unmarked: int, drawn: int) -> float:
 
 
 def _lower_sum(x: int, marked: int, unmarked: int, drawn: int) -> float:
-    """``P(X <= x) / P(X = x)`` for ``x`` at or below the mean, summing term ratios."""
+    """``P(X <= x) / P(X = x)`` for ``x`` at or below the mean, summing term ratios down to
+    the support's lower end (R's ``pdhyper`` runs on to 0 there, adding zeros: a million of
+    them for 5 marked of 2,000,000 drawn 1,000,000)."""
     total = 0.0
     term = 1.0
-    while x > 0 and term >= _EPS * total:
+    lowest = max(0, drawn - unmarked)
+    while x > lowest and term >= _EPS * total:
         term *= x * (unmarked - drawn + x) / ((drawn + 1 - x) * (marked + 1 - x))
         total += term
         x -= 1
