@@ -8,8 +8,8 @@ row's *reconstruction error*, the distance between its standardised values and t
 projection back from those components, is compared with the reference's errors.
 
 - With a profile as the reference, its ``reconstruction`` is used as stored. With raw
-  reference data, the numeric features ``check-drift`` compared are profiled with
-  ``profile_frame``, which fits the same reconstruction the ``profile`` command would.
+  reference data, the numeric features ``check-drift`` compared are fitted as the
+  ``profile`` command would fit them (``fit_reconstruction``), from the same sample of rows.
 - **Mean** (NannyML's verdict): the current mean error is held to the band
   ``reference mean ± 3 · sd / sqrt(n)``, with ``sd`` the reference errors' standard deviation
   and ``n`` the current rows with every feature (the standard error of the mean of a chunk of
@@ -55,9 +55,9 @@ from stream_monitor.batch.drift import ColumnDrift, Data, score_numeric_current
 from stream_monitor.batch.settings import DriftSettings
 from stream_monitor.config import ProfileSettings
 from stream_monitor.io import reading
-from stream_monitor.profile.build import profile_frame
+from stream_monitor.profile.build import reconstruction_from_sample
 from stream_monitor.profile.model import Profile
-from stream_monitor.profile.multivariate import EXPLAINED, Reconstruction
+from stream_monitor.profile.multivariate import EXPLAINED, Reconstruction, sample_rows
 
 if TYPE_CHECKING:
     from stream_monitor.batch.drift import CurrentSketches
@@ -80,9 +80,6 @@ SIGMAS = 3.0
 TOP = 3
 #: Current rows whose errors are computed at once (a few float64 copies of them are held).
 _CHUNK = 65_536
-#: Rows sampled to place the features' quantile edges when a raw reference is profiled: the
-#: reconstruction uses only their means and standard deviations, which are over every row.
-_QUANTILE_SAMPLE = 10_000
 
 
 @dataclass(frozen=True)
@@ -129,17 +126,30 @@ class MultivariateDrift:
 
 def fit_reconstruction(reference: Data, features: Sequence[str]) -> Reconstruction | None:
     """The reconstruction the ``profile`` command would fit on these numeric features of the
-    reference (None with fewer than two that vary)."""
+    reference (None with fewer than two that vary): the same sample of rows, standardised
+    by each feature's mean and standard deviation over its finite values (these differ from
+    a profile's, which are summed a batch at a time, by rounding only: 1e-13)."""
     with reading(reference.source):
         frame = reference.frame.select(
             pl.col(name).cast(pl.Float64, strict=False) for name in features
         ).collect()
-    # Cast to floats, so that the profile's role detection does not take an integer feature
-    # ``check-drift`` compared for an identifier. The features' own bins are thrown away, so
-    # their edges come from a small sample; the means and deviations then differ from a full
-    # profile's by rounding only (1e-13).
-    settings = ProfileSettings(quantile_sample=_QUANTILE_SAMPLE)
-    return profile_frame(frame, settings, source=reference.source).reconstruction
+    finite = [pl.col(n).filter(pl.col(n).is_finite()) for n in features]
+    moments = frame.select(
+        *(f.mean().alias(f"mean{i}") for i, f in enumerate(finite)),
+        *(f.std(ddof=0).alias(f"std{i}") for i, f in enumerate(finite)),
+    ).row(0)
+    k = len(features)
+    mean = np.array(moments[:k], dtype=np.float64)
+    scale = np.array(moments[k:], dtype=np.float64)
+    varies = [i for i in range(k) if np.isfinite(scale[i]) and scale[i] > 0]
+    if len(varies) < 2:
+        return None
+    names = [features[i] for i in varies]
+    settings = ProfileSettings()
+    values = sample_rows(iter([frame]), names, frame.height, settings.seed)
+    return reconstruction_from_sample(
+        names, mean[varies], scale[varies], values, source=reference.source, settings=settings
+    )
 
 
 def feature_values(frame: pl.DataFrame, features: Sequence[str]) -> NDArray[np.float64]:

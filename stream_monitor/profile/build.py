@@ -63,6 +63,7 @@ __all__ = [
     "quantile_edges",
     "reconstruction_features",
     "reconstruction_from_rows",
+    "reconstruction_from_sample",
     "season_plan",
 ]
 
@@ -455,8 +456,30 @@ def reconstruction_from_rows(
     """The reconstruction fitted on ``values`` (sampled rows, one column per feature of
     ``columns``), with the profile of those rows' errors; None when too few rows are
     complete. Every engine fits here, whatever the way it drew the rows."""
+    return reconstruction_from_sample(
+        [c.name for c in columns],
+        np.array([c.mean for c in columns]),
+        np.array([c.std for c in columns]),
+        values,
+        source=profile.metadata.source,
+        settings=settings,
+    )
+
+
+def reconstruction_from_sample(
+    names: Sequence[str],
+    mean: NDArray[np.float64],
+    scale: NDArray[np.float64],
+    values: NDArray[np.float64],
+    *,
+    source: str,
+    settings: ProfileSettings,
+) -> multivariate.Reconstruction | None:
+    """The reconstruction of the features ``names`` (their means and standard deviations
+    over every reference row) fitted on the sampled rows ``values``, with the profile of
+    those rows' errors; None when too few rows are complete."""
     try:
-        mean, scale, components = multivariate.fit(columns, values)
+        components = multivariate.fit(mean, scale, values)
     except ValueError:
         return None
     errors, squared = multivariate.reconstruction_errors(values, mean, scale, components)
@@ -466,16 +489,11 @@ def reconstruction_from_rows(
     error_profile = profile_frame(
         pl.DataFrame({multivariate.FEATURE: errors}).with_columns(pl.all().fill_nan(None)),
         error_settings,
-        source=f"{profile.metadata.source} (reconstruction errors)",
+        source=f"{source} (reconstruction errors)",
     ).column(multivariate.FEATURE)
     assert isinstance(error_profile, NumericColumnProfile)
     return multivariate.Reconstruction(
-        tuple(c.name for c in columns),
-        mean,
-        scale,
-        components,
-        np.nanmean(squared, axis=0),
-        error_profile,
+        tuple(names), mean, scale, components, np.nanmean(squared, axis=0), error_profile
     )
 
 

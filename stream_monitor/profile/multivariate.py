@@ -177,11 +177,10 @@ def sample_rows(
 
 
 def fit(
-    columns: Sequence[NumericColumnProfile], values: NDArray[np.float64]
-) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]:
-    """``(mean, scale, components)`` fitted on the complete rows of ``values``."""
-    mean = np.array([c.mean for c in columns])
-    scale = np.array([c.std for c in columns])
+    mean: NDArray[np.float64], scale: NDArray[np.float64], values: NDArray[np.float64]
+) -> NDArray[np.float64]:
+    """The components fitted on the complete rows of ``values``, each standardised by the
+    features' ``mean`` and ``scale`` (their standard deviation over every reference row)."""
     z = (values - mean) / scale
     z = z[np.all(np.isfinite(z), axis=1)]
     if z.shape[0] < 2:
@@ -193,4 +192,5 @@ def fit(
     # Fix each component's sign (largest loading positive), so a fit is reproducible.
     components = vectors[:, order[:k]].T
     signs = np.sign(components[np.arange(k), np.argmax(np.abs(components), axis=1)])
-    return mean, scale, components * signs[:, None]
+    fitted: NDArray[np.float64] = components * signs[:, None]
+    return fitted
