@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -9,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from stream_monitor.batch.drift import SELF_CHECK_ENV
 from stream_monitor.config import ProfileSettings
 from stream_monitor.profile.build import build_profile
 from stream_monitor.profile.store import write_profile
@@ -16,6 +18,9 @@ from stream_monitor.synthetic import traffic
 
 # Make tests/strategies.py importable as a plain module.
 sys.path.insert(0, str(Path(__file__).parent))
+
+# Every drift report the tests make, in this process or a child's, is held to its schema.
+os.environ[SELF_CHECK_ENV] = "1"
 
 
 @pytest.fixture(autouse=True)

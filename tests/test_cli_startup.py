@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -10,6 +11,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from stream_monitor.batch.drift import SELF_CHECK_ENV
 from stream_monitor.cli import COMMANDS, build_parser, main
 from stream_monitor.detectors.methods import method_names
 from stream_monitor.synthetic import traffic
@@ -37,7 +39,7 @@ def test_each_subcommand_module_adds_its_flags_and_runner(command: str) -> None:
     assert len(subparser._actions) > 1  # more than -h
 
 
-def imported_after(code: str) -> set[str]:
+def imported_after(code: str, env: dict[str, str] | None = None) -> set[str]:
     """The modules a fresh interpreter has imported after running ``code``."""
     done = subprocess.run(
         [sys.executable, "-c", f"{code}\nimport sys\nprint(*sorted(sys.modules))"],
@@ -45,6 +47,7 @@ def imported_after(code: str) -> set[str]:
         text=True,
         timeout=120,
         check=True,
+        env=env,
     )
     return set(done.stdout.split())
 
@@ -159,7 +162,8 @@ def test_kernels_that_use_blas_still_get_numbas_own_check() -> None:
 def test_check_drift_with_its_default_scores_imports_no_scipy_stats(tmp_path: Path) -> None:
     """`check-drift` on data large enough for Wasserstein and Jensen-Shannon (every column's
     quality test and the multivariate drift included) imports neither ``scipy.stats`` nor
-    ``scipy.special``: their import took longer than scoring a million rows."""
+    ``scipy.special``: their import took longer than scoring a million rows. Nor, unless
+    asked to (``STREAM_MONITOR_SELF_CHECK``, which the test suite sets), jsonschema."""
     reference, current = tmp_path / "ref.parquet", tmp_path / "cur.parquet"
     traffic(3_000, seed=1).drop("id").write_parquet(reference)
     traffic(3_000, seed=2).drop("id").write_parquet(current)
@@ -173,7 +177,10 @@ def test_check_drift_with_its_default_scores_imports_no_scipy_stats(tmp_path: Pa
         "--json_path",
         str(out),
     ]
-    modules = imported_after(f"from stream_monitor.cli import main\nassert main({argv!r}) == 0")
+    # As a user runs it: without the test suite's check of every report against its schema.
+    env = {k: v for k, v in os.environ.items() if k != SELF_CHECK_ENV}
+    code = f"from stream_monitor.cli import main\nassert main({argv!r}) == 0"
+    modules = imported_after(code, env)
     report = json.loads(out.read_text())
     features = report["features"].values()
     assert {f["method"] for f in features} == {"wasserstein", "jensen_shannon"}
@@ -181,3 +188,5 @@ def test_check_drift_with_its_default_scores_imports_no_scipy_stats(tmp_path: Pa
     checks = [c for f in features for c in f["data_quality"]["checks"].values()]
     assert any(0 < c["p_value"] < 1 for c in checks)  # a Fisher test's tail was computed
     assert not NEVER & modules, sorted(NEVER & modules)
+    assert "jsonschema" not in modules
+    assert "jsonschema" in imported_after(code, {**env, SELF_CHECK_ENV: "1"})

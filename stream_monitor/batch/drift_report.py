@@ -19,9 +19,6 @@ from functools import cache
 from importlib import resources
 from typing import TYPE_CHECKING, Any
 
-from jsonschema import Draft202012Validator
-from jsonschema.exceptions import best_match
-
 from stream_monitor.batch.drift import (
     CategoricalHistogram,
     ColumnDrift,
@@ -33,6 +30,8 @@ from stream_monitor.batch.drift import (
 )
 
 if TYPE_CHECKING:
+    from jsonschema import Draft202012Validator
+
     from stream_monitor.batch.multivariate import MultivariateDrift
 
 __all__ = ["SCHEMA_VERSION", "build_report", "dumps_report", "report_schema", "validate_report"]
@@ -226,6 +225,8 @@ def report_schema() -> dict[str, Any]:
 
 @cache
 def _validator() -> Draft202012Validator:
+    from jsonschema import Draft202012Validator  # when asked to validate: 0.1 s to import
+
     schema = report_schema()
     Draft202012Validator.check_schema(schema)
     return Draft202012Validator(schema)
@@ -247,6 +248,8 @@ def validate_report(report: Mapping[str, Any]) -> None:
     chunks = report.get("chunks")
     if isinstance(chunks, list) and len(chunks) > 2:
         report = {**report, "chunks": [chunks[0], chunks[-1]]}
+    from jsonschema.exceptions import best_match
+
     error = best_match(_validator().iter_errors(report))
     if error is not None:
         where = "/".join(str(p) for p in error.absolute_path) or "(top level)"
