@@ -11,7 +11,7 @@ from stream_monitor import scenarios
 from stream_monitor.config import ProfileSettings
 from stream_monitor.profile.build import profile_frame
 from stream_monitor.profile.model import Profile
-from stream_monitor.profile.multivariate import EXPLAINED
+from stream_monitor.profile.multivariate import EXPLAINED, covariance
 from stream_monitor.profile.store import read_profile, write_profile
 from stream_monitor.stream.pipeline import Pipeline
 from stream_monitor.stream.settings import StreamSettings
@@ -27,6 +27,19 @@ def flip() -> scenarios.Scenario:
 def profile(flip: scenarios.Scenario) -> Profile:
     """The profile of the scenario's reference."""
     return profile_frame(flip.reference, source="reference")
+
+
+@pytest.mark.parametrize(("rows", "features"), [(2, 2), (1_000, 3), (200_000, 20)])
+def test_covariance_is_numpys(rows: int, features: int) -> None:
+    """The compiled covariance the fit uses is ``numpy.cov``'s, to rounding, on correlated
+    features of unequal scales and offsets."""
+    rng = np.random.default_rng(rows)
+    mixing = rng.normal(size=(features, features))
+    z = rng.normal(size=(rows, features)) @ mixing * rng.uniform(0.1, 10, features) + 5.0
+    expected = np.cov(z, rowvar=False)
+    got = covariance(z)
+    np.testing.assert_allclose(got, expected, rtol=1e-11, atol=1e-12 * np.abs(expected).max())
+    np.testing.assert_array_equal(got, got.T)
 
 
 def test_components_span_the_top_eigenvectors(flip: scenarios.Scenario, profile: Profile) -> None:
