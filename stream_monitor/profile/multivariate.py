@@ -219,4 +219,5 @@ def covariance(z: NDArray[np.float64]) -> NDArray[np.float64]:
             ci = centred[i]
             for j in range(d):
                 out[i, j] += ci * centred[j]
-    return out / (n - 1)
+    scaled: NDArray[np.float64] = out / (n - 1)
+    return scaled
