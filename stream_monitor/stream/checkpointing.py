@@ -243,6 +243,19 @@ class ExactlyOnce(AtLeastOnce):
         for partition in gone:
             self.committed.pop(partition, None)
 
+    def last_commits(self) -> list[tuple[list[TopicPartition], object]]:
+        """The owned partitions' last committed offsets, per consumer group with the
+        group's metadata (what the sweep sends, see ``sweep``)."""
+        offsets = [
+            TopicPartition(topic, partition, offset)
+            for (topic, partition), (offset, _) in sorted(self.committed.items())
+            if (topic, partition) in self.owned
+        ]
+        return [
+            (group, consumer.consumer_group_metadata())
+            for consumer, group in self.routes.by_consumer(offsets)
+        ]
+
     def abort(self) -> None:
         """Abort the open transaction and rewind to the last commit."""
         self.txn.abort()

@@ -43,7 +43,12 @@ from stream_monitor.stream.processor import Processor
 from stream_monitor.stream.settings import StreamSettings
 from stream_monitor.stream.sources import Partition
 from stream_monitor.stream.state_store import StateStore
-from stream_monitor.stream.transactions import FatalTransactionError, TransactionalProducer
+from stream_monitor.stream.sweep import Groups, Sweep
+from stream_monitor.stream.transactions import (
+    CALL_TIMEOUT_S,
+    FatalTransactionError,
+    TransactionalProducer,
+)
 
 __all__ = ["DeliveryError", "KafkaMonitor", "run_kafka"]
 
@@ -107,6 +112,9 @@ class KafkaMonitor:
         context = (self.delivery, self.stopping, self.metrics, self.owned)
         if settings.processing_guarantee == "exactly_once":
             transactional_id = f"stream-monitor-{settings.monitor}-{settings.instance_id}"
+            produced_to = [settings.alert_topic, settings.dead_letter_topic, settings.state_topic]
+            if settings.global_windows is not None:
+                produced_to.append(settings.partials_topic)
             self.txn = TransactionalProducer(
                 lambda: kafka_io.producer(
                     self.base, transactional_id=transactional_id, **settings.kafka_producer
@@ -115,6 +123,7 @@ class KafkaMonitor:
                 transaction_timeout_s=kafka_io.transaction_timeout_s(
                     {**settings.kafka, **settings.kafka_producer}
                 ),
+                sweep=Sweep(produced_to, self._last_commits, timeout_s=CALL_TIMEOUT_S),
             )
             self.checkpoints = ExactlyOnce(
                 self.pipeline, routes, self.state_store, self.txn, *context
@@ -156,6 +165,11 @@ class KafkaMonitor:
         if self.global_tier is not None and topic == self.global_tier.topic:
             return self.global_tier.consumer
         return self.consumer
+
+    def _last_commits(self) -> Groups:
+        """Exactly once: each consumer group's last committed offsets, for the sweep."""
+        checkpoints = self.checkpoints
+        return checkpoints.last_commits() if isinstance(checkpoints, ExactlyOnce) else []
 
     @property
     def producer(self) -> Producer:

@@ -16,6 +16,11 @@ one ("fenced by a newer instance") has two causes that librdkafka reports alike:
 aborted a transaction that outlived ``transaction.timeout.ms`` (a broker outage does that),
 or another live instance has the same ``instance_id``. The first is told by the age of the
 open transaction, and a new producer carries on; the second stops the run.
+
+An abort, ours or the broker's, can leave a partition's aborted records open (the broker
+skips the marker of a partition that has no leader just then), for our next commit there
+to publish. So the first transaction after ``init_transactions`` and after every abort is
+preceded by a sweep (``sweep``), an aborted transaction over every output partition.
 """
 
 from __future__ import annotations
@@ -88,8 +93,11 @@ class TransactionalProducer:
         *,
         transaction_timeout_s: float,
         call_timeout_s: float = CALL_TIMEOUT_S,
+        sweep: Callable[[Producer], None] | None = None,
     ) -> None:
         self.make = make
+        self.sweep = sweep
+        self.swept = sweep is None  # the sweep is due before the next transaction
         self.stopping = stopping
         self.timeout = call_timeout_s
         self.transaction_timeout = transaction_timeout_s
@@ -124,11 +132,38 @@ class TransactionalProducer:
                 raise FatalTransactionError("stopped while waiting for the transaction coordinator")
 
     def begin(self) -> None:
-        """Open a transaction if none is open (a local call: no broker round trip)."""
+        """Open a transaction if none is open (a local call: no broker round trip, unless
+        the sweep is due first)."""
         if not self.open:
+            if not self.swept:
+                self._sweep()
             self.producer.begin_transaction()
             self.open = True
             self.begun = time.monotonic()
+
+    def _sweep(self) -> None:
+        """Run the sweep in a transaction of its own and abort it; again until every
+        record of it was acknowledged and the abort went through on the same producer, or
+        the run stops."""
+        assert self.sweep is not None
+        while not self.swept:
+            producer = self.producer
+            producer.begin_transaction()
+            self.open = True
+            self.begun = time.monotonic()
+            try:
+                self.sweep(producer)
+                done = True
+            except KafkaException as error:
+                log.warning(
+                    "sweep failed, sweeping again", extra={"code": _kafka_error(error).name()}
+                )
+                done = False
+            self.abort()  # due again after this abort, unless the sweep is done
+            if done and self.producer is producer:
+                self.swept = True
+            elif self.stopping.wait(1.0):
+                raise FatalTransactionError("stopped while sweeping the output partitions")
 
     def recover_from_fatal(self, reason: str) -> None:
         """After a fatal error: go on with a new producer if the open transaction outlived
@@ -192,6 +227,7 @@ class TransactionalProducer:
             log.error("abort stuck, replacing the producer", extra={"call": str(error)})
             self.replace(stuck=True)
         self.open = False
+        self.swept = self.sweep is None
 
     def replace(self, *, stuck: bool = False) -> None:
         """Give the current producer up; a new one fences it and aborts its transaction."""
@@ -203,6 +239,7 @@ class TransactionalProducer:
             )
         self.producer = self.make()
         self.open = False
+        self.swept = self.sweep is None
         self.init()
 
     def _retrying(self, name: str, call: Callable[[], object], attempts: int = 3) -> None:
