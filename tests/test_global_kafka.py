@@ -143,17 +143,23 @@ def view(alerts: list[dict[str, Any]]) -> list[tuple[str, str, str, str]]:
     return sorted((a["alert_id"], a["feature"], a["detector"], a["incident"]["id"]) for a in alerts)
 
 
+def uninterrupted(deployment: dict[str, Any], name: str, topic_prefix: str) -> str:
+    """One instance over the whole input, run until its incidents resolve; its alert topic."""
+    whole = new_topic(topic_prefix, partitions=PARTITIONS)
+    produce_rows(whole, deployment["rows"], 0, ROWS)
+    path = config(deployment, name, "a", whole)
+    process = start(path)
+    wait_resolved(f"{name}-alerts", [path])
+    stop([process])
+    return f"{name}-alerts"
+
+
 def test_three_instances_a_kill_and_a_stop_give_the_global_alerts_of_one(
     deployment: dict[str, Any],
 ) -> None:
     run = uuid.uuid4().hex[:8]
     rows = deployment["rows"]
-    whole = new_topic("global-one", partitions=PARTITIONS)
-    produce_rows(whole, rows, 0, ROWS)
-    one = config(deployment, f"one-{run}", "a", whole)
-    process = start(one)
-    wait_resolved(f"one-{run}-alerts", [one])
-    stop([process])
+    single_topic = uninterrupted(deployment, f"one-{run}", "global-one")
 
     # Three instances. A third of the input is there when they start; once they have
     # committed most of it, instance b is killed (SIGKILL), the next third arrives and b
@@ -176,7 +182,7 @@ def test_three_instances_a_kill_and_a_stop_give_the_global_alerts_of_one(
     wait_resolved(f"three-{run}-alerts", paths)
     stop(processes)
     three = global_alerts(f"three-{run}-alerts")
-    single = global_alerts(f"one-{run}-alerts")
+    single = global_alerts(single_topic)
 
     assert view(single) == view(three)
     first = incident_id("g", "feature_drift", "income", 0)
