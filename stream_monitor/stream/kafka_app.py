@@ -2,7 +2,8 @@
 processor, the sinks, the checkpoints and the state store together.
 
 The loop: consume a batch, hand its ``Part``s (``kafka_source``) to the ``Processor``,
-whose alerts and dead letters go to the Kafka sinks (``kafka_sinks``); every
+whose alerts and dead letters go to the Kafka sinks (``kafka_sinks``). The processor scores
+batch k on a worker thread while the loop consumes batch k+1 (``inflight``); every
 ``commit_interval_s``, on partition revoke and on shutdown, checkpoint (``checkpointing``,
 which documents both delivery modes). On assign, each partition's latest checkpoint is read
 back from the state store (``state_store``) and restored, and consumption resumes at the
@@ -30,6 +31,7 @@ from stream_monitor.metrics import HealthServer, StreamMetrics
 from stream_monitor.profile.model import Profile
 from stream_monitor.stream import kafka_io, kafka_source
 from stream_monitor.stream.checkpointing import AtLeastOnce, ExactlyOnce, Routes, Stateful
+from stream_monitor.stream.inflight import InFlight
 from stream_monitor.stream.kafka_global import GlobalTier
 from stream_monitor.stream.kafka_sinks import (
     Delivery,
@@ -146,6 +148,9 @@ class KafkaMonitor:
             owns=self.owned.__contains__,
             partials=partials,
         )
+        self.batch = InFlight(lambda messages: self._process(messages))
+        self.submitted = 0  # the message count once the batch in flight is processed
+        self.unrecoverable: KafkaException | None = None
 
     # -- where a partition lives: tier 1 (input topics) or tier 2 (the partials topic) --------
     def _monitor_of(self, partition: Partition) -> Stateful:
@@ -197,23 +202,30 @@ class KafkaMonitor:
         if self.txn is not None:
             self.txn.init()
         try:
-            while not self.stopping.is_set():
-                counters = self.pipeline.counters
-                remaining = None if max_records is None else max_records - counters.messages
-                if remaining is not None and remaining <= 0:
-                    break
-                want = s.batch_size if remaining is None else min(s.batch_size, remaining)
+            while True:
                 try:
+                    want = self._want(max_records)
+                    if want <= 0:
+                        if not self.batch.busy:
+                            break
+                        self.batch.settle()
+                        continue
                     messages = self.consumer.consume(num_messages=want, timeout=s.batch_timeout_s)
                     self._raise_from_callback()
                     self.metrics.polled()
-                    if messages:
-                        self._process(messages)
+                    # Batch k is scored while batch k+1 is consumed; everything else waits
+                    # for it (see ``inflight``).
+                    self.batch.settle()
                     if self.global_tier is not None:
                         self._process_global()
                     if self.checkpoints.due(s.commit_interval_s):
                         self.checkpoint()
+                    if messages:
+                        self.submitted = self.pipeline.counters.messages + len(messages)
+                        self.batch.submit(messages)
                 except KafkaException as error:
+                    # After an error of batch k, batch k+1 is dropped unseen: it was fetched
+                    # before the rewind.
                     self._recover(error)
             self.checkpoint()
         except BaseException:
@@ -235,7 +247,18 @@ class KafkaMonitor:
         )
         return counters
 
+    def _want(self, max_records: int | None) -> int:
+        """How many messages the next ``consume`` may take: 0 once stopping, or once
+        ``max_records`` are processed or in flight."""
+        if self.stopping.is_set():
+            return 0
+        if max_records is None:
+            return self.settings.batch_size
+        done = self.pipeline.counters.messages if not self.batch.busy else self.submitted
+        return min(self.settings.batch_size, max_records - done)
+
     def _close(self) -> None:
+        self.batch.close()
         try:
             if self.txn is not None and self.txn.open:
                 self.txn.abort()
@@ -290,8 +313,21 @@ class KafkaMonitor:
         self.checkpoints.begin()
         self.checkpoints.dirty.update(self.global_tier.process(messages, self.owned))
 
+    def _settle(self) -> None:
+        """Wait for the batch in flight; recover from its Kafka error."""
+        try:
+            self.batch.settle()
+        except KafkaException as error:
+            self._recover(error)
+
     def _recover(self, error: KafkaException) -> None:
         """Handle a Kafka error raised by the loop: rewind after an abortable one, else stop."""
+        if error is self.unrecoverable:
+            raise error  # recovery was tried already (in a rebalance callback)
+        try:
+            self.batch.settle()  # the batch in flight ends before anything rewinds
+        except KafkaException as also:
+            log.warning("the batch in flight failed too", extra={"code": also.args[0].name()})
         self.producer.poll(0)  # serves the error callback, which names a fatal error's cause
         err = error.args[0]
         fatal = self.client_errors.fatal_error
@@ -312,6 +348,7 @@ class KafkaMonitor:
         )
         if fatal is not None:
             raise FatalTransactionError(fatal) from error
+        self.unrecoverable = error
         raise error
 
     # -- rebalances --------------------------------------------------------------------------
@@ -323,6 +360,7 @@ class KafkaMonitor:
 
         def guarded(consumer: Any, partitions: list[TopicPartition]) -> None:
             try:
+                self._settle()  # the batch in flight ends before partitions move
                 callback(consumer, partitions)
             except BaseException as error:
                 if self.callback_error is None:
