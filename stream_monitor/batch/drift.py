@@ -103,6 +103,7 @@ from stream_monitor.detectors.exact import (
 )
 from stream_monitor.detectors.methods import METHODS as SCORE_METHODS
 from stream_monitor.detectors.methods import Measure, SortedPair
+from stream_monitor.detectors.radix import sort_finite
 from stream_monitor.detectors.window import CategoricalReference
 from stream_monitor.engine.dataset import numeric_reference, numeric_values
 from stream_monitor.errors import ColumnError, ConfigError, DataFileError
@@ -598,13 +599,8 @@ def _categorical_histogram(
 
 def _finite_sorted(values: ArrayLike, nulls: int = 0) -> tuple[NDArray[np.float64], NonFinite]:
     """The finite values, sorted, and the others counted: NaN with ``nulls``, infinities."""
-    arr = np.asarray(values, dtype=np.float64)
-    finite = np.isfinite(arr)
-    if finite.all():
-        return np.sort(arr), NonFinite(nulls, 0)
-    kept = arr[finite]
-    inf = int(np.count_nonzero(np.isinf(arr)))
-    return np.sort(kept), NonFinite(nulls + arr.shape[0] - kept.shape[0] - inf, inf)
+    ordered, nan, inf = sort_finite(np.asarray(values, dtype=np.float64))
+    return ordered, NonFinite(nulls + nan, inf)
 
 
 def compare_numeric(
@@ -808,7 +804,7 @@ def compare_numeric_sketch(
     with none finite, no score (NaN) and the data quality only."""
     current = NumericCurrent.of(column)
     current.update(values, nulls)
-    cs = np.sort(values[np.isfinite(values)])
+    cs, _, _ = sort_finite(values)
     return score_numeric_current(column, current, lambda rank: float(cs[rank]), role, settings)
 
 

@@ -54,6 +54,7 @@ from stream_monitor.batch.current import NumericCurrent, OrderStatistic, exact_f
 from stream_monitor.batch.drift import ColumnDrift, Data, score_numeric_current
 from stream_monitor.batch.settings import DriftSettings
 from stream_monitor.config import ProfileSettings
+from stream_monitor.detectors.radix import sort_finite
 from stream_monitor.io import reading
 from stream_monitor.profile.build import reconstruction_from_sample
 from stream_monitor.profile.model import Profile
@@ -225,7 +226,7 @@ def compare_reconstruction(
     """
     state = ReconstructionCurrent.of(fitted)
     errors = state.count(fitted, values)
-    ordered = np.sort(errors[np.isfinite(errors)])
+    ordered, _, _ = sort_finite(errors)
     return score_reconstruction(fitted, state, lambda rank: float(ordered[rank]), settings)
 
 
