@@ -161,10 +161,11 @@ def feature_values(frame: pl.DataFrame, features: Sequence[str]) -> NDArray[np.f
     return values.to_numpy().astype(np.float64, copy=False).reshape(values.height, len(features))
 
 
-def _current_values(current: Data, features: Sequence[str]) -> NDArray[np.float64]:
+def _current_values(current: Data, features: Sequence[str]) -> pl.DataFrame:
+    """The current data's features (as floats a chunk at a time by ``count``: one float
+    array of every row and feature would double the memory the frame takes)."""
     with reading(current.source):
-        frame = current.frame.select(features).collect()
-    return feature_values(frame, features)
+        return current.frame.select(features).collect()
 
 
 @dataclass
@@ -196,20 +197,31 @@ class ReconstructionCurrent:
         self.error.merge(other.error)
         self.squared = [a + b for a, b in zip(self.squared, other.squared, strict=True)]
 
-    def count(self, fitted: Reconstruction, values: NDArray[np.float64]) -> NDArray[np.float64]:
-        """Count the rows of ``values`` (one column per feature); return their errors."""
-        errors = np.empty(values.shape[0])
-        for start in range(0, values.shape[0], _CHUNK):
-            part, squared = fitted.errors(values[start : start + _CHUNK])
+    def count(
+        self, fitted: Reconstruction, values: NDArray[np.float64] | pl.DataFrame
+    ) -> NDArray[np.float64]:
+        """Count the rows of ``values`` (one column per feature, or a frame holding the
+        features, turned into floats a chunk of rows at a time); return their errors."""
+        rows = values.height if isinstance(values, pl.DataFrame) else values.shape[0]
+        errors = np.empty(rows)
+        for start in range(0, rows, _CHUNK):
+            if isinstance(values, pl.DataFrame):
+                chunk = feature_values(values.slice(start, _CHUNK), fitted.features)
+            else:
+                chunk = values[start : start + _CHUNK]
+            part, squared = fitted.errors(chunk)
             errors[start : start + _CHUNK] = part
             self.update(part, squared)
         return errors
 
 
 def compare_reconstruction(
-    fitted: Reconstruction, values: NDArray[np.float64], settings: DriftSettings | None = None
+    fitted: Reconstruction,
+    values: NDArray[np.float64] | pl.DataFrame,
+    settings: DriftSettings | None = None,
 ) -> MultivariateDrift:
-    """Score the rows of ``values`` (one column per feature of ``fitted``, in order).
+    """Score the rows of ``values`` (one column per feature of ``fitted``, in order, or a
+    frame holding them).
 
     >>> from stream_monitor.profile.build import profile_frame
     >>> rng = np.random.default_rng(0)
