@@ -165,14 +165,14 @@ def monitored(
     )
     monitor = KafkaMonitor(read_profile(profile_path), settings)
     stamps: list[float] = []
-    original = monitor._process
+    original = monitor._score
 
     def timed(messages: list[Any]) -> None:
         if not stamps:
             stamps.append(time.perf_counter())
         original(messages)
 
-    monitor._process = timed  # type: ignore[method-assign]
+    monitor._score = timed  # type: ignore[method-assign]
     samples: list[tuple[int, float]] = []
     stop = threading.Event()
 

@@ -4,7 +4,9 @@
 (Polars decoding, the Numba kernels) runs without the GIL, so the two overlap. The owner
 keeps one rule: nothing but the batch in flight touches the monitors, the checkpoints or
 the transaction until ``settle()`` has returned. Rebalance callbacks, checkpoints, the
-global tier and error recovery all settle first.
+global tier and error recovery all settle first. And the batch never calls the consumer
+(nor opens the transaction, whose sweep does): a rebalance callback holds the consumer
+while it waits for the batch.
 """
 
 from __future__ import annotations

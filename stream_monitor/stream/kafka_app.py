@@ -148,7 +148,7 @@ class KafkaMonitor:
             owns=self.owned.__contains__,
             partials=partials,
         )
-        self.batch = InFlight(lambda messages: self._process(messages))
+        self.batch = InFlight(lambda messages: self._score(messages))
         self.submitted = 0  # the message count once the batch in flight is processed
         self.unrecoverable: KafkaException | None = None
 
@@ -221,6 +221,10 @@ class KafkaMonitor:
                     if self.checkpoints.due(s.commit_interval_s):
                         self.checkpoint()
                     if messages:
+                        # The transaction opens here, not on the worker: opening it can
+                        # sweep, which asks the consumer for its group metadata, and a
+                        # rebalance callback holding the consumer waits for the worker.
+                        self.checkpoints.begin()
                         self.submitted = self.pipeline.counters.messages + len(messages)
                         self.batch.submit(messages)
                 except KafkaException as error:
@@ -295,6 +299,11 @@ class KafkaMonitor:
     # -- the batch ---------------------------------------------------------------------------
     def _process(self, messages: list[Message]) -> None:
         self.checkpoints.begin()
+        self._score(messages)
+
+    def _score(self, messages: list[Message]) -> None:
+        """The batch in flight's work (the transaction is open already): no call on the
+        consumer, which only the loop's thread may use."""
         parts = kafka_source.parts(
             messages, self.settings.input_topics, timestamps=self.global_tier is not None
         )
