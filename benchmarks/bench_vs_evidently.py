@@ -259,7 +259,12 @@ def _num(value: object) -> str:
 
 
 def compare(
-    rows: int, work: Path, evidently_python: Path, *, ours_too: bool = True
+    rows: int,
+    work: Path,
+    evidently_python: Path,
+    *,
+    ours_too: bool = True,
+    repeats: int = REPEATS,
 ) -> list[list[object]]:
     """Run one size; print its per-column table; return its summary row(s)."""
     reference, current = work / "reference.parquet", work / "current.parquet"
@@ -293,10 +298,10 @@ def compare(
         return summary
     # Without the multivariate drift first: the work Evidently's preset does (per-column
     # drift), plus our per-column data-quality tests.
-    # Ours is cheap to repeat: REPEATS interleaved runs of each, the median shown (single
+    # Ours is cheap to repeat: ``repeats`` interleaved runs of each, the median shown (single
     # runs on a 2-core machine move by +-30 %).
     offs, ons = [], []
-    for _ in range(REPEATS):
+    for _ in range(repeats):
         offs.append(run_stream_monitor(reference, current, work, multivariate=False))
         ons.append(run_stream_monitor(reference, current, work))
     columns_only, without = _median(offs)
@@ -386,7 +391,6 @@ def main() -> None:
         "--repeats", type=int, default=REPEATS, help="stream-monitor runs each (median shown)"
     )
     args = parser.parse_args()
-    globals()["REPEATS"] = args.repeats
     if args.stream_monitor:
         STREAM_MONITOR[:] = shlex.split(args.stream_monitor)
     if not args.evidently_python.exists():
@@ -407,10 +411,20 @@ def main() -> None:
         if args.keep is not None:
             work = args.keep / f"rows_{size}"
             work.mkdir(parents=True, exist_ok=True)
-            rows.extend(compare(size, work, args.evidently_python, ours_too=ours_too))
+            rows.extend(
+                compare(size, work, args.evidently_python, ours_too=ours_too, repeats=args.repeats)
+            )
         else:
             with tempfile.TemporaryDirectory(prefix="bench_vs_evidently_") as tmp:
-                rows.extend(compare(size, Path(tmp), args.evidently_python, ours_too=ours_too))
+                rows.extend(
+                    compare(
+                        size,
+                        Path(tmp),
+                        args.evidently_python,
+                        ours_too=ours_too,
+                        repeats=args.repeats,
+                    )
+                )
     print("\n### Summary (wall time and peak RSS of each process; ratios Evidently / ours)")
     header = ["rows", "tool", "seconds", "peak RSS MiB", "time ratio", "memory ratio", "agree"]
     print(table(header, rows))

@@ -340,11 +340,11 @@ def test_messages_fetched_before_a_rebalance_or_rewind_are_skipped(profile: Prof
         ]
 
     monitor.owned.add(("input", 0))
-    monitor._process(batch(0, 0, 100) + batch(1, 0, 100))  # partition 1 is not ours
+    monitor._score(batch(0, 0, 100) + batch(1, 0, 100))  # partition 1 is not ours
     assert monitor.pipeline.counters.messages == 100
     assert monitor.pipeline.monitor("input", 0).next_offset == 100
     assert ("input", 1) not in monitor.pipeline.monitors
-    monitor._process(batch(0, 40, 100))  # 40..99 again, then 100..139
+    monitor._score(batch(0, 40, 100))  # 40..99 again, then 100..139
     assert monitor.pipeline.counters.messages == 140
     assert monitor.pipeline.monitor("input", 0).messages == 140
     assert monitor.pipeline.monitor("input", 0).next_offset == 140

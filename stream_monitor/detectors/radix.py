@@ -19,9 +19,6 @@ from numpy.typing import NDArray
 
 __all__ = ["sort_finite"]
 
-# Below this many values np.sort is as fast, and needs no scratch arrays.
-_SMALL = 4096
-
 
 @njit(cache=True, nogil=True)
 def _radix_finite(values: NDArray[np.float64]) -> tuple[NDArray[np.float64], int, int]:
@@ -80,10 +77,4 @@ def _radix_finite(values: NDArray[np.float64]) -> tuple[NDArray[np.float64], int
 def sort_finite(values: NDArray[np.float64]) -> tuple[NDArray[np.float64], int, int]:
     """The finite values of a float64 array in ascending order, with how many were NaN and
     how many infinite."""
-    arr = np.ascontiguousarray(values, dtype=np.float64)
-    if arr.shape[0] >= _SMALL:
-        return _radix_finite(arr)
-    finite = np.isfinite(arr)
-    kept = arr[finite]
-    inf = int(np.count_nonzero(np.isinf(arr)))
-    return np.sort(kept), int(arr.shape[0] - kept.shape[0] - inf), inf
+    return _radix_finite(np.ascontiguousarray(values, dtype=np.float64))

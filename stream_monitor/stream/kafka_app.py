@@ -297,10 +297,6 @@ class KafkaMonitor:
         self.checkpoints.checkpoint(partitions)
 
     # -- the batch ---------------------------------------------------------------------------
-    def _process(self, messages: list[Message]) -> None:
-        self.checkpoints.begin()
-        self._score(messages)
-
     def _score(self, messages: list[Message]) -> None:
         """The batch in flight's work (the transaction is open already): no call on the
         consumer, which only the loop's thread may use."""
