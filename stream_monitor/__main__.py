@@ -2,6 +2,6 @@
 
 import sys
 
-from stream_monitor.cli import main
+from stream_monitor.cli import run_command
 
-sys.exit(main())
+sys.exit(run_command())

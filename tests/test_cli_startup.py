@@ -190,3 +190,44 @@ def test_check_drift_with_its_default_scores_imports_no_scipy_stats(tmp_path: Pa
     assert not NEVER & modules, sorted(NEVER & modules)
     assert "jsonschema" not in modules
     assert "jsonschema" in imported_after(code, {**env, SELF_CHECK_ENV: "1"})
+
+
+def test_the_process_entry_returns_mains_code_and_freezes_what_is_left(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """``run_command`` (the console script and ``python -m stream_monitor``) returns
+    ``main``'s exit code, with the objects left frozen out of the collector, so that the
+    interpreter's last collection at exit does not walk them."""
+    import gc
+
+    from stream_monitor import cli
+
+    monkeypatch.setattr(cli, "main", lambda: 3)
+    gc.unfreeze()
+    try:
+        assert cli.run_command() == 3
+        assert gc.get_freeze_count() > 0
+    finally:
+        gc.unfreeze()
+
+
+def test_the_console_script_and_module_run_the_process_entry(tmp_path: Path) -> None:
+    """``stream-monitor`` and ``python -m stream_monitor`` both go through ``run_command``:
+    at exit the objects are frozen, after a job's error too."""
+    import tomllib
+
+    pyproject = tomllib.loads((Path(__file__).parents[1] / "pyproject.toml").read_text())
+    assert pyproject["project"]["scripts"]["stream-monitor"] == "stream_monitor.cli:run_command"
+    missing = tmp_path / "missing.parquet"
+    code = (
+        "import atexit, gc, runpy, sys\n"
+        "atexit.register(lambda: print('frozen', gc.get_freeze_count() > 0, file=sys.stderr))\n"
+        f"sys.argv = ['stream-monitor', 'check-drift', '--reference_data_path', {str(missing)!r},"
+        f" '--current_data_path', {str(missing)!r}, '--json_path', {str(tmp_path / 'r.json')!r}]\n"
+        "runpy.run_module('stream_monitor', run_name='__main__')"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2
+    lines = done.stderr.splitlines()
+    assert lines[-1] == "frozen True"
+    assert "missing.parquet" in lines[0]
