@@ -17,12 +17,18 @@ import pytest
 from browser import Browser
 
 from stream_monitor import scenarios
-from stream_monitor.batch.drift import Data, DriftResult, check_drift
+from stream_monitor.batch.drift import Data, DriftResult, DriftWarning, check_drift
 from stream_monitor.batch.drift_report import build_report, validate_report
-from stream_monitor.batch.multivariate import SIGMAS, fit_reconstruction
+from stream_monitor.batch.multivariate import (
+    SIGMAS,
+    MultivariateDrift,
+    compare_reconstruction,
+    fit_reconstruction,
+)
 from stream_monitor.batch.report_html import render_html
 from stream_monitor.batch.settings import DriftSettings
 from stream_monitor.cli import EXIT_DRIFT, EXIT_OK, main
+from stream_monitor.errors import ColumnError
 from stream_monitor.profile import profile_frame, read_profile, write_profile
 from stream_monitor.profile.multivariate import EXPLAINED
 
@@ -157,6 +163,65 @@ def test_turned_off_excluded_or_too_few_features(flip: scenarios.Scenario) -> No
     result = check_drift(profile, current, DriftSettings(exclude=("heavy",)))
     assert result.multivariate is None
     assert "reconstruction uses the excluded column 'heavy'" in result.notes[-1]
+
+
+def same_numbers(shared: MultivariateDrift | None, direct: MultivariateDrift) -> None:
+    """Every number of the two, to the bit."""
+    assert shared is not None
+    for name in (
+        "features",
+        "components",
+        "reference_rows",
+        "current_rows",
+        "reference_mean",
+        "reference_std",
+        "current_mean",
+        "standard_error",
+        "reference_residuals",
+        "current_residuals",
+        "contributors",
+    ):
+        assert getattr(shared, name) == getattr(direct, name), name
+    assert shared.distribution.score == direct.distribution.score
+
+
+def test_features_read_once_give_the_direct_fit_and_errors(
+    flip: scenarios.Scenario, flipped: DriftResult
+) -> None:
+    """check-drift reads each numeric feature once, for its own score and the multivariate
+    drift (``SharedReads``: the fit from each column's piece, the second half of the rows
+    scored by another worker); its numbers are those of fitting the features and scoring
+    every current row in one go."""
+    after = flip.live.slice(scenarios.BEFORE)
+    fitted = fit_reconstruction(Data(flip.reference.lazy(), "ref"), NUMERIC)
+    assert fitted is not None
+    same_numbers(flipped.multivariate, compare_reconstruction(fitted, after))
+    assert flipped.multivariate is not None
+    assert flipped.multivariate.drift_detected
+
+
+def test_a_feature_left_out_is_left_out_of_the_fit(flip: scenarios.Scenario) -> None:
+    """A numeric feature with no finite reference value is left out of its own comparison
+    and of the multivariate drift, which is fitted on the others."""
+    reference = flip.reference.with_columns(pl.lit(float("nan")).alias("heavy"))
+    after = flip.live.slice(scenarios.BEFORE)
+    with pytest.warns(DriftWarning, match="'heavy' has no finite value"):
+        result = check_drift(Data(reference.lazy(), "ref"), Data(after.lazy(), "cur"))
+    others = [n for n in NUMERIC if n != "heavy"]
+    fitted = fit_reconstruction(Data(reference.lazy(), "ref"), others)
+    assert fitted is not None
+    assert fitted.features == tuple(others)
+    same_numbers(result.multivariate, compare_reconstruction(fitted, after))
+
+
+def test_an_error_in_a_feature_read_for_both_stops_the_job(flip: scenarios.Scenario) -> None:
+    """A feature that fails while its reference side is read for the multivariate drift
+    stops the job with its error (the fit, waiting for every feature, does not hang)."""
+    reference = flip.reference.with_columns(pl.lit("x").alias("heavy"))
+    current = flip.live.slice(scenarios.BEFORE).with_columns(pl.lit("x").alias("heavy"))
+    settings = DriftSettings(kinds={"heavy": "numeric"})
+    with pytest.raises(ColumnError, match="column 'heavy' holds values that are not numbers"):
+        check_drift(Data(reference.lazy(), "ref"), Data(current.lazy(), "cur"), settings)
 
 
 # -- the JSON report and the page --------------------------------------------------------------

@@ -64,6 +64,7 @@ import warnings
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
+from enum import Enum
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, Protocol, cast, runtime_checkable
@@ -119,7 +120,11 @@ from stream_monitor.profile.model import (
 from stream_monitor.roles import check_excluded, detect_roles
 
 if TYPE_CHECKING:
-    from stream_monitor.batch.multivariate import MultivariateDrift, ReconstructionCurrent
+    from stream_monitor.batch.multivariate import (
+        MultivariateDrift,
+        ReconstructionCurrent,
+        SharedReads,
+    )
     from stream_monitor.profile.multivariate import Reconstruction
 
 __all__ = [
@@ -154,6 +159,14 @@ _merge, _ks_statistic, _counts_in = merge_sorted, ks_statistic, counts_in
 # Columns compared at once. numpy's sort, Polars and the merge kernel release the GIL; each
 # numeric column in flight holds about four float64 copies of itself.
 _WORKERS = min(4, os.cpu_count() or 1)
+
+
+class _Side(Enum):
+    """A task on the pool that is no column's (``SharedReads``)."""
+
+    TASK = 1
+
+
 #: Set (to anything) to hold every drift report to its JSON Schema before it is written.
 SELF_CHECK_ENV = "STREAM_MONITOR_SELF_CHECK"
 
@@ -990,11 +1003,6 @@ def _read_series(data: Data, name: str) -> pl.Series:
         return data.frame.select(pl.col(name)).collect().get_column(name)
 
 
-def _read_numeric(data: Data, name: str) -> tuple[NDArray[np.float64], int]:
-    """The column's non-null values as float64 (NaN and infinities included), and its nulls."""
-    return _numeric_series(_read_series(data, name), data.source)
-
-
 def _numeric_series(series: pl.Series, source: str) -> tuple[NDArray[np.float64], int]:
     """The non-null values of ``series`` as float64 (NaN and infinities included), and its
     nulls. Dropping the nulls in Polars spares numpy a pass that writes NaN in their place."""
@@ -1283,15 +1291,22 @@ def _compare_column(
     current: Data,
     settings: DriftSettings,
     chunks: _Chunks | None = None,
+    shared: tuple[SharedReads, Future[_ReferenceSide | str]] | None = None,
 ) -> tuple[ColumnDrift | str, tuple[ColumnDrift, ...]]:
     """The column's drift, or why it was left out; and a feature's drift in each chunk.
 
     The reference side is read once; the whole current column and each chunk of it are
-    scored by the same ``_score``, so that a chunk scores as it would as the current data."""
-    side = _reference_side(column, reference)
+    scored by the same ``_score``, so that a chunk scores as it would as the current data.
+    A feature read for the multivariate drift (``shared``) comes with its reference side
+    read apart (``_shared_reference_side``), and takes its current column from the
+    features read together."""
+    side = _reference_side(column, reference) if shared is None else shared[1].result()
     if isinstance(side, str):
         return side, ()
-    series = _read_series(current, column.name)
+    if shared is None:
+        series = _read_series(current, column.name)
+    else:
+        series = shared[0].current_column(column.name)
     whole = _score(column, side, series, current.source, settings)
     if isinstance(whole, str) or chunks is None or column.role != "feature":
         return whole, ()
@@ -1306,17 +1321,34 @@ def _compare_column(
     return whole, tuple(each)
 
 
-def _reference_side(column: _Column, reference: Data | Profile) -> _ReferenceSide | str:
-    """What the current column is scored against, or why the column is left out."""
+def _shared_reference_side(
+    column: _Column, reference: Data, shared: SharedReads
+) -> _ReferenceSide | str:
+    """``_reference_side`` of a feature read for the multivariate drift, which is handed the
+    reference column; its piece is settled however this ends."""
+    try:
+        return _reference_side(column, reference, shared)
+    finally:
+        shared.settle(column.name)
+
+
+def _reference_side(
+    column: _Column, reference: Data | Profile, shared: SharedReads | None = None
+) -> _ReferenceSide | str:
+    """What the current column is scored against, or why the column is left out; a numeric
+    column read for ``shared`` is handed to it."""
     profile = column.profile
     if isinstance(profile, NumericColumnProfile | CategoricalColumnProfile):
         return profile
     assert isinstance(reference, Data)
     name = column.name
     if column.kind == "numeric":
-        rs, r_missing = _finite_sorted(*_read_numeric(reference, name))
+        series = _read_series(reference, name)
+        rs, r_missing = _finite_sorted(*_numeric_series(series, reference.source))
         if not rs.size:
             return f"{reference.source}: column {name!r} has no finite value"
+        if shared is not None:
+            shared.offer(name, series)
         return _RawNumeric(rs, r_missing)
     ref_counts, ref_missing = _read_counts(reference, name)
     if not ref_counts:
@@ -1525,19 +1557,36 @@ def check_drift(
     done = 0
     results: dict[str, tuple[ColumnDrift | str, tuple[ColumnDrift, ...]]] = {}
     concept: ConceptDrift | None = None
-    from stream_monitor.batch.multivariate import multivariate_drift
+    from stream_monitor.batch.multivariate import SharedReads, multivariate_drift
 
-    # The multivariate drift, the longest single task, starts first, beside the columns, on
-    # the numeric features planned; it is scored again below only if one of them is left out.
+    # With raw reference data, the numeric features planned are read once for their scores
+    # and the multivariate drift (``SharedReads``). With a profile, the multivariate drift
+    # starts first, beside the columns. It is scored again below only if a feature planned
+    # is left out.
     planned = [c.name for c in plan.columns if c.role == "feature" and c.kind == "numeric"]
+    shared: SharedReads | None = None
     early: Future[MultivariateDrift | str | None] | None = None
     with ThreadPoolExecutor(max_workers=_WORKERS) as pool:
-        if settings.multivariate:
+        tasks: dict[Future[Any], str | _Side | None] = {}
+        sides: dict[str, tuple[SharedReads, Future[_ReferenceSide | str]]] = {}
+        if settings.multivariate and isinstance(reference, Data) and len(planned) >= 2:
+            # The current features first, then the reference side of each: the fit has its
+            # pieces half-way through, and the multivariate drift is scored beside the rest.
+            shared = SharedReads(reference, planned, reference_rows)
+            tasks[pool.submit(shared.read_current, current)] = _Side.TASK
+            for c in plan.columns:
+                if c.name in planned:
+                    side = pool.submit(_shared_reference_side, c, reference, shared)
+                    sides[c.name] = (shared, side)
+            # Waited for in the pool's lifetime: it hands half its rows to the pool.
+            early = pool.submit(shared.score, settings, pool)
+            tasks[early] = _Side.TASK
+        elif settings.multivariate:
             early = pool.submit(multivariate_drift, reference, current, planned, settings)
-        tasks: dict[Future[Any], str | None] = {
-            pool.submit(_compare_column, c, reference, current, settings, chunks): c.name
-            for c in plan.columns
-        }
+        for c in plan.columns:
+            # Each reference side is let go of with its column's task (``pop``).
+            compare = (c, reference, current, settings, chunks, sides.pop(c.name, None))
+            tasks[pool.submit(_compare_column, *compare)] = c.name
         if plan.concept:
             assert isinstance(reference, Data)
             target, prediction = by_role["target"], by_role["prediction"]
@@ -1546,6 +1595,9 @@ def check_drift(
         try:
             for future in as_completed(tasks):
                 name = tasks[future]
+                if name is _Side.TASK:
+                    future.result()  # not a column's: an error stops here all the same
+                    continue
                 if name is None:
                     concept = future.result()
                 else:

@@ -10,6 +10,8 @@ projection back from those components, is compared with the reference's errors.
 - With a profile as the reference, its ``reconstruction`` is used as stored. With raw
   reference data, the numeric features ``check-drift`` compared are fitted as the
   ``profile`` command would fit them (``fit_reconstruction``), from the same sample of rows.
+  ``check-drift`` reads each of them once for its own score and for this (``SharedReads``):
+  the fit takes each reference column's piece (``fit_piece``) as the column is compared.
 - **Mean** (NannyML's verdict): the current mean error is held to the band
   ``reference mean ± 3 · sd / sqrt(n)``, with ``sd`` the reference errors' standard deviation
   and ``n`` the current rows with every feature (the standard error of the mean of a chunk of
@@ -43,8 +45,9 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from concurrent.futures import Executor, Future
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 import numpy as np
 import polars as pl
@@ -58,7 +61,7 @@ from stream_monitor.detectors.radix import sort_finite
 from stream_monitor.io import reading
 from stream_monitor.profile.build import reconstruction_from_sample
 from stream_monitor.profile.model import Profile
-from stream_monitor.profile.multivariate import EXPLAINED, Reconstruction, sample_rows
+from stream_monitor.profile.multivariate import EXPLAINED, Reconstruction, sampled_rows
 
 if TYPE_CHECKING:
     from stream_monitor.batch.drift import CurrentSketches
@@ -67,6 +70,7 @@ __all__ = [
     "SIGMAS",
     "MultivariateDrift",
     "ReconstructionCurrent",
+    "SharedReads",
     "compare_reconstruction",
     "feature_values",
     "fit_reconstruction",
@@ -131,26 +135,129 @@ def fit_reconstruction(reference: Data, features: Sequence[str]) -> Reconstructi
     by each feature's mean and standard deviation over its finite values (these differ from
     a profile's, which are summed a batch at a time, by rounding only: 1e-13)."""
     with reading(reference.source):
-        frame = reference.frame.select(
-            pl.col(name).cast(pl.Float64, strict=False) for name in features
-        ).collect()
-    finite = [pl.col(n).filter(pl.col(n).is_finite()) for n in features]
-    moments = frame.select(
-        *(f.mean().alias(f"mean{i}") for i, f in enumerate(finite)),
-        *(f.std(ddof=0).alias(f"std{i}") for i, f in enumerate(finite)),
-    ).row(0)
-    k = len(features)
-    mean = np.array(moments[:k], dtype=np.float64)
-    scale = np.array(moments[k:], dtype=np.float64)
-    varies = [i for i in range(k) if np.isfinite(scale[i]) and scale[i] > 0]
+        frame = reference.frame.select(features).collect()
+    rows = sampled_rows(frame.height, ProfileSettings().seed)
+    pieces = [fit_piece(frame.get_column(name), rows) for name in features]
+    return fit_from_pieces(features, pieces, reference.source)
+
+
+@dataclass(frozen=True)
+class FitPiece:
+    """What the fit needs of one reference feature, taken from the column alone: the mean
+    and standard deviation of its finite values (NaN when it has none) and its values at
+    the sampled rows (``sampled_rows``; null as NaN)."""
+
+    mean: float
+    std: float
+    sample: NDArray[np.float64]
+
+
+def fit_piece(series: pl.Series, rows: NDArray[np.int64] | None) -> FitPiece:
+    """The fit's piece of one reference feature (``rows``: the sampled rows, None for all)."""
+    # One chunk: a mean summed chunk by chunk would depend on how the column was read.
+    values = series.cast(pl.Float64, strict=False).rechunk()
+    finite = values.filter(values.is_finite())
+    mean, std = finite.mean(), finite.std(ddof=0)
+    sample = values if rows is None else values.gather(rows)
+    return FitPiece(
+        math.nan if mean is None else float(cast(float, mean)),
+        math.nan if std is None else float(cast(float, std)),
+        sample.to_numpy().astype(np.float64, copy=False),
+    )
+
+
+def fit_from_pieces(
+    features: Sequence[str], pieces: Sequence[FitPiece], source: str
+) -> Reconstruction | None:
+    """``fit_reconstruction`` from each feature's piece, in the order of ``features``."""
+    mean = np.array([p.mean for p in pieces], dtype=np.float64)
+    scale = np.array([p.std for p in pieces], dtype=np.float64)
+    varies = [i for i in range(len(features)) if np.isfinite(scale[i]) and scale[i] > 0]
     if len(varies) < 2:
         return None
     names = [features[i] for i in varies]
-    settings = ProfileSettings()
-    values = sample_rows(iter([frame]), names, frame.height, settings.seed)
+    values = np.column_stack([pieces[i].sample for i in varies])
     return reconstruction_from_sample(
-        names, mean[varies], scale[varies], values, source=reference.source, settings=settings
+        names, mean[varies], scale[varies], values, source=source, settings=ProfileSettings()
     )
+
+
+class SharedReads:
+    """The numeric features of raw reference data, read once for their column scores and the
+    multivariate drift together.
+
+    - The current features are read as one frame (``read_current``, the first task); each
+      column's comparison takes its current column from it (``current_column``) and the
+      multivariate drift scores its rows.
+    - Each column's comparison reads its reference column as before and hands it over
+      (``offer``): the fit keeps only its piece (``fit_piece``), so the reference is never
+      held whole. A comparison that ends without offering (the column was left out, or
+      failed) settles its piece as missing (``settle``).
+    - ``score`` waits for every piece, fits and scores; with a piece missing it gives None,
+      and ``check_drift``, whose features then differ from those planned, scores them
+      again with ``multivariate_drift``.
+
+    The fit and the errors are those of ``fit_reconstruction`` and ``compare_reconstruction``
+    on the same features.
+    """
+
+    def __init__(self, reference: Data, features: Sequence[str], reference_rows: int) -> None:
+        self.source = reference.source
+        self.features = tuple(features)
+        self._rows = sampled_rows(reference_rows, ProfileSettings().seed)
+        self._pieces: dict[str, Future[FitPiece | None]] = {n: Future() for n in features}
+        self._current: Future[pl.DataFrame] = Future()
+
+    def read_current(self, current: Data) -> None:
+        """Read the current features (the first task: the comparisons wait for them)."""
+        try:
+            frame = _current_values(current, self.features)
+        except BaseException as error:
+            self._current.set_exception(error)
+            raise
+        self._current.set_result(frame)
+
+    def current_column(self, name: str) -> pl.Series:
+        """The current column ``name`` (one of ``features``), once read."""
+        return self._current.result().get_column(name)
+
+    def offer(self, name: str, series: pl.Series) -> None:
+        """The reference column ``name``, as its comparison read it."""
+        self._pieces[name].set_result(fit_piece(series, self._rows))
+
+    def settle(self, name: str) -> None:
+        """End ``name``'s part: a piece not offered is missing."""
+        piece = self._pieces[name]
+        if not piece.done():
+            piece.set_result(None)
+
+    def score(
+        self, settings: DriftSettings, pool: Executor | None = None
+    ) -> MultivariateDrift | None:
+        """Fit on the pieces and score the current rows (None: a piece is missing, or fewer
+        than two features vary).
+
+        The fit waits for the last comparison to start, so the scoring comes at the end of
+        the job; with a ``pool``, the second half of the rows is scored there, by whichever
+        worker is free first (by this one, if none is)."""
+        pieces = [self._pieces[name].result() for name in self.features]
+        if any(piece is None for piece in pieces):
+            return None
+        fitted = fit_from_pieces(self.features, cast(list[FitPiece], pieces), self.source)
+        if fitted is None:
+            return None
+        frame = self._current.result()
+        half = frame.height // 2
+        state, other = ReconstructionCurrent.of(fitted), ReconstructionCurrent.of(fitted)
+        later = None if pool is None else pool.submit(other.count, fitted, frame.slice(half))
+        first = state.count(fitted, frame.slice(0, half))
+        if later is None or later.cancel():
+            second = other.count(fitted, frame.slice(half))
+        else:
+            second = later.result()
+        state.merge(other)
+        ordered, _, _ = sort_finite(np.concatenate([first, second]))
+        return score_reconstruction(fitted, state, lambda rank: float(ordered[rank]), settings)
 
 
 def feature_values(frame: pl.DataFrame, features: Sequence[str]) -> NDArray[np.float64]:

@@ -166,16 +166,31 @@ def sample_rows(
 ) -> NDArray[np.float64]:
     """Up to ``FIT_ROWS`` rows (each kept with the same chance) of the named columns."""
     rng = np.random.default_rng(seed)
-    keep = min(1.0, FIT_ROWS / max(n_rows, 1))
+    keep = _keep_share(n_rows)
     parts = []
     for frame in batches:
         # The rows are drawn before the columns are stacked (stacking every row of a
         # million-row frame first cost more than the fit), and Polars gathers them.
         values = frame.select(pl.col(n).cast(pl.Float64) for n in names)
         if keep < 1.0:
-            values = values[np.flatnonzero(rng.random(frame.height) < keep)]
+            values = values[_draw(rng, frame.height, keep)]
         parts.append(values.to_numpy(order="c").reshape(values.height, len(names)))
     return np.vstack(parts) if parts else np.empty((0, len(names)))
+
+
+def sampled_rows(n_rows: int, seed: int) -> NDArray[np.int64] | None:
+    """The rows ``sample_rows`` keeps of ``n_rows`` read in one piece (None: every row), so
+    that each column may be sampled on its own."""
+    keep = _keep_share(n_rows)
+    return _draw(np.random.default_rng(seed), n_rows, keep) if keep < 1.0 else None
+
+
+def _keep_share(n_rows: int) -> float:
+    return min(1.0, FIT_ROWS / max(n_rows, 1))
+
+
+def _draw(rng: np.random.Generator, n: int, keep: float) -> NDArray[np.int64]:
+    return np.flatnonzero(rng.random(n) < keep)
 
 
 def fit(
