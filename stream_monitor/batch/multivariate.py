@@ -53,7 +53,12 @@ import numpy as np
 import polars as pl
 from numpy.typing import NDArray
 
-from stream_monitor.batch.current import NumericCurrent, OrderStatistic, exact_float, exact_sum
+from stream_monitor.batch.current import (
+    NumericCurrent,
+    OrderStatistic,
+    exact_column_sums,
+    exact_float,
+)
 from stream_monitor.batch.drift import ColumnDrift, Data, score_numeric_current
 from stream_monitor.batch.settings import DriftSettings
 from stream_monitor.config import ProfileSettings
@@ -295,9 +300,8 @@ class ReconstructionCurrent:
     def update(self, errors: NDArray[np.float64], squared: NDArray[np.float64]) -> None:
         """Count rows: their errors and squared residuals (``Reconstruction.errors``)."""
         self.error.update(errors, 0)
-        finite = squared[np.isfinite(errors)]
-        for j in range(len(self.squared)):
-            self.squared[j] += exact_sum(np.ascontiguousarray(finite[:, j]))
+        sums = exact_column_sums(squared, np.isfinite(errors))
+        self.squared = [a + b for a, b in zip(self.squared, sums, strict=True)]
 
     def merge(self, other: ReconstructionCurrent) -> None:
         """Add ``other``'s rows."""
