@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import os
 import re
+import sys
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -34,8 +35,6 @@ from pathlib import Path
 from typing import TypeVar
 
 import polars as pl
-import pyarrow as pa
-import pyarrow.parquet as pq
 
 from stream_monitor.errors import DataFileError
 
@@ -162,6 +161,13 @@ def _unparsed_value(source: str | Path, error: BaseException) -> str | None:
     )
 
 
+def _arrow_errors() -> tuple[type[Exception], ...]:
+    """pyarrow's error class, if pyarrow was imported (it is left out of a job that does not
+    read Parquet row groups with it: 30 ms of start-up); evaluated only when an error is."""
+    arrow = sys.modules.get("pyarrow")
+    return () if arrow is None else (arrow.ArrowException,)
+
+
 @contextmanager
 def reading(source: str | Path) -> Iterator[None]:
     """Turn a Polars or OS error raised in the block into a ``DataFileError`` naming ``source``."""
@@ -169,7 +175,9 @@ def reading(source: str | Path) -> Iterator[None]:
         yield
     except pl.exceptions.NoDataError as error:
         raise DataFileError(f"{source}: the file is empty") from error
-    except (pl.exceptions.PolarsError, pa.ArrowException, OSError) as error:
+    except Exception as error:
+        if not isinstance(error, (pl.exceptions.PolarsError, OSError, *_arrow_errors())):
+            raise
         message = _unparsed_value(source, error) or f"{source}: cannot read: {_reason(error)}"
         raise DataFileError(message) from error
 
@@ -261,6 +269,8 @@ def iter_file_batches(
         return
     exprs = [pl.col(c) if isinstance(c, str) else c for c in columns]
     names = list(dict.fromkeys(name for e in exprs for name in e.meta.root_names()))
+    import pyarrow.parquet as pq
+
     with reading(path):
         parquet = pq.ParquetFile(file, read_dictionary=[c for c in categorical if c in names])
         groups = (

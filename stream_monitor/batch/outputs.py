@@ -20,10 +20,12 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-
-from prometheus_client import CollectorRegistry, Gauge, push_to_gateway, write_to_textfile
+from typing import TYPE_CHECKING
 
 from stream_monitor.errors import ConfigError
+
+if TYPE_CHECKING:  # prometheus_client is imported by the jobs that export metrics
+    from prometheus_client import CollectorRegistry
 
 PREFIX = "stream_monitor_"
 DEFAULT_MONITOR = "stream-monitor"
@@ -84,6 +86,8 @@ def registry_of(
     """A fresh registry holding ``metrics`` as gauges, each labelled with ``monitor``,
     ``model`` and ``command`` (the job), and ``last_success_timestamp_seconds`` set to
     ``finished`` (Unix time; default now)."""
+    from prometheus_client import CollectorRegistry, Gauge
+
     registry = CollectorRegistry()
     common = {"monitor": monitor, "model": model, "command": job}
     success = Metric(
@@ -130,6 +134,8 @@ def export(
     for flag, value in (("--monitor", args.monitor), ("--model", args.model)):
         if not value:
             raise ConfigError(f"{flag}: must not be empty")
+    from prometheus_client import push_to_gateway, write_to_textfile
+
     registry = registry_of(job, metrics, monitor=args.monitor, model=args.model)
     if args.metrics_path is not None:
         if not args.metrics_path.parent.is_dir():
