@@ -161,6 +161,10 @@ _merge, _ks_statistic, _counts_in = merge_sorted, ks_statistic, counts_in
 _WORKERS = min(4, os.cpu_count() or 1)
 
 
+#: Reference sides read for the multivariate drift per comparison submitted between them.
+_SIDES_PER_COMPARISON = 2
+
+
 class _Side(Enum):
     """A task on the pool that is no column's (``SharedReads``)."""
 
@@ -1569,24 +1573,36 @@ def check_drift(
     with ThreadPoolExecutor(max_workers=_WORKERS) as pool:
         tasks: dict[Future[Any], str | _Side | None] = {}
         sides: dict[str, tuple[SharedReads, Future[_ReferenceSide | str]]] = {}
+
+        def compare(c: _Column) -> None:
+            # Each reference side is let go of with its column's task (``pop``).
+            args = (c, reference, current, settings, chunks, sides.pop(c.name, None))
+            tasks[pool.submit(_compare_column, *args)] = c.name
+
+        waiting = list(plan.columns)
         if settings.multivariate and isinstance(reference, Data) and len(planned) >= 2:
-            # The current features first, then the reference side of each: the fit has its
-            # pieces half-way through, and the multivariate drift is scored beside the rest.
+            # The current features first; then the reference sides, with a comparison of a
+            # feature whose side is read after every ``_SIDES_PER_COMPARISON`` of them: the
+            # fit has its pieces about two thirds of the way through, and fewer sorted
+            # reference columns wait at once. The multivariate drift is scored beside the
+            # rest.
             shared = SharedReads(reference, planned, reference_rows)
             tasks[pool.submit(shared.read_current, current)] = _Side.TASK
-            for c in plan.columns:
-                if c.name in planned:
-                    side = pool.submit(_shared_reference_side, c, reference, shared)
-                    sides[c.name] = (shared, side)
+            features = [c for c in plan.columns if c.name in planned]
+            waiting = [c for c in plan.columns if c.name not in planned]
+            for i, c in enumerate(features):
+                side = pool.submit(_shared_reference_side, c, reference, shared)
+                sides[c.name] = (shared, side)
+                if i % _SIDES_PER_COMPARISON == _SIDES_PER_COMPARISON - 1:
+                    compare(features[i // _SIDES_PER_COMPARISON])
+            waiting = features[len(features) // _SIDES_PER_COMPARISON :] + waiting
             # Waited for in the pool's lifetime: it hands half its rows to the pool.
             early = pool.submit(shared.score, settings, pool)
             tasks[early] = _Side.TASK
         elif settings.multivariate:
             early = pool.submit(multivariate_drift, reference, current, planned, settings)
-        for c in plan.columns:
-            # Each reference side is let go of with its column's task (``pop``).
-            compare = (c, reference, current, settings, chunks, sides.pop(c.name, None))
-            tasks[pool.submit(_compare_column, *compare)] = c.name
+        for c in waiting:
+            compare(c)
         if plan.concept:
             assert isinstance(reference, Data)
             target, prediction = by_role["target"], by_role["prediction"]
