@@ -196,7 +196,9 @@ class Data:
     """A data set to compare: a lazy frame and the name it goes by in errors and reports.
 
     ``columnar`` says that reading one column at a time is cheap (Parquet): columns are then
-    read as they are compared. Otherwise the needed columns are read once, together.
+    read as they are compared (but for the current numeric features the multivariate drift
+    needs, which are read together, once: ``SharedReads``). Otherwise the needed columns
+    are read once, together.
     """
 
     frame: pl.LazyFrame
