@@ -30,28 +30,41 @@ class DeliveryError(RuntimeError):
 
 @dataclass
 class Delivery:
-    """Delivery reports of the producer since the last flush."""
+    """Delivery reports of the producer since the last flush: the failures, each as its
+    topic and error (``failures``), and their count (``failed``)."""
 
     metrics: StreamMetrics | None = None
-    failed: int = 0
-    first_error: str | None = None
-    lock: threading.Lock = field(default_factory=threading.Lock)
+    failures: list[str] = field(default_factory=list)
+
+    @property
+    def failed(self) -> int:
+        """How many messages failed since the last flush."""
+        return len(self.failures)
+
+    @property
+    def first_error(self) -> str | None:
+        """The first failure since the last flush."""
+        failures = self.failures
+        return failures[0] if failures else None
 
     def report(self, error: KafkaError | None, message: Message) -> None:
-        """The producer's ``on_delivery`` callback."""
+        """The producer's ``on_delivery`` callback.
+
+        It takes no lock: one append (atomic under the GIL) records a failure. librdkafka
+        may run a callback while the last one's error is still pending (a fenced producer's
+        final flush); the lock this used to take was then left held, acquired just before
+        that error surfaced, and the next report waited for it for ever (a fenced run that
+        never exited, seen under load in ``test_duplicate_instance_is_fenced``)."""
         if error is None:
             return
-        with self.lock:
-            self.failed += 1
-            if self.first_error is None:
-                self.first_error = f"{message.topic()}: {error.str()}"
+        self.failures.append(f"{message.topic()}: {error.str()}")
         if self.metrics is not None:
             self.metrics.produce_error(message.topic() or "")
 
     def reset(self) -> None:
-        """Forget the failures so far (their outputs were aborted or given up)."""
-        with self.lock:
-            self.failed, self.first_error = 0, None
+        """Forget the failures so far (their outputs were aborted or given up); a report
+        racing with this counts before it or after, as with any order of the two."""
+        self.failures = []
 
     def flush(self, producer: Producer, stopping: threading.Event) -> None:
         """Wait until the broker acknowledged every message produced so far.
@@ -61,8 +74,8 @@ class Delivery:
         """
         while True:
             remaining = producer.flush(5)
-            with self.lock:
-                failed, first = self.failed, self.first_error
+            failures = self.failures
+            failed, first = len(failures), (failures[0] if failures else None)
             if failed or not remaining or stopping.is_set():
                 break
             log.warning("waiting for the broker to acknowledge", extra={"queued": remaining})
