@@ -16,25 +16,21 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
-from typing import Any, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 import polars as pl
 
 from stream_monitor._inputs import open_data, open_reference, to_lazy
-from stream_monitor.batch.degradation import (
-    Baseline,
-    Columns,
-    DegradationReport,
-    DegradationSettings,
-    load_degradation_settings,
-)
 from stream_monitor.batch.drift import Data, DriftResult
-from stream_monitor.batch.predictions import PredictionReport, load_prediction_settings
-from stream_monitor.batch.schema import Schema, ValidationReport, parse_schema, read_schema
 from stream_monitor.batch.settings import DriftSettings, load_drift_settings
 from stream_monitor.config import ProfileSettings, load_profile_settings, read_null_values
 from stream_monitor.io import csv_null_values, scan_data
 from stream_monitor.profile.model import Profile
+
+if TYPE_CHECKING:  # each job's module is imported by its function: check_drift needs no other
+    from stream_monitor.batch.degradation import DegradationReport, DegradationSettings
+    from stream_monitor.batch.predictions import PredictionReport
+    from stream_monitor.batch.schema import Schema, ValidationReport
 
 __all__ = [
     "build_profile",
@@ -160,6 +156,12 @@ def check_degradation(
     ``Baseline`` (``Baseline.load(path)``, or ``report.baseline`` of an earlier run).
     ``config`` is a YAML file (its ``degradation:`` section) or ``DegradationSettings``.
     """
+    from stream_monitor.batch.degradation import (
+        Baseline,
+        Columns,
+        DegradationSettings,
+        load_degradation_settings,
+    )
     from stream_monitor.batch.degradation import check_degradation as judge
 
     if isinstance(config, DegradationSettings):
@@ -200,13 +202,14 @@ def validate_schema(
     ``schema`` is a schema YAML file (``docs/schema-validation.md``), a ``Schema``, or the
     same document as a dict. The report's ``valid`` is the verdict.
     """
+    from stream_monitor.batch.schema import Schema, parse_schema, read_schema, validate
+
     if isinstance(schema, Schema):
         parsed, name = schema, "<Schema>"
     elif isinstance(schema, dict):
         parsed, name = parse_schema(schema, source="<schema>"), "<schema>"
     else:
         parsed, name = read_schema(Path(schema)), str(Path(schema))
-    from stream_monitor.batch.schema import validate
 
     with _reading_csv(None, null_values):
         path = _path(data)
@@ -238,6 +241,7 @@ def monitor_predictions(
     stream's 10,000 by default). ``config`` is a YAML file: its ``predictions:`` section
     (and, for reference data, its ``profile:`` section).
     """
+    from stream_monitor.batch.predictions import load_prediction_settings
     from stream_monitor.batch.predictions import monitor_predictions as score
 
     flags = _flags(

@@ -16,13 +16,11 @@ import sys
 from pathlib import Path
 
 import polars as pl
-import pyarrow as pa
-import pyarrow.parquet as pq
 
 from stream_monitor.batch.drift import Data
-from stream_monitor.io import reading, scan_data
+from stream_monitor.io import scan_data
+from stream_monitor.profile.marker import is_profile_file
 from stream_monitor.profile.model import Profile
-from stream_monitor.profile.store import VERSION_KEY, read_profile
 
 __all__ = [
     "is_path",
@@ -37,6 +35,11 @@ _PARQUET = (".parquet", ".pq")
 def is_path(data: object) -> bool:
     """Whether ``data`` names a file (rather than holding a table)."""
     return isinstance(data, str | os.PathLike)
+
+
+def _arrow_table(data: object) -> bool:
+    pyarrow = sys.modules.get("pyarrow")  # a table of it means it was imported
+    return pyarrow is not None and isinstance(data, pyarrow.Table | pyarrow.RecordBatch)
 
 
 def _pandas_frame(data: object) -> bool:
@@ -59,7 +62,7 @@ def to_lazy(data: object, role: str) -> tuple[pl.LazyFrame, str]:
         return data, f"<{role} polars.LazyFrame>"
     if isinstance(data, pl.DataFrame):
         return data.lazy(), f"<{role} polars.DataFrame>"
-    if isinstance(data, pa.Table | pa.RecordBatch):
+    if _arrow_table(data):
         frame = pl.from_arrow(data)
         assert isinstance(frame, pl.DataFrame)  # a table, not a single array
         return frame.lazy(), f"<{role} pyarrow.{type(data).__name__}>"
@@ -80,10 +83,8 @@ def open_data(path: str | Path) -> Data:
 def open_reference(path: str | Path) -> Data | Profile:
     """The reference: a profile if ``path`` is a Parquet file with a profile's marker, else
     a data file."""
-    file = Path(path)
-    if file.suffix.lower() in _PARQUET and file.is_file():
-        with reading(file):
-            metadata = pq.read_schema(file).metadata or {}
-        if VERSION_KEY.encode() in metadata:
-            return read_profile(file)
-    return open_data(file)
+    if is_profile_file(path):
+        from stream_monitor.profile.store import read_profile
+
+        return read_profile(path)
+    return open_data(path)

@@ -39,8 +39,6 @@ from typing import Any, Literal
 
 import numpy as np
 import polars as pl
-import pyarrow as pa
-import pyarrow.parquet as pq
 from numpy.typing import NDArray
 
 from stream_monitor.batch.drift import Data
@@ -68,13 +66,14 @@ from stream_monitor.engine.dataset import category_codes, numeric_reference, num
 from stream_monitor.errors import ColumnError, ConfigError, DataFileError
 from stream_monitor.io import collect_columns, reading, scan_data, write_text_atomic
 from stream_monitor.profile.build import profile_frame
+from stream_monitor.profile.marker import is_profile_file
 from stream_monitor.profile.model import (
     CategoricalColumnProfile,
     ColumnProfile,
     NumericColumnProfile,
     Profile,
 )
-from stream_monitor.profile.store import VERSION_KEY, read_profile
+from stream_monitor.profile.store import read_profile
 from stream_monitor.settings import STREAM_WINDOW_ROWS
 
 __all__ = [
@@ -102,8 +101,6 @@ TOP_CATEGORIES = 5
 
 #: The methods of a window (``detectors.methods.WINDOW_METHODS``), as in the stream.
 _ALL_METHODS = method_names(window=True)
-
-_PROFILE_SUFFIXES = (".parquet", ".pq")
 
 
 @dataclass(frozen=True)
@@ -415,17 +412,6 @@ def write_report(report: PredictionReport, path: str | Path) -> None:
 # -- the reference ---------------------------------------------------------------------
 
 
-def _is_profile(path: Path) -> bool:
-    """Whether ``path`` is a Parquet file carrying a stream-monitor profile's marker."""
-    if path.suffix.lower() not in _PROFILE_SUFFIXES or not path.is_file():
-        return False
-    try:
-        metadata = pq.read_schema(path).metadata or {}
-    except (pa.ArrowException, OSError):
-        return False  # scan_data reports what is wrong with it
-    return VERSION_KEY.encode() in metadata
-
-
 def load_reference(
     path: str | Path | Data | Profile,
     prediction: str,
@@ -437,7 +423,7 @@ def load_reference(
     Data's prediction column is profiled with ``profile_settings`` (the defaults of
     ``stream-monitor profile`` when None); only that column is read.
     """
-    if isinstance(path, Profile) or (not isinstance(path, Data) and _is_profile(Path(path))):
+    if isinstance(path, Profile) or (not isinstance(path, Data) and is_profile_file(path)):
         profile = path if isinstance(path, Profile) else read_profile(path)
         if prediction not in profile.names:
             where = profile.metadata.source if isinstance(path, Profile) else path

@@ -19,6 +19,7 @@ import pyarrow.parquet as pq
 
 from stream_monitor.errors import DataFileError, ProfileFormatError
 from stream_monitor.io import write_atomic
+from stream_monitor.profile.marker import VERSION_KEY
 from stream_monitor.profile.model import (
     PROFILE_FORMAT_VERSION,
     CategoricalColumnProfile,
@@ -33,7 +34,6 @@ from stream_monitor.profile.seasonal import PERIODS, Seasonality
 __all__ = ["SCHEMA", "read_profile", "write_profile"]
 
 _KEY = "stream_monitor."
-VERSION_KEY = _KEY + "format_version"
 
 SCHEMA = pa.schema(
     [
