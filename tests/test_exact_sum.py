@@ -8,7 +8,7 @@ from fractions import Fraction
 import numpy as np
 import pytest
 
-from stream_monitor.batch.current import exact_float, exact_sum
+from stream_monitor.batch.current import exact_column_sums, exact_float, exact_sum
 
 UNIT = Fraction(1, 2**1074)
 
@@ -51,3 +51,13 @@ def test_pieces_add_up_in_any_order_and_strided_views_count() -> None:
     assert exact_sum(table[:, 0]) == whole
     assert exact_sum(table[:, 1]) == -whole
     assert whole * UNIT == _fraction_sum(values)
+
+
+def test_column_sums_over_the_rows_kept_are_each_columns_rational_sum() -> None:
+    # Several tiles of rows (``exact_column_sums`` reads 1,024 at a time) and a ragged end.
+    rng = np.random.default_rng(11)
+    columns = [np.resize(c, 4_099) for c in _columns()[:3]] + [rng.normal(size=4_099) ** 2]
+    table = np.column_stack(columns)
+    kept = rng.random(4_099) < 0.9
+    sums = exact_column_sums(table, kept)
+    assert [s * UNIT for s in sums] == [_fraction_sum(c[kept]) for c in columns]
