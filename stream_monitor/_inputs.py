@@ -21,6 +21,7 @@ from stream_monitor.batch.drift import Data
 from stream_monitor.io import scan_data
 from stream_monitor.profile.marker import is_profile_file
 from stream_monitor.profile.model import Profile
+from stream_monitor.readahead import claim
 
 __all__ = [
     "is_path",
@@ -75,9 +76,11 @@ def to_lazy(data: object, role: str) -> tuple[pl.LazyFrame, str]:
 
 
 def open_data(path: str | Path) -> Data:
-    """A data file to compare, read lazily (dates parsed, as ``check-drift`` reads them)."""
+    """A data file to compare, read lazily (dates parsed, as ``check-drift`` reads them),
+    with the columns read ahead for it if the command line started that (``readahead``)."""
     frame = scan_data(path, parse_dates=True)
-    return Data(frame, str(path), columnar=Path(path).suffix.lower() in _PARQUET)
+    columnar = Path(path).suffix.lower() in _PARQUET
+    return Data(frame, str(path), columnar=columnar, ahead=claim(path) if columnar else None)
 
 
 def open_reference(path: str | Path) -> Data | Profile:

@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -30,11 +31,14 @@ class Engine:
     ``profile(data, settings, bins_from, master)`` and ``check_drift(reference, current,
     settings, master, progress)``; ``master`` is the Spark master URL (Polars ignores it),
     ``progress(done, total)`` is called as columns complete (when the engine can say).
+    ``ahead_of_drift(reference, current)`` is entered before the drift job's code is
+    imported, and left when the job is done: what the engine can start meanwhile.
     """
 
     name: str
     profile: Callable[[Path, ProfileSettings, Profile | None, str | None], Profile]
     check_drift: Callable[[Path, Path, DriftSettings, str | None, _Progress], DriftResult]
+    ahead_of_drift: Callable[[Path, Path], AbstractContextManager[None]]
 
 
 def _polars_profile(
@@ -51,6 +55,17 @@ def _polars_drift(
     from stream_monitor._api import check_drift
 
     return check_drift(reference, current, config=settings, progress=progress)
+
+
+def _polars_ahead(reference: Path, current: Path) -> AbstractContextManager[None]:
+    """The current file's numeric columns are read while the job's code loads."""
+    from stream_monitor.readahead import started
+
+    return started(current, reference)
+
+
+def _nothing_ahead(reference: Path, current: Path) -> AbstractContextManager[None]:
+    return nullcontext()
 
 
 def _spark_profile(
@@ -87,6 +102,6 @@ def _spark_drift(
 
 
 ENGINES: dict[str, Engine] = {
-    "polars": Engine("polars", _polars_profile, _polars_drift),
-    "spark": Engine("spark", _spark_profile, _spark_drift),
+    "polars": Engine("polars", _polars_profile, _polars_drift, _polars_ahead),
+    "spark": Engine("spark", _spark_profile, _spark_drift, _nothing_ahead),
 }

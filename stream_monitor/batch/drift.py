@@ -126,6 +126,7 @@ if TYPE_CHECKING:
         SharedReads,
     )
     from stream_monitor.profile.multivariate import Reconstruction
+    from stream_monitor.readahead import ReadAhead
 
 __all__ = [
     "CategoricalHistogram",
@@ -204,6 +205,12 @@ class Data:
     frame: pl.LazyFrame
     source: str
     columnar: bool = False
+    #: Columns read ahead (``stream_monitor.readahead``), taken instead of read.
+    ahead: ReadAhead | None = None
+
+    def read_ahead(self, names: Sequence[str]) -> pl.DataFrame | None:
+        """The columns ``names``, if they were read ahead (each is handed over once)."""
+        return None if self.ahead is None else self.ahead.take(names)
 
 
 @dataclass(frozen=True)
@@ -1005,6 +1012,9 @@ def _frame_value_counts(
 
 def _read_series(data: Data, name: str) -> pl.Series:
     """The column ``name`` of ``data``, in file order."""
+    ahead = data.read_ahead([name])
+    if ahead is not None:
+        return ahead.get_column(name)
     with reading(data.source):
         return data.frame.select(pl.col(name)).collect().get_column(name)
 

@@ -276,6 +276,9 @@ def feature_values(frame: pl.DataFrame, features: Sequence[str]) -> NDArray[np.f
 def _current_values(current: Data, features: Sequence[str]) -> pl.DataFrame:
     """The current data's features (as floats a chunk at a time by ``count``: one float
     array of every row and feature would double the memory the frame takes)."""
+    ahead = current.read_ahead(features)
+    if ahead is not None:
+        return ahead
     with reading(current.source):
         return current.frame.select(features).collect()
 

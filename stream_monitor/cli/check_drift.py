@@ -22,11 +22,9 @@ import time
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
-from stream_monitor.batch.drift import DriftResult, DriftWarning
 from stream_monitor.batch.outputs import Metric, add_output_flags, export
-from stream_monitor.batch.settings import DriftSettings, load_drift_settings
 from stream_monitor.cli._flags import (
     add_data_flags,
     add_engine_flags,
@@ -36,8 +34,12 @@ from stream_monitor.cli._flags import (
     check_output,
     exit_code,
 )
-from stream_monitor.engines import ENGINES
+from stream_monitor.engines import ENGINES, Engine
 from stream_monitor.errors import ConfigError
+
+if TYPE_CHECKING:  # imported by ``run``, once the current file is being read ahead
+    from stream_monitor.batch.drift import DriftResult
+    from stream_monitor.batch.settings import DriftSettings
 
 COMMAND = "check-drift"
 #: What ``--fail-on`` can name.
@@ -140,6 +142,17 @@ def run(args: argparse.Namespace) -> int:
         raise ConfigError("--report-path: give --report-path, --json-path or both")
     check_output(report_path, "--report_path")
     check_output(json_path, "--json_path")
+    engine = ENGINES[args.engine]
+    with engine.ahead_of_drift(args.reference_data_path, args.current_data_path):
+        return _compare(args, engine, report_path, json_path)
+
+
+def _compare(
+    args: argparse.Namespace, engine: Engine, report_path: Path | None, json_path: Path | None
+) -> int:
+    from stream_monitor.batch.drift import DriftWarning
+    from stream_monitor.batch.settings import load_drift_settings
+
     flags: dict[str, tuple[object, str]] = {
         "target": (args.target, "--target"),
         "prediction": (args.prediction, "--prediction"),
@@ -154,7 +167,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", DriftWarning)
-            result = ENGINES[args.engine].check_drift(
+            result = engine.check_drift(
                 args.reference_data_path,
                 args.current_data_path,
                 settings,
