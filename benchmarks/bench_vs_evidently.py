@@ -19,7 +19,9 @@ amount (``COLUMNS`` below), then runs, each in a fresh child process:
   error, which Evidently's preset does not compute).
 
 Each run is timed from process start to exit (interpreter start and imports included, as a
-scheduled job pays them) and its peak RSS is the child's ``ru_maxrss`` from ``wait4``. The
+scheduled job pays them) and its peak RSS is the child's ``ru_maxrss`` from ``wait4``.
+stream-monitor runs once first, unmeasured, so that its bytecode and Numba's cache are
+written, as they are for an installed package after its first run (Evidently's are, by pip). The
 script prints both, the ratios (Evidently / stream-monitor), and how many per-column
 verdicts agree, with the columns where they do not. Evidently sends usage telemetry unless
 told not to; the child runs with ``DO_NOT_TRACK=1``.
@@ -199,7 +201,12 @@ def require_check_drift() -> None:
 
 
 def run_stream_monitor(
-    reference: Path, current: Path, work: Path, *, multivariate: bool = True
+    reference: Path,
+    current: Path,
+    work: Path,
+    *,
+    multivariate: bool = True,
+    env: dict[str, str] | None = None,
 ) -> tuple[Measured, dict[str, Any]]:
     """``stream-monitor check-drift`` with the same methods and thresholds; its JSON report.
     Without ``multivariate``, the PCA reconstruction drift (which Evidently's preset does not
@@ -229,7 +236,7 @@ def run_stream_monitor(
         "--config",
         str(config),
     ]
-    result = measured(cmd)
+    result = measured(cmd, env)
     if result.returncode not in (0, 1):  # 1: drift found, for a job run with --fail-on-drift
         raise SystemExit(
             f"stream-monitor check-drift failed (exit {result.returncode}):\n"
@@ -300,6 +307,13 @@ def compare(
     # drift), plus our per-column data-quality tests.
     # Ours is cheap to repeat: ``repeats`` interleaved runs of each, the median shown (single
     # runs on a 2-core machine move by +-30 %).
+    # One run first, not measured, that may write Python's bytecode: pip compiles an
+    # installed package's (Evidently's venv has it), but an editable install writes it on
+    # first import, which PYTHONDONTWRITEBYTECODE (set in some sandboxes and CI images)
+    # forbids; every measured run would then compile the package's sources again (about
+    # 0.1 s). It also fills Numba's cache.
+    warm = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    run_stream_monitor(reference, current, work, env=warm)
     offs, ons = [], []
     for _ in range(repeats):
         offs.append(run_stream_monitor(reference, current, work, multivariate=False))
