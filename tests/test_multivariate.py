@@ -11,7 +11,7 @@ from stream_monitor import scenarios
 from stream_monitor.config import ProfileSettings
 from stream_monitor.profile.build import profile_frame
 from stream_monitor.profile.model import Profile
-from stream_monitor.profile.multivariate import EXPLAINED, covariance
+from stream_monitor.profile.multivariate import EXPLAINED, standardised_covariance
 from stream_monitor.profile.store import read_profile, write_profile
 from stream_monitor.stream.pipeline import Pipeline
 from stream_monitor.stream.settings import StreamSettings
@@ -31,15 +31,26 @@ def profile(flip: scenarios.Scenario) -> Profile:
 
 @pytest.mark.parametrize(("rows", "features"), [(2, 2), (1_000, 3), (200_000, 20)])
 def test_covariance_is_numpys(rows: int, features: int) -> None:
-    """The compiled covariance the fit uses is ``numpy.cov``'s, to rounding, on correlated
-    features of unequal scales and offsets."""
+    """The compiled covariance the fit uses is ``numpy.cov``'s of the standardised rows, to
+    rounding, on correlated features of unequal scales and offsets; rows with a value that
+    is not finite, in either layout, are left out."""
     rng = np.random.default_rng(rows)
     mixing = rng.normal(size=(features, features))
-    z = rng.normal(size=(rows, features)) @ mixing * rng.uniform(0.1, 10, features) + 5.0
-    expected = np.cov(z, rowvar=False)
-    got = covariance(z)
-    np.testing.assert_allclose(got, expected, rtol=1e-11, atol=1e-12 * np.abs(expected).max())
-    np.testing.assert_array_equal(got, got.T)
+    x = rng.normal(size=(rows, features)) @ mixing * rng.uniform(0.1, 10, features) + 5.0
+    mean, scale = rng.normal(size=features), rng.uniform(0.5, 2.0, features)
+    holes = x.copy()
+    holes[rng.random(rows) < 0.1, rng.integers(0, features)] = np.nan
+    holes[rng.random(rows) < 0.05, 0] = np.inf
+    for values in (x, holes, np.asfortranarray(holes)):
+        z = (values - mean) / scale
+        z = z[np.all(np.isfinite(z), axis=1)]
+        got, kept = standardised_covariance(values, mean, scale)
+        assert kept == z.shape[0]
+        if kept < 2:
+            continue
+        expected = np.cov(z, rowvar=False)
+        np.testing.assert_allclose(got, expected, rtol=1e-11, atol=1e-12 * np.abs(expected).max())
+        np.testing.assert_array_equal(got, got.T)
 
 
 def test_components_span_the_top_eigenvectors(flip: scenarios.Scenario, profile: Profile) -> None:
