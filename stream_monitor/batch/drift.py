@@ -162,8 +162,12 @@ _merge, _ks_statistic, _counts_in = merge_sorted, ks_statistic, counts_in
 _WORKERS = min(4, os.cpu_count() or 1)
 
 
-#: Reference sides read for the multivariate drift per comparison submitted between them.
-_SIDES_PER_COMPARISON = 2
+#: Reference sides read for the multivariate drift per comparison submitted between them:
+#: the more, the earlier the fit has its pieces (and the scoring of the current rows shares
+#: the workers with the last comparisons), the more sorted reference columns wait at once
+#: (4: the fit starts about halfway through; 1M + 1M rows x 22, 2 cores, against 2: about
+#: 4 % faster at the median of 22 interleaved runs, peak memory +20 MB).
+_SIDES_PER_COMPARISON = 4
 
 
 class _Side(Enum):
@@ -1595,7 +1599,7 @@ def check_drift(
         if settings.multivariate and isinstance(reference, Data) and len(planned) >= 2:
             # The current features first; then the reference sides, with a comparison of a
             # feature whose side is read after every ``_SIDES_PER_COMPARISON`` of them: the
-            # fit has its pieces about two thirds of the way through, and fewer sorted
+            # fit has its pieces about halfway through, and fewer sorted
             # reference columns wait at once. The multivariate drift is scored beside the
             # rest.
             shared = SharedReads(reference, planned, reference_rows)
