@@ -58,13 +58,20 @@ def produce(
 ) -> None:
     """Produce ``values`` in order, value ``i`` to partition ``(first + i) % partitions``.
 
-    The producer is idempotent: a plain one may retry a batch after a later one was
-    written (a topic just created answers NOT_LEADER_FOR_PARTITION for a moment), and a
-    partition then holds its records out of order (a global-windows test saw a partition's
-    first 2,200 rows land after its next 300). Every record must be delivered, each
-    partition's in the order produced."""
+    One request in flight at a time: with several, a batch retried after an error (a topic
+    just created answers NOT_LEADER_FOR_PARTITION for a moment) lands after a later one,
+    and a partition holds its records out of order (a global-windows test saw a partition's
+    first 2,200 rows land after its next 300). An idempotent producer keeps the order too,
+    but waits about 0.5 s for its producer id, and the live-input helpers call this ten
+    times a second. Every record must be delivered, each partition's in the order
+    produced."""
     producer = Producer(
-        {"bootstrap.servers": bootstrap(), "linger.ms": 20, "enable.idempotence": True}
+        {
+            "bootstrap.servers": bootstrap(),
+            "linger.ms": 20,
+            "acks": "all",
+            "max.in.flight.requests.per.connection": 1,
+        }
     )
     failed: list[str] = []
     offsets: dict[int, list[tuple[int, int]]] = {}  # partition -> (produced as, offset)
