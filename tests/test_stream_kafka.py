@@ -15,7 +15,7 @@ import numpy as np
 import polars as pl
 import pytest
 import yaml
-from confluent_kafka import Message
+from confluent_kafka import OFFSET_INVALID, KafkaError, KafkaException, Message, TopicPartition
 from jsonschema import Draft202012Validator
 from kafka_support import bootstrap, new_topic, payloads, produce, read_all, run_in_thread
 
@@ -25,6 +25,7 @@ from stream_monitor.profile.model import Profile
 from stream_monitor.stream import kafka_io
 from stream_monitor.stream.alerts import alert_schema
 from stream_monitor.stream.kafka_app import KafkaMonitor
+from stream_monitor.stream.retry import retrying
 from stream_monitor.stream.settings import StreamSettings
 from stream_monitor.stream.state_store import state_key
 from stream_monitor.stream.sweep import HEADER
@@ -301,6 +302,75 @@ def test_exactly_once_restart_matches_an_uninterrupted_run(profile: Profile) -> 
         assert set(per_partition) == {m.partition() for m in everything}
         assert min(per_partition.values()) >= 2
         assert len(everything) - len(swept) == len(read_all(name))
+
+
+def test_stable_committed_does_not_wait_for_an_open_transaction() -> None:
+    """A transaction holding a group's offsets makes a read_committed consumer's
+    ``committed()`` wait (UNSTABLE_OFFSET_COMMIT); ``stable_committed`` answers at once
+    with the offsets committed before it."""
+    topic = new_topic("in", partitions=2)
+    group = f"unstable-{topic}"
+    parts = [TopicPartition(topic, p) for p in (0, 1)]
+    member = kafka_io.consumer({"bootstrap.servers": bootstrap()}, group)
+    holder = kafka_io.producer(
+        {"bootstrap.servers": bootstrap()}, transactional_id=f"holder-{topic}"
+    )
+    try:
+        retrying(
+            lambda: member.commit(offsets=[TopicPartition(topic, 0, 5)], asynchronous=False),
+            what="commit",
+        )
+        holder.init_transactions(30)
+        holder.begin_transaction()
+        retrying(
+            lambda: holder.send_offsets_to_transaction(
+                [TopicPartition(topic, 0, 99), TopicPartition(topic, 1, 99)],
+                member.consumer_group_metadata(),
+                30,
+            ),
+            what="offsets to the transaction",
+        )
+        with pytest.raises(KafkaException) as waited:
+            kafka_io.committed(member, parts, timeout_s=1)
+        assert waited.value.args[0].code() == KafkaError._TIMED_OUT
+        stable = kafka_io.stable_committed({"bootstrap.servers": bootstrap()}, group, parts)
+        assert [(tp.partition, tp.offset) for tp in stable] == [(0, 5), (1, OFFSET_INVALID)]
+        holder.abort_transaction(30)
+        after = kafka_io.committed(member, parts)
+        assert [(tp.partition, tp.offset) for tp in after] == [(0, 5), (1, OFFSET_INVALID)]
+    finally:
+        member.close()
+
+
+def test_an_exactly_once_assignment_is_swept_with_its_offsets_first(
+    profile: Profile, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Exactly once: before an assignment's state and offsets are read, a sweep carrying
+    the group's committed offsets ends whatever our producer id left open on them (a
+    commit whose markers a restarting broker skipped: ``KafkaMonitor._sweep_incoming``)."""
+    topic = new_topic("in", partitions=2)
+    records = payloads(traffic(10_000, seed=5))
+    produce(topic, records[:8_000], partitions=2)
+    settings = settings_for(topic, processing_guarantee="exactly_once", instance_id="s")
+    run_in_thread(KafkaMonitor(profile, settings), 8_000)  # both partitions committed
+    produce(topic, records[8_000:], partitions=2)
+    caplog.clear()
+    with caplog.at_level(logging.INFO, logger="stream_monitor"):
+        run_in_thread(KafkaMonitor(profile, settings), 2_000)
+    events = [
+        (r.getMessage(), getattr(r, "offsets", None))
+        for r in caplog.records
+        if r.getMessage() in ("swept", "assigned")
+    ]
+    # The sweep comes first and carries both partitions' committed offsets; the
+    # transactions after it need no other.
+    assert events == [("swept", 2), ("assigned", None), ("assigned", None)]
+    stable = kafka_io.stable_committed(
+        {"bootstrap.servers": bootstrap()},
+        settings.group_id,
+        [TopicPartition(topic, p) for p in (0, 1)],
+    )
+    assert sum(tp.offset for tp in stable) == 10_000
 
 
 @pytest.mark.parametrize(

@@ -149,3 +149,29 @@ def test_offsets_refused_by_a_rebalancing_group_do_not_fail_the_sweep() -> None:
     txn.begin()
     assert calls == ["init", "begin", "abort", "begin"]
     assert txn.swept
+
+
+def test_sweep_now_sweeps_when_none_is_due() -> None:
+    """Before an assignment's offsets are read, the sweep runs though no abort made it due;
+    the next transaction then opens without another."""
+    calls: list[str] = []
+    txn, producer = make(calls)
+    txn.begin()
+    txn.commit([])
+    del calls[:]
+    txn.sweep_now()
+    assert calls == ["begin", "offsets", "abort"]
+    assert producer.offsets[-1] == [TopicPartition("in", 0, 7)]
+    assert not txn.open
+    assert txn.swept
+    txn.begin()
+    assert calls == ["begin", "offsets", "abort", "begin"]
+
+
+def test_sweep_now_refuses_an_open_transaction() -> None:
+    calls: list[str] = []
+    txn, _ = make(calls)
+    txn.begin()
+    with pytest.raises(RuntimeError, match="open"):
+        txn.sweep_now()
+    assert txn.open

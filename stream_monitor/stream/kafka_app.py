@@ -111,6 +111,7 @@ class KafkaMonitor:
         )
         routes = Routes(self._monitor_of, self._drop, self._consumer_of)
         self.txn: TransactionalProducer | None = None  # exactly-once mode
+        self.incoming: Groups = []  # offsets of partitions being assigned, for the sweep
         self.checkpoints: AtLeastOnce
         context = (self.delivery, self.stopping, self.metrics, self.owned)
         if settings.processing_guarantee == "exactly_once":
@@ -173,9 +174,17 @@ class KafkaMonitor:
         return self.consumer
 
     def _last_commits(self) -> Groups:
-        """Exactly once: each consumer group's last committed offsets, for the sweep."""
+        """Exactly once: each consumer group's last committed offsets, for the sweep, and
+        those of partitions being assigned (``_sweep_incoming``)."""
         checkpoints = self.checkpoints
-        return checkpoints.last_commits() if isinstance(checkpoints, ExactlyOnce) else []
+        if not isinstance(checkpoints, ExactlyOnce):
+            return []
+        return checkpoints.last_commits() + self.incoming
+
+    def _group_of(self, consumer: Any) -> str:
+        if self.global_tier is not None and consumer is self.global_tier.consumer:
+            return self.global_tier.group_id
+        return self.settings.group_id
 
     @property
     def producer(self) -> Producer:
@@ -383,6 +392,8 @@ class KafkaMonitor:
 
     def _on_assign(self, consumer: Any, partitions: list[TopicPartition]) -> None:
         assigned = [(tp.topic, tp.partition) for tp in partitions]
+        if isinstance(self.checkpoints, ExactlyOnce):
+            self._sweep_incoming(consumer, partitions)
         states, committed = self.state_store.read(consumer, assigned)
         fresh = {}
         for tp, key in zip(partitions, assigned, strict=True):
@@ -408,6 +419,33 @@ class KafkaMonitor:
         self.checkpoints.assigned(fresh)
         consumer.assign(partitions)
         self.ready.set()
+
+    def _sweep_incoming(self, consumer: Any, partitions: list[TopicPartition]) -> None:
+        """Exactly once: before the committed offsets and state of newly assigned
+        partitions are read, end whatever our producer id left open on them (``sweep``).
+
+        A broker that restarts can complete a transaction of ours without writing its
+        markers to the partitions that have no leader yet (seen: a commit completed 6 s
+        after a broker SIGKILL, with no marker on the state topic or the group's offsets).
+        Its offsets then stay pending, so the group's committed offsets, asked for as
+        stable, are never answered, and its checkpoint stays unreadable, until our
+        producer id writes a marker there: our next commit would, but that waits for this
+        assignment. The sweep's abort writes it now; it carries the group's offsets as they
+        stand, so that even a sweep whose own marker went missing can only commit those.
+        """
+        assert isinstance(self.checkpoints, ExactlyOnce)
+        if self.checkpoints.txn.open:
+            self.checkpoint()  # another consumer's partitions have work in it
+        parts = [TopicPartition(tp.topic, tp.partition) for tp in partitions]
+        stable = kafka_io.stable_committed(
+            {**self.base, **self.settings.kafka_consumer}, self._group_of(consumer), parts
+        )
+        offsets = [tp for tp in stable if tp.offset >= 0]
+        self.incoming = [(offsets, consumer.consumer_group_metadata())]
+        try:
+            self.checkpoints.txn.sweep_now()
+        finally:
+            self.incoming = []
 
     def _on_revoke(self, consumer: Any, partitions: list[TopicPartition]) -> None:
         revoked = {(tp.topic, tp.partition) for tp in partitions}

@@ -45,9 +45,8 @@ class GlobalTier:
         self.topic = settings.partials_topic
         self.metrics = metrics
         self.alerts = alerts
-        self.consumer = kafka_io.consumer(
-            {**base, **settings.kafka_consumer}, f"{settings.group_id}.global"
-        )
+        self.group_id = f"{settings.group_id}.global"
+        self.consumer = kafka_io.consumer({**base, **settings.kafka_consumer}, self.group_id)
         self.partitions: dict[int, OwnerPartition] = {}
         self.inputs: set[Partition] | None = None
         self.known_incidents: set[tuple[str, str]] = set()

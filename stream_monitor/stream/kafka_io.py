@@ -222,6 +222,31 @@ def committed(
     return offsets
 
 
+def stable_committed(
+    base: dict[str, Any],
+    group_id: str,
+    parts: list[TopicPartition],
+    *,
+    timeout_s: float = RETRY_TIMEOUT_S,
+) -> list[TopicPartition]:
+    """The group's committed offsets of ``parts`` (negative: none) as they stand, not
+    waiting for offsets an open transaction holds (a ``read_committed`` consumer asks for
+    stable offsets, KIP-447, and waits while any transaction holds some: the group's
+    ``UNSTABLE_OFFSET_COMMIT``)."""
+    reader = Consumer(
+        {
+            **base,
+            "group.id": group_id,
+            "enable.auto.commit": False,
+            "isolation.level": "read_uncommitted",
+        }
+    )
+    try:
+        return committed(reader, parts, timeout_s=timeout_s)
+    finally:
+        reader.close()
+
+
 def create_topics(admin: AdminClient, new: list[NewTopic]) -> None:
     """Create the topics; one that exists already (another instance was faster) is fine."""
     pending = {topic.topic: topic for topic in new}

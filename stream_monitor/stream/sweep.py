@@ -18,6 +18,11 @@ topics and the last committed offsets of each consumer group, all acknowledged, 
 abort. Every partition then gets an abort marker of our producer id from a broker that has
 just found its leader, and that marker also ends whatever an earlier abort left open there.
 ``read_committed`` readers see none of it.
+
+A commit can lose its markers the same way, and its records then stay pending: the group's
+offsets are not answered as stable, and a new assignment waits for them for ever. So the
+sweep also runs when partitions are assigned, before their offsets and state are read
+(``kafka_app.KafkaMonitor._sweep_incoming``).
 """
 
 from __future__ import annotations
@@ -83,14 +88,15 @@ class Sweep:
             raise KafkaException(
                 KafkaError(KafkaError._MSG_TIMED_OUT, f"sweep not acknowledged: {reason}")
             )
-        self._offsets(producer)
-        log.info("swept", extra={"partitions": len(targets)})
+        offsets = self._offsets(producer)
+        log.info("swept", extra={"partitions": len(targets), "offsets": offsets})
 
-    def _offsets(self, producer: Producer) -> None:
+    def _offsets(self, producer: Producer) -> int:
         """Pending offsets an earlier abort left open sit with the group coordinator: the
         groups' offsets in the sweep give its partition an abort marker too. Best effort: a
         group in the middle of a rebalance refuses them, and its offsets are then committed
-        afresh by the next commit."""
+        afresh by the next commit. Returns how many offsets were sent."""
+        sent = 0
         for offsets, metadata in self.groups():
             if not offsets:
                 continue
@@ -98,4 +104,6 @@ class Sweep:
                 producer.send_offsets_to_transaction(offsets, metadata, self.timeout)
             except KafkaException as error:
                 log.warning("sweep: offsets not sent", extra={"code": error.args[0].name()})
-                return
+                break
+            sent += len(offsets)
+        return sent

@@ -20,7 +20,8 @@ open transaction, and a new producer carries on; the second stops the run.
 An abort, ours or the broker's, can leave a partition's aborted records open (the broker
 skips the marker of a partition that has no leader just then), for our next commit there
 to publish. So the first transaction after ``init_transactions`` and after every abort is
-preceded by a sweep (``sweep``), an aborted transaction over every output partition.
+preceded by a sweep (``sweep``), an aborted transaction over every output partition; and
+the caller runs one (``sweep_now``) before it reads newly assigned partitions' offsets.
 """
 
 from __future__ import annotations
@@ -140,6 +141,16 @@ class TransactionalProducer:
             self.producer.begin_transaction()
             self.open = True
             self.begun = time.monotonic()
+
+    def sweep_now(self) -> None:
+        """Run the sweep now, in a transaction of its own, due or not (the caller has no
+        transaction open): before newly assigned partitions' offsets and state are read."""
+        if self.sweep is None:
+            return
+        if self.open:
+            raise RuntimeError("sweep_now: a transaction is open")
+        self.swept = False
+        self._sweep()
 
     def _sweep(self) -> None:
         """Run the sweep in a transaction of its own and abort it; again until every
