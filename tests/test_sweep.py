@@ -175,3 +175,48 @@ def test_sweep_now_refuses_an_open_transaction() -> None:
     with pytest.raises(RuntimeError, match="open"):
         txn.sweep_now()
     assert txn.open
+
+
+def test_a_sweep_stuck_sending_offsets_replaces_the_producer_and_sweeps_again() -> None:
+    """librdkafka may wait for ever in send_offsets_to_transaction while the group
+    coordinator is down: the sweep gives that producer up after its deadline, and a new
+    one (whose init fences the stuck one) sweeps again."""
+    calls: list[str] = []
+    release = threading.Event()
+    stuck = FakeProducer(calls)
+    fresh = FakeProducer(calls)
+
+    def hang(*_: Any) -> None:
+        calls.append("offsets (stuck)")
+        release.wait(30)
+
+    stuck.send_offsets_to_transaction = hang  # type: ignore[method-assign]
+    producers = iter([stuck, fresh])
+    sweep = Sweep(
+        ["alerts", "state"],
+        lambda: [([TopicPartition("in", 0, 7)], "group")],
+        timeout_s=0.1,
+        grace_s=0.1,
+        partitions=partitions,
+    )
+    txn = TransactionalProducer(
+        lambda: next(producers),  # type: ignore[arg-type,return-value]
+        threading.Event(),
+        transaction_timeout_s=10,
+        call_timeout_s=1,
+        sweep=sweep,
+    )
+    try:
+        txn.init()
+        txn.begin()
+        assert calls == [
+            *("init", "begin", "offsets (stuck)"),
+            *("init", "begin", "offsets", "abort", "begin"),
+        ]
+        assert txn.producer is fresh
+        assert txn.abandoned == [stuck]
+        assert txn.stuck == 1
+        assert fresh.produced == [("alerts", 0), ("alerts", 1), ("alerts", 2), ("state", 0)]
+        assert txn.open
+    finally:
+        release.set()

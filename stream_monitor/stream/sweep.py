@@ -33,6 +33,7 @@ from collections.abc import Callable, Sequence
 from confluent_kafka import KafkaError, KafkaException, Message, Producer, TopicPartition
 
 from stream_monitor.stream import kafka_io
+from stream_monitor.stream.transactions import GRACE_S, call_with_deadline
 
 log = logging.getLogger("stream_monitor.transactions")
 
@@ -54,11 +55,13 @@ class Sweep:
         groups: Callable[[], Groups],
         *,
         timeout_s: float,
+        grace_s: float = GRACE_S,
         partitions: Callable[[Producer, str], list[int]] = kafka_io.partitions,
     ) -> None:
         self.topics = list(topics)
         self.groups = groups
         self.timeout = timeout_s
+        self.grace = grace_s
         self.partitions = partitions
 
     def __call__(self, producer: Producer) -> None:
@@ -101,7 +104,15 @@ class Sweep:
             if not offsets:
                 continue
             try:
-                producer.send_offsets_to_transaction(offsets, metadata, self.timeout)
+                # librdkafka may wait here for ever when the group coordinator is down
+                # (see ``transactions``); StuckError then reaches the caller.
+                call_with_deadline(
+                    "send_offsets_to_transaction",
+                    lambda o=offsets, m=metadata: producer.send_offsets_to_transaction(  # type: ignore[misc]
+                        o, m, self.timeout
+                    ),
+                    self.timeout + self.grace,
+                )
             except KafkaException as error:
                 log.warning("sweep: offsets not sent", extra={"code": error.args[0].name()})
                 break

@@ -170,6 +170,14 @@ class TransactionalProducer:
                     "sweep failed, sweeping again", extra={"code": _kafka_error(error).name()}
                 )
                 done = False
+            except StuckError as error:
+                log.error("sweep stuck, replacing the producer", extra={"call": str(error)})
+                self.replace(stuck=True)  # its init aborts the stuck one's transaction
+                if self.stopping.wait(1.0):
+                    raise FatalTransactionError(
+                        "stopped while sweeping the output partitions"
+                    ) from error
+                continue
             self.abort()  # due again after this abort, unless the sweep is done
             if done and self.producer is producer:
                 self.swept = True
